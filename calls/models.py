@@ -1,0 +1,131 @@
+from django.db import models
+
+from campaigns.models import Campaign, Customer, Disposition, Lead
+
+
+class Call(models.Model):
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", "Inbound"
+        OUTBOUND = "outbound", "Outbound"
+
+    class Status(models.TextChoices):
+        """Twilio's call statuses (https://www.twilio.com/docs/voice/api/call-resource)."""
+
+        QUEUED = "queued", "Queued"
+        INITIATED = "initiated", "Initiated"
+        RINGING = "ringing", "Ringing"
+        IN_PROGRESS = "in-progress", "In progress"
+        COMPLETED = "completed", "Completed"
+        BUSY = "busy", "Busy"
+        FAILED = "failed", "Failed"
+        NO_ANSWER = "no-answer", "No answer"
+        CANCELED = "canceled", "Canceled"
+
+    FINAL_STATUSES = frozenset(
+        {Status.COMPLETED, Status.BUSY, Status.FAILED, Status.NO_ANSWER, Status.CANCELED}
+    )
+    LIVE_STATUSES = frozenset(
+        {Status.QUEUED, Status.INITIATED, Status.RINGING, Status.IN_PROGRESS}
+    )
+    # Statuses only ever move forward along this order; every final status ranks last,
+    # so a late "ringing" can never undo a "completed".
+    STATUS_RANK = {
+        Status.QUEUED: 0,
+        Status.INITIATED: 1,
+        Status.RINGING: 2,
+        Status.IN_PROGRESS: 3,
+        **{final: 4 for final in FINAL_STATUSES},
+    }
+
+    direction = models.CharField(max_length=8, choices=Direction)
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
+    )
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
+    )
+    lead = models.ForeignKey(
+        Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
+    )
+    attempt = models.PositiveSmallIntegerField(default=1)
+    from_number = models.CharField(max_length=32, blank=True)
+    to_number = models.CharField(max_length=32, blank=True)
+    # Null until Twilio answers the create request: the row exists before the dial.
+    call_sid = models.CharField("CallSid", max_length=34, unique=True, null=True, blank=True)
+    stream_sid = models.CharField("StreamSid", max_length=34, blank=True)
+    status = models.CharField(max_length=16, choices=Status, default=Status.QUEUED)
+    last_sequence_number = models.IntegerField(null=True, blank=True)
+    answered_by = models.CharField(max_length=32, blank=True)
+    parameters = models.JSONField(default=dict, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    duration_seconds = models.PositiveIntegerField(null=True, blank=True)
+
+    disposition = models.CharField(max_length=32, choices=Disposition, blank=True)
+    notes = models.TextField(blank=True)
+    summary = models.TextField(blank=True)
+    recording = models.FileField(upload_to="recordings/%Y/%m/%d/", blank=True)
+    metrics = models.JSONField(default=dict, blank=True, help_text="Latency figures in ms.")
+    error_code = models.CharField(max_length=16, blank=True)
+    error_message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["campaign", "-created_at"], name="call_campaign_recent_idx"),
+            models.Index(fields=["customer", "-created_at"], name="call_customer_recent_idx"),
+            models.Index(fields=["direction", "-created_at"], name="call_direction_recent_idx"),
+            # Live calls per campaign: the concurrency limit and the live board.
+            models.Index(
+                fields=["campaign", "status"],
+                condition=models.Q(status__in=["queued", "initiated", "ringing", "in-progress"]),
+                name="call_live_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.call_sid or f"call #{self.pk}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in self.LIVE_STATUSES
+
+
+class CallEvent(models.Model):
+    """A status callback exactly as Twilio sent it (duplicates included)."""
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="events")
+    call_status = models.CharField(max_length=16)
+    sequence_number = models.IntegerField(null=True, blank=True)
+    params = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["call", "sequence_number", "received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.call_status} #{self.sequence_number}"
+
+
+class TranscriptLine(models.Model):
+    class Speaker(models.TextChoices):
+        CALLER = "caller", "Caller"
+        BOT = "bot", "Bot"
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="transcript")
+    speaker = models.CharField(max_length=8, choices=Speaker)
+    text = models.TextField()
+    offset_ms = models.PositiveIntegerField(help_text="Milliseconds since the call started.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["call", "offset_ms", "id"]
+        indexes = [models.Index(fields=["call", "offset_ms"], name="transcript_call_offset_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.speaker}: {self.text[:60]}"
+
+
+

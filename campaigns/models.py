@@ -1,0 +1,217 @@
+from datetime import time
+
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Exists, OuterRef
+
+from campaigns.phones import E164_REGEX
+
+e164_validator = RegexValidator(
+    E164_REGEX, "Enter the number in E.164 form: + then country code and number, e.g. +12025550123."
+)
+
+
+def default_retry_delays() -> list[int]:
+    # Minutes before attempts 2, 3, …; the last value repeats for later attempts.
+    return [30, 120, 1440]
+
+
+class Disposition(models.TextChoices):
+    """What came of a call, as set by the bot or by Twilio's final status."""
+
+    INTERESTED = "interested", "Interested"
+    NOT_INTERESTED = "not_interested", "Not interested"
+    CALLBACK_REQUESTED = "callback_requested", "Callback requested"
+    WRONG_NUMBER = "wrong_number", "Wrong number"
+    DO_NOT_CALL = "do_not_call", "Do not call"
+    VOICEMAIL = "voicemail", "Voicemail left"
+    NO_ANSWER = "no_answer", "No answer"
+    BUSY = "busy", "Busy"
+    FAILED = "failed", "Failed"
+    HUNG_UP = "hung_up", "Hung up"
+    COMPLETED = "completed", "Completed without outcome"
+
+
+class Campaign(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SCHEDULED = "scheduled", "Scheduled"
+        RUNNING = "running", "Running"
+        PAUSED = "paused", "Paused"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class VoiceStack(models.TextChoices):
+        LOCAL = "local", "Local (offline: pocketsphinx, espeak-ng, scripted agent)"
+        CLOUD = "cloud", "Cloud (Deepgram, OpenAI, Cartesia)"
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(
+        max_length=64,
+        blank=True,
+        help_text="Passed to the bot as campaign_id (e.g. summer_sale opens with the promotion).",
+    )
+    status = models.CharField(max_length=16, choices=Status, default=Status.DRAFT)
+    status_reason = models.TextField(
+        blank=True, help_text="Why the campaign last stopped or paused, shown on the dashboard."
+    )
+    caller_id = models.CharField(
+        "caller ID", max_length=16, blank=True, validators=[e164_validator]
+    )
+
+    greeting_template = models.TextField(
+        default="Hello {{ first_name|default:'there' }}, this is an automated assistant "
+        "calling from {{ campaign_name }}."
+    )
+    system_prompt_template = models.TextField(
+        blank=True, help_text="Instructions for the bot; Django template syntax with customer fields."
+    )
+    script = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The local stack's scripted dialogue: questions and keyword rules.",
+    )
+    voice_stack = models.CharField(max_length=8, choices=VoiceStack, default=VoiceStack.LOCAL)
+    voicemail_message = models.TextField(blank=True)
+    answering_machine_detection = models.BooleanField(default=True)
+
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    window_start = models.TimeField(default=time(9, 0))
+    window_end = models.TimeField(default=time(20, 0))
+    default_timezone = models.CharField(max_length=64, default="America/New_York")
+
+    max_concurrent_calls = models.PositiveIntegerField(default=5)
+    max_attempts = models.PositiveSmallIntegerField(default=3)
+    retry_delays_minutes = models.JSONField(default=default_retry_delays)
+    ring_timeout_seconds = models.PositiveSmallIntegerField(default=30)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(max_attempts__gte=1), name="campaign_attempts_at_least_one"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_concurrent_calls__gte=1),
+                name="campaign_concurrency_at_least_one",
+            ),
+        ]
+        indexes = [models.Index(fields=["status"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomerQuerySet(models.QuerySet):
+    def with_do_not_call(self):
+        return self.annotate(
+            on_do_not_call=Exists(DoNotCall.objects.filter(phone=OuterRef("phone")))
+        )
+
+
+class Customer(models.Model):
+    phone = models.CharField(max_length=16, unique=True, validators=[e164_validator])
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    email = models.EmailField(blank=True)
+    timezone = models.CharField(max_length=64, blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CustomerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["last_name", "first_name", "phone"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(phone__regex=E164_REGEX), name="customer_phone_e164"
+            )
+        ]
+        indexes = [models.Index(fields=["last_name", "first_name"])]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} {self.phone}".strip()
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def do_not_call(self) -> bool:
+        # The DoNotCall table is the one source of truth: it also holds numbers that
+        # asked not to be called before they were ever imported as customers.
+        return DoNotCall.objects.filter(phone=self.phone).exists()
+
+
+class DoNotCall(models.Model):
+    phone = models.CharField(max_length=16, unique=True, validators=[e164_validator])
+    reason = models.CharField(max_length=200, blank=True)
+    source = models.CharField(
+        max_length=32, blank=True, help_text="Who added it: staff, bot, import, api."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "do-not-call entry"
+        verbose_name_plural = "do-not-call list"
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(phone__regex=E164_REGEX), name="dnc_phone_e164")
+        ]
+
+    def __str__(self) -> str:
+        return self.phone
+
+
+class Lead(models.Model):
+    """A customer in a campaign: what to pass to the bot and where dialling stands."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DIALING = "dialing", "Dialing"  # claimed by a worker; CallSid not yet known
+        IN_CALL = "in_call", "In call"
+        RETRY = "retry", "Waiting to retry"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        DO_NOT_CALL = "do_not_call", "Do not call"
+        CANCELLED = "cancelled", "Cancelled"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="leads")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="leads")
+    parameters = models.JSONField(
+        default=dict, blank=True, help_text="Per-customer TwiML <Parameter>s for the bot."
+    )
+    state = models.CharField(max_length=16, choices=State, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    last_outcome = models.CharField(max_length=32, choices=Disposition, blank=True)
+    last_error = models.TextField(blank=True)
+    notes = models.TextField(blank=True)
+    callback_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "customer"], name="lead_unique_per_campaign")
+        ]
+        indexes = [
+            # The scheduler's claim query: due leads of one campaign in one of two states.
+            models.Index(
+                fields=["campaign", "next_attempt_at", "id"],
+                condition=models.Q(state__in=["pending", "retry"]),
+                name="lead_due_idx",
+            ),
+            models.Index(fields=["campaign", "state"], name="lead_campaign_state_idx"),
+            models.Index(fields=["state", "claimed_at"], name="lead_state_claimed_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer} in {self.campaign}"

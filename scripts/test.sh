@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The README's test command: sets everything up, then lints and runs the whole suite
+# against real PostgreSQL and real Redis. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/bootstrap.sh requirements-dev.txt
+scripts/system-packages.sh --with-browser
+scripts/services.sh
+
+source scripts/test-env.sh
+
+.venv/bin/ruff check .
+.venv/bin/python manage.py makemigrations --check --dry-run >/dev/null \
+  || { echo "Models changed without a migration: run manage.py makemigrations." >&2; exit 1; }
+exec .venv/bin/python -m pytest "$@"
