@@ -1,0 +1,88 @@
+"""Live updates over the Channels layer: one group per campaign, one per call, and one for
+the bot session that holds a call's media stream. Everything is sent after the database
+commit, so a page that reacts to an event always finds the rows it is told about."""
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from calls.models import Call, TranscriptLine
+
+
+def campaign_group(campaign_id: int) -> str:
+    return f"campaign-{campaign_id}"
+
+
+def call_group(call_id: int) -> str:
+    return f"call-{call_id}"
+
+
+def bot_group(call_sid: str) -> str:
+    """The live bot session of a call (AMD results, hang-up requests) — keyed by CallSid
+    because Twilio's callbacks name calls that way."""
+    return f"bot-{call_sid}"
+
+
+def call_payload(call: Call) -> dict:
+    customer = call.customer
+    return {
+        "id": call.pk,
+        "call_sid": call.call_sid or "",
+        "direction": call.direction,
+        "status": call.status,
+        "status_display": call.get_status_display(),
+        "is_live": call.is_live,
+        "campaign_id": call.campaign_id,
+        "customer_name": customer.full_name if customer else "",
+        "phone": customer.phone if customer else (call.to_number or call.from_number),
+        "answered_by": call.answered_by,
+        "answered_at": call.answered_at.isoformat() if call.answered_at else None,
+        "ended_at": call.ended_at.isoformat() if call.ended_at else None,
+        "duration_seconds": call.duration_seconds,
+        "disposition": call.disposition,
+        "disposition_display": call.get_disposition_display() if call.disposition else "",
+        "error_code": call.error_code,
+    }
+
+
+def transcript_payload(line: TranscriptLine) -> dict:
+    return {
+        "id": line.pk,
+        "call_id": line.call_id,
+        "speaker": line.speaker,
+        "text": line.text,
+        "offset_ms": line.offset_ms,
+    }
+
+
+def _groups_for(call: Call) -> list[str]:
+    groups = [call_group(call.pk)]
+    if call.campaign_id:
+        groups.append(campaign_group(call.campaign_id))
+    return groups
+
+
+def _send_after_commit(groups: list[str], message: dict) -> None:
+    def send():
+        layer = get_channel_layer()
+        for group in groups:
+            async_to_sync(layer.group_send)(group, message)
+
+    transaction.on_commit(send)
+
+
+def publish_call(call: Call) -> None:
+    """Tell the call's and its campaign's pages that the call changed."""
+    _send_after_commit(_groups_for(call), {"type": "call.update", "call": call_payload(call)})
+
+
+def publish_transcript(line: TranscriptLine) -> None:
+    _send_after_commit(
+        _groups_for(line.call), {"type": "transcript.line", "line": transcript_payload(line)}
+    )
+
+
+def tell_bot(call_sid: str, message: dict) -> None:
+    """Send an event (e.g. {"type": "amd.result", "answered_by": "machine_end_beep"}) to the
+    bot session holding this call's media stream, if there is one."""
+    _send_after_commit([bot_group(call_sid)], message)
