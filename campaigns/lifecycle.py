@@ -1,0 +1,98 @@
+"""A campaign's life: draft → scheduled → running ⇄ paused → completed / cancelled.
+
+Every transition is one conditional UPDATE, so two staff pressing buttons at once (or
+the dashboard racing the scheduler) can never both win."""
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from campaigns.models import Campaign, Lead
+
+# Which stack needs which keys; named in the error so staff know what to set.
+CLOUD_KEYS = ["DEEPGRAM_API_KEY", "OPENAI_API_KEY", "CARTESIA_API_KEY"]
+OPEN_LEAD_STATES = [Lead.State.PENDING, Lead.State.RETRY, Lead.State.DIALING, Lead.State.IN_CALL]
+
+
+class TransitionError(Exception):
+    """The campaign cannot make this move; the message says why, for a person."""
+
+
+def startability_problems(campaign: Campaign) -> list[str]:
+    problems = []
+    if not campaign.caller_id:
+        problems.append("Set a caller ID (the Twilio number calls come from).")
+    if not settings.TWILIO_ACCOUNT_SID or not settings.TWILIO_AUTH_TOKEN:
+        problems.append("Twilio is not configured: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN.")
+    if campaign.voice_stack == Campaign.VoiceStack.CLOUD:
+        problems += [
+            f"The cloud voice stack needs {key}: set it in the environment."
+            for key in CLOUD_KEYS
+            if not getattr(settings, key)
+        ]
+    if not campaign.leads.filter(state__in=[Lead.State.PENDING, Lead.State.RETRY]).exists():
+        problems.append("Add at least one contact who can still be called.")
+    return problems
+
+
+def _move(campaign: Campaign, allowed_from: list[str], to: str, reason: str = "") -> None:
+    changed = Campaign.objects.filter(pk=campaign.pk, status__in=allowed_from).update(
+        status=to, status_reason=reason, updated_at=timezone.now()
+    )
+    campaign.refresh_from_db(fields=["status", "status_reason", "updated_at"])
+    if not changed:
+        raise TransitionError(
+            f"A {campaign.get_status_display().lower()} campaign cannot become "
+            f"{Campaign.Status(to).label.lower()}."
+        )
+
+
+def start(campaign: Campaign) -> None:
+    """Start now, or schedule for `starts_at` when that is still ahead."""
+    problems = startability_problems(campaign)
+    if problems:
+        raise TransitionError("The campaign cannot start yet. " + " ".join(problems))
+    ahead = campaign.starts_at and campaign.starts_at > timezone.now()
+    target = Campaign.Status.SCHEDULED if ahead else Campaign.Status.RUNNING
+    _move(campaign, [Campaign.Status.DRAFT, Campaign.Status.SCHEDULED], target)
+
+
+def begin_scheduled(campaign: Campaign) -> None:
+    """The scheduler's move when a scheduled campaign's start time has come."""
+    _move(campaign, [Campaign.Status.SCHEDULED], Campaign.Status.RUNNING)
+
+
+def pause(campaign: Campaign, reason: str = "") -> None:
+    _move(campaign, [Campaign.Status.RUNNING, Campaign.Status.SCHEDULED], Campaign.Status.PAUSED, reason)
+
+
+def resume(campaign: Campaign) -> None:
+    problems = startability_problems(campaign)
+    if problems:
+        raise TransitionError("The campaign cannot resume. " + " ".join(problems))
+    _move(campaign, [Campaign.Status.PAUSED], Campaign.Status.RUNNING)
+
+
+def cancel(campaign: Campaign) -> None:
+    """Stop for good: leads not yet called are cancelled; calls in progress finish."""
+    with transaction.atomic():
+        _move(
+            campaign,
+            [Campaign.Status.DRAFT, Campaign.Status.SCHEDULED, Campaign.Status.RUNNING,
+             Campaign.Status.PAUSED],
+            Campaign.Status.CANCELLED,
+        )
+        campaign.leads.filter(state__in=[Lead.State.PENDING, Lead.State.RETRY]).update(
+            state=Lead.State.CANCELLED, updated_at=timezone.now()
+        )
+
+
+def complete_if_finished(campaign: Campaign) -> bool:
+    """Complete a running campaign once no lead can be called any more."""
+    if campaign.leads.filter(state__in=OPEN_LEAD_STATES).exists():
+        return False
+    changed = Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.RUNNING).update(
+        status=Campaign.Status.COMPLETED, status_reason="Every contact has a final outcome.",
+        updated_at=timezone.now(),
+    )
+    return bool(changed)
