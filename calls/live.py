@@ -86,3 +86,9 @@ def tell_bot(call_sid: str, message: dict) -> None:
     """Send an event (e.g. {"type": "amd.result", "answered_by": "machine_end_beep"}) to the
     bot session holding this call's media stream, if there is one."""
     _send_after_commit([bot_group(call_sid)], message)
+
+
+def publish_campaign(campaign_id: int, summary: dict) -> None:
+    """Tell a campaign's pages that its status or progress changed; `summary` is
+    campaigns.stats.campaign_summary(...) (status, lead counts, live calls, answer rate)."""
+    _send_after_commit([campaign_group(campaign_id)], {"type": "campaign.update", "campaign": summary})

@@ -1,0 +1,56 @@
+"""Twilio's request signatures, checked with the `twilio` package's RequestValidator.
+
+Twilio signs the URL it called. Behind a proxy or tunnel our local host and scheme differ
+from that URL, so it is rebuilt from PUBLIC_BASE_URL, never from the request's Host."""
+
+import logging
+from functools import wraps
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.http import HttpResponseForbidden
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from twilio.request_validator import RequestValidator
+
+logger = logging.getLogger(__name__)
+
+
+def public_url(path_with_query: str) -> str:
+    return settings.PUBLIC_BASE_URL + path_with_query
+
+
+def public_websocket_url(path: str) -> str:
+    """The ws(s):// URL Twilio opens for a media stream: wss behind https, ws for a local demo."""
+    base = urlsplit(settings.PUBLIC_BASE_URL)
+    scheme = "wss" if base.scheme == "https" else "ws"
+    return f"{scheme}://{base.netloc}{path}"
+
+
+def is_signed_by_twilio(url: str, params, signature: str | None) -> bool:
+    if not settings.TWILIO_VALIDATE_SIGNATURES:
+        return True
+    if not signature:
+        return False
+    return RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(url, params, signature)
+
+
+def twilio_webhook(view):
+    """POST only, CSRF-exempt (Twilio has no CSRF token) and refused unless Twilio signed it."""
+
+    @csrf_exempt
+    @require_POST
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        url = public_url(request.get_full_path())
+        signature = request.headers.get("X-Twilio-Signature")
+        if not is_signed_by_twilio(url, request.POST, signature):
+            logger.warning(
+                "Refused a Twilio webhook with a %s signature",
+                "wrong" if signature else "missing",
+                extra={"url": url, "remote_addr": request.META.get("REMOTE_ADDR")},
+            )
+            return HttpResponseForbidden("Invalid Twilio signature.")
+        return view(request, *args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,11 @@
+"""Twilio's webhook paths: fixed, because the Twilio console and the emulator name them."""
+
+from django.urls import path
+
+from calls import webhooks
+
+urlpatterns = [
+    path("voice/", webhooks.voice, name="twilio-voice"),
+    path("status/", webhooks.status_callback, name="twilio-status"),
+    path("amd/", webhooks.amd_callback, name="twilio-amd"),
+]

@@ -1,0 +1,43 @@
+"""Twilio's webhooks: thin views that validate, then hand over to calls.inbound / calls.status."""
+
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
+
+from calls import inbound, status
+from calls.forms import AmdCallbackForm, StatusCallbackForm, TwilioCallForm
+from calls.twilio_auth import twilio_webhook
+from calls.twiml import connect_to_bot
+
+
+def _bad_request(form) -> HttpResponseBadRequest:
+    problems = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items())
+    return HttpResponseBadRequest(f"Malformed Twilio request: {problems}")
+
+
+@twilio_webhook
+def voice(request):
+    form = TwilioCallForm(request.POST)
+    if not form.is_valid():
+        return _bad_request(form)
+    data = form.cleaned_data
+    call = inbound.route_inbound_call(data["CallSid"], data["From"], data["To"])
+    return HttpResponse(connect_to_bot(call.parameters), content_type="text/xml")
+
+
+@twilio_webhook
+def status_callback(request):
+    form = StatusCallbackForm(request.POST)
+    if not form.is_valid():
+        return _bad_request(form)
+    status.apply_status_callback(form.cleaned_data, request.POST.dict(), request.GET.get("call_id"))
+    return HttpResponse(status=204)
+
+
+@twilio_webhook
+def amd_callback(request):
+    form = AmdCallbackForm(request.POST)
+    if not form.is_valid():
+        return _bad_request(form)
+    call = status.apply_amd_result(form.cleaned_data, request.POST.dict())
+    if call is None:
+        return JsonResponse({"error": "Unknown CallSid."}, status=404)
+    return HttpResponse(status=204)

@@ -1,0 +1,100 @@
+"""What a finished call means for its lead: done, retried later, or never again.
+
+Two messages settle an attempt and they arrive in either order: Twilio's final status
+callback (busy, no-answer, completed …) and the bot's verdict on the conversation
+(interested, callback requested …). Both land here and converge on the same lead state."""
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from calls.models import Call
+from campaigns import lifecycle
+from campaigns.models import Campaign, Disposition, DoNotCall, Lead
+
+# Outcomes that say nothing about the person yet: try again after the campaign's delay.
+RETRYABLE = {Disposition.BUSY, Disposition.NO_ANSWER, Disposition.FAILED, Disposition.VOICEMAIL}
+IN_FLIGHT = [Lead.State.DIALING, Lead.State.IN_CALL]
+
+_FROM_STATUS = {
+    Call.Status.BUSY: Disposition.BUSY,
+    Call.Status.NO_ANSWER: Disposition.NO_ANSWER,
+    Call.Status.FAILED: Disposition.FAILED,
+    Call.Status.CANCELED: Disposition.NO_ANSWER,
+}
+
+
+def disposition_from_status(call: Call) -> str:
+    """Twilio's final status as an outcome, for calls the bot gave no verdict on."""
+    if call.status in _FROM_STATUS:
+        return _FROM_STATUS[call.status]
+    if call.answered_by.startswith("machine"):
+        return Disposition.VOICEMAIL
+    return Disposition.COMPLETED
+
+
+def retry_delay(campaign: Campaign, attempts_made: int) -> timedelta:
+    delays = campaign.retry_delays_minutes or [60]
+    return timedelta(minutes=delays[min(attempts_made, len(delays)) - 1])
+
+
+def _apply(lead: Lead, disposition: str, callback_at: datetime | None) -> None:
+    """Move a lead whose attempt is over to the state its outcome asks for."""
+    lead.last_outcome = disposition
+    lead.claimed_at = None
+    if disposition == Disposition.CALLBACK_REQUESTED and callback_at:
+        # A callback the person asked for is honoured even past the attempt limit.
+        lead.state, lead.next_attempt_at, lead.callback_at = Lead.State.RETRY, callback_at, callback_at
+    elif disposition == Disposition.DO_NOT_CALL:
+        lead.state, lead.next_attempt_at = Lead.State.DO_NOT_CALL, None
+    elif disposition in RETRYABLE and lead.attempts < lead.campaign.max_attempts:
+        lead.state = Lead.State.RETRY
+        lead.next_attempt_at = timezone.now() + retry_delay(lead.campaign, lead.attempts)
+    elif disposition in RETRYABLE:
+        lead.state, lead.next_attempt_at = Lead.State.FAILED, None
+    else:
+        lead.state, lead.next_attempt_at = Lead.State.DONE, None
+
+
+def settle_call(call_id: int) -> None:
+    """The call reached a final status: settle its lead's attempt (once per attempt).
+
+    The attempt's verdict is the bot's when it gave one (kept on the lead, which the
+    dispatcher clears when it claims an attempt), else what Twilio's status says."""
+    lead_id = Call.objects.filter(pk=call_id).values_list("lead_id", flat=True).first()
+    with transaction.atomic():
+        # Locks in one order everywhere: the lead, then its call.
+        lead = Lead.objects.select_for_update().select_related("campaign").filter(pk=lead_id).first()
+        call = Call.objects.select_for_update().get(pk=call_id)
+        current = lead is not None and call.attempt == lead.attempts and lead.state in IN_FLIGHT
+        verdict = (lead.last_outcome if current else "") or call.disposition or disposition_from_status(call)
+        if not call.disposition:
+            call.disposition = verdict
+            call.save(update_fields=["disposition"])
+        if not current:
+            return  # no lead, an older attempt, or already settled
+        _apply(lead, verdict, lead.callback_at)
+        lead.save()
+    lifecycle.complete_if_finished(lead.campaign)
+
+
+def record_outcome(
+    lead_id: int, disposition: str, notes: str = "", callback_at: datetime | None = None
+) -> None:
+    """The bot's verdict on a conversation with this lead (an outbound attempt or a callback
+    the person made). While the attempt's call is still live only the verdict is kept; the
+    final status callback then settles the lead with it."""
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().select_related("campaign", "customer").get(pk=lead_id)
+        lead.notes = notes or lead.notes
+        if disposition == Disposition.DO_NOT_CALL:
+            DoNotCall.objects.get_or_create(
+                phone=lead.customer.phone, defaults={"source": "bot", "reason": notes[:200]}
+            )
+        if lead.state in IN_FLIGHT:
+            lead.last_outcome, lead.callback_at = disposition, callback_at
+        else:
+            _apply(lead, disposition, callback_at)
+        lead.save()
+    lifecycle.complete_if_finished(lead.campaign)

@@ -1,0 +1,186 @@
+import random
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.utils import timezone
+
+from calls.live import bot_group, campaign_group
+from calls.models import Call, CallEvent
+from campaigns.models import Campaign, Customer, Disposition, Lead
+
+pytestmark = pytest.mark.django_db
+
+SID = "CA" + "b" * 32
+
+
+def callback(status, sequence, **extra):
+    return {"CallSid": SID, "AccountSid": "AC" + "0" * 32, "From": "+12025550999",
+            "To": "+12025550123", "Direction": "outbound-api", "CallStatus": status,
+            "SequenceNumber": str(sequence), "Timestamp": f"Thu, 26 Nov 2026 15:00:0{sequence} +0000",
+            "CallbackSource": "call-progress-events", **extra}
+
+
+LIFE = [callback("initiated", 0), callback("ringing", 1), callback("in-progress", 2),
+        callback("completed", 3, CallDuration="42", Duration="1", AnsweredBy="human")]
+
+
+@pytest.fixture
+def lead():
+    campaign = Campaign.objects.create(name="Sale", caller_id="+12025550999", max_attempts=3,
+                                       retry_delays_minutes=[10, 60])
+    customer = Customer.objects.create(phone="+12025550123")
+    return Lead.objects.create(campaign=campaign, customer=customer, state=Lead.State.IN_CALL, attempts=1)
+
+
+@pytest.fixture
+def call(lead):
+    return Call.objects.create(direction=Call.Direction.OUTBOUND, call_sid=SID, lead=lead,
+                               campaign=lead.campaign, customer=lead.customer, attempt=1)
+
+
+def final_row(call):
+    call.refresh_from_db()
+    return (call.status, call.duration_seconds, call.answered_at, call.ended_at, call.answered_by,
+            call.last_sequence_number, call.disposition)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_shuffled_and_duplicated_callbacks_converge_on_one_final_state(twilio_post, call, seed):
+    deliveries = LIFE + random.Random(seed).sample(LIFE, 3)
+    random.Random(seed).shuffle(deliveries)
+    for params in deliveries:
+        assert twilio_post("/twilio/status/", params).status_code == 204
+
+    status, duration, answered_at, ended_at, answered_by, sequence, disposition = final_row(call)
+    assert status == "completed"
+    assert duration == 42 and answered_by == "human" and sequence == 3
+    assert answered_at.second == 2 and ended_at.second == 3
+    assert disposition == Disposition.COMPLETED
+    assert CallEvent.objects.filter(call=call).count() == len(deliveries)
+
+
+def test_a_late_ringing_never_rolls_a_call_back(twilio_post, call):
+    twilio_post("/twilio/status/", callback("in-progress", 2))
+    twilio_post("/twilio/status/", callback("ringing", 1))
+    call.refresh_from_db()
+    assert call.status == "in-progress"
+
+
+def test_a_first_callback_that_beats_the_rest_answer_finds_the_call_by_our_id(twilio_post, lead):
+    call = Call.objects.create(direction=Call.Direction.OUTBOUND, lead=lead, attempt=1)
+    response = twilio_post(f"/twilio/status/?call_id={call.pk}", callback("initiated", 0))
+    assert response.status_code == 204
+    call.refresh_from_db()
+    assert call.call_sid == SID and call.status == "initiated"
+
+
+def test_busy_schedules_a_retry_after_the_campaigns_delay(twilio_post, call, lead):
+    before = timezone.now()
+    twilio_post("/twilio/status/", callback("busy", 1))
+    lead.refresh_from_db()
+    assert lead.state == Lead.State.RETRY and lead.last_outcome == Disposition.BUSY
+    assert before + timedelta(minutes=10) <= lead.next_attempt_at <= timezone.now() + timedelta(minutes=10)
+
+
+def test_no_answer_on_the_last_attempt_fails_the_lead(twilio_post, call, lead):
+    Lead.objects.filter(pk=lead.pk).update(attempts=3)
+    Call.objects.filter(pk=call.pk).update(attempt=3)
+    twilio_post("/twilio/status/", callback("no-answer", 1))
+    lead.refresh_from_db()
+    assert lead.state == Lead.State.FAILED and lead.last_outcome == Disposition.NO_ANSWER
+
+
+def test_the_bots_verdict_given_during_the_call_settles_the_lead(twilio_post, call, lead):
+    from campaigns.dialing import record_outcome
+
+    callback_at = timezone.now() + timedelta(days=1)
+    record_outcome(lead.pk, Disposition.CALLBACK_REQUESTED, "Call back tomorrow at ten", callback_at)
+    lead.refresh_from_db()
+    assert lead.state == Lead.State.IN_CALL  # the call is still live
+
+    twilio_post("/twilio/status/", callback("completed", 3, CallDuration="30"))
+    lead.refresh_from_db()
+    call.refresh_from_db()
+    assert lead.state == Lead.State.RETRY and lead.next_attempt_at == callback_at
+    assert call.disposition == Disposition.CALLBACK_REQUESTED
+
+
+def test_a_verdict_after_the_final_callback_still_counts(twilio_post, call, lead):
+    from campaigns.dialing import record_outcome
+
+    twilio_post("/twilio/status/", callback("completed", 3, CallDuration="30"))
+    lead.refresh_from_db()
+    assert lead.state == Lead.State.DONE
+    record_outcome(lead.pk, Disposition.DO_NOT_CALL, "Asked not to be called")
+    lead.refresh_from_db()
+    assert lead.state == Lead.State.DO_NOT_CALL
+    assert lead.customer.do_not_call
+
+
+def test_the_last_lead_finishing_completes_the_campaign(twilio_post, call, lead):
+    Campaign.objects.filter(pk=lead.campaign_id).update(status=Campaign.Status.RUNNING)
+    twilio_post("/twilio/status/", callback("completed", 3, CallDuration="30"))
+    lead.campaign.refresh_from_db()
+    assert lead.campaign.status == Campaign.Status.COMPLETED
+
+
+def test_each_change_reaches_the_campaigns_live_group(twilio_post, call, django_capture_on_commit_callbacks):
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(campaign_group(call.campaign_id), channel)
+    with django_capture_on_commit_callbacks(execute=True):
+        twilio_post("/twilio/status/", callback("ringing", 1))
+    message = async_to_sync(layer.receive)(channel)
+    assert message["type"] == "call.update"
+    assert message["call"]["status"] == "ringing" and message["call"]["id"] == call.pk
+
+
+@pytest.mark.parametrize("params", [
+    {"CallSid": SID, "CallStatus": "exploded"},
+    {"CallSid": SID, "CallStatus": "ringing", "SequenceNumber": "two"},
+    {"CallStatus": "ringing"},
+])
+def test_a_malformed_callback_is_refused_and_changes_nothing(twilio_post, call, params):
+    response = twilio_post("/twilio/status/", params)
+    assert response.status_code == 400
+    assert not CallEvent.objects.exists()
+    call.refresh_from_db()
+    assert call.status == "queued"
+
+
+def test_a_forged_callback_changes_nothing(client, call):
+    response = client.post("/twilio/status/", callback("completed", 3),
+                           headers={"X-Twilio-Signature": "bm90IHR3aWxpbw=="})
+    assert response.status_code == 403
+    call.refresh_from_db()
+    assert call.status == "queued" and not CallEvent.objects.exists()
+
+
+def test_amd_records_the_machine_and_tells_the_live_bot(
+    twilio_post, call, django_capture_on_commit_callbacks
+):
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(bot_group(SID), channel)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = twilio_post("/twilio/amd/", {"CallSid": SID, "AccountSid": "AC" + "0" * 32,
+                                               "AnsweredBy": "machine_end_beep",
+                                               "MachineDetectionDuration": "3100"})
+    assert response.status_code == 204
+    call.refresh_from_db()
+    assert call.answered_by == "machine_end_beep"
+    assert async_to_sync(layer.receive)(channel) == {"type": "amd.result", "answered_by": "machine_end_beep"}
+
+
+def test_a_machine_that_hung_up_without_a_verdict_is_retried_as_voicemail(twilio_post, call, lead):
+    twilio_post("/twilio/amd/", {"CallSid": SID, "AnsweredBy": "machine_end_beep"})
+    twilio_post("/twilio/status/", callback("completed", 3, CallDuration="20"))
+    lead.refresh_from_db()
+    assert lead.last_outcome == Disposition.VOICEMAIL and lead.state == Lead.State.RETRY
+
+
+def test_amd_for_an_unknown_call_is_404(twilio_post):
+    response = twilio_post("/twilio/amd/", {"CallSid": "CA" + "c" * 32, "AnsweredBy": "human"})
+    assert response.status_code == 404
