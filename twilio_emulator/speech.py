@@ -1,0 +1,97 @@
+"""Callee voices: espeak-ng text-to-speech turned into 8 kHz μ-law, cached.
+
+Synthesis happens when a call is placed (before the callee answers), so speaking later
+costs nothing; a phrase is synthesised once per process and kept on disk across runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import shutil
+import wave
+from pathlib import Path
+
+import numpy as np
+
+from .audio import pcm16_to_ulaw, resample
+
+ESPEAK = "espeak-ng"
+DEFAULT_VOICE = "en-us"
+DEFAULT_WORDS_PER_MINUTE = 160
+
+
+class SpeechUnavailable(RuntimeError):
+    """espeak-ng is not installed."""
+
+
+def require_espeak() -> str:
+    path = shutil.which(ESPEAK)
+    if path is None:
+        raise SpeechUnavailable(
+            "espeak-ng is not installed: the emulated callees speak with it. "
+            "Install the Debian/Ubuntu package 'espeak-ng' (apt-get install espeak-ng)."
+        )
+    return path
+
+
+class Synthesizer:
+    def __init__(self, cache_dir: Path, voice: str = DEFAULT_VOICE,
+                 words_per_minute: int = DEFAULT_WORDS_PER_MINUTE) -> None:
+        self.cache_dir = cache_dir
+        self.voice = voice
+        self.words_per_minute = words_per_minute
+        self._memory: dict[str, bytes] = {}
+        # One synthesis per phrase even when a hundred calls ask for it at once.
+        self._in_flight: dict[str, asyncio.Future[bytes]] = {}
+
+    def _key(self, text: str) -> str:
+        identity = f"{self.voice}|{self.words_per_minute}|{text}"
+        return hashlib.sha256(identity.encode()).hexdigest()
+
+    async def ulaw(self, text: str) -> bytes:
+        """The phrase as 8 kHz μ-law bytes."""
+        key = self._key(text)
+        if key in self._memory:
+            return self._memory[key]
+        if key in self._in_flight:
+            return await asyncio.shield(self._in_flight[key])
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._in_flight[key] = future
+        try:
+            audio = await self._load_or_synthesize(key, text)
+            self._memory[key] = audio
+            future.set_result(audio)
+            return audio
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: waiters, if any, re-raise it themselves
+            raise
+        finally:
+            del self._in_flight[key]
+
+    async def _load_or_synthesize(self, key: str, text: str) -> bytes:
+        cached = self.cache_dir / f"{key}.ulaw"
+        if cached.exists():
+            return cached.read_bytes()
+        audio = await self._synthesize(text)
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        temporary = cached.with_suffix(".tmp")
+        temporary.write_bytes(audio)
+        temporary.replace(cached)  # atomic: parallel emulators never read half a file
+        return audio
+
+    async def _synthesize(self, text: str) -> bytes:
+        process = await asyncio.create_subprocess_exec(
+            require_espeak(), "-v", self.voice, "-s", str(self.words_per_minute),
+            "--stdout", text,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        stdout, stderr = await process.communicate()
+        if process.returncode != 0:
+            raise RuntimeError(f"espeak-ng failed ({process.returncode}): {stderr.decode()}")
+        with wave.open(io.BytesIO(stdout), "rb") as wav:
+            rate = wav.getframerate()
+            samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+        return pcm16_to_ulaw(resample(samples, rate))
