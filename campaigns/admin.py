@@ -45,3 +45,15 @@ class DoNotCallAdmin(admin.ModelAdmin):
     list_display = ["phone", "reason", "source", "created_at"]
     list_filter = ["source"]
     search_fields = ["phone"]
+
+# --- Contact imports ------------------------------------------------------------------
+from campaigns.models import ContactImport  # noqa: E402
+
+
+@admin.register(ContactImport)
+class ContactImportAdmin(admin.ModelAdmin):
+    list_display = ["original_name", "campaign", "status", "rows_done", "total_rows", "invalid", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["original_name"]
+    raw_id_fields = ["campaign", "created_by"]
+    readonly_fields = ["rows_done", "total_rows", *ContactImport.BUCKETS, "started_at", "finished_at"]

@@ -215,3 +215,121 @@ class Lead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer} in {self.campaign}"
+
+class ContactImport(models.Model):
+    """One uploaded contact list and what became of every row in it.
+
+    Counters, rejected rows and the phones seen are written in the same transaction as
+    each batch of contacts, so `rows_done` is always the exact point to resume from."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for the column mapping"
+        QUEUED = "queued", "Waiting for a worker"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class Existing(models.TextChoices):
+        UPDATE = "update", "Update them with the file's values"
+        KEEP = "keep", "Keep them as they are"
+
+    class Duplicates(models.TextChoices):
+        FIRST = "first", "Use the first row, skip later copies"
+        LAST = "last", "Later copies overwrite earlier ones"
+
+    file = models.FileField(upload_to="imports/%Y/%m/%d/", blank=True)
+    original_name = models.CharField(max_length=255)
+    campaign = models.ForeignKey(
+        Campaign,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="imports",
+        help_text="Empty for a standalone contact list.",
+    )
+    created_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    encoding = models.CharField(max_length=32)
+    delimiter = models.CharField(max_length=1)
+    # {"phone": 0, "first_name": 2, ...}: field → column index in the header.
+    mapping = models.JSONField(default=dict, blank=True)
+    default_country = models.CharField(max_length=2, default="US")
+    existing = models.CharField(max_length=8, choices=Existing, default=Existing.UPDATE)
+    duplicates = models.CharField(max_length=8, choices=Duplicates, default=Duplicates.FIRST)
+
+    status = models.CharField(max_length=8, choices=Status, default=Status.PENDING)
+    error = models.TextField(blank=True)
+    total_rows = models.PositiveIntegerField(null=True, blank=True)
+    rows_done = models.PositiveIntegerField(default=0)
+    blank_lines = models.PositiveIntegerField(default=0)
+    imported = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    kept = models.PositiveIntegerField(default=0)
+    duplicate = models.PositiveIntegerField(default=0)
+    do_not_call = models.PositiveIntegerField(default=0)
+    invalid = models.PositiveIntegerField(default=0)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Touched by every committed batch: a running import that stops moving has lost its worker.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    BUCKETS = ["imported", "updated", "kept", "duplicate", "do_not_call", "invalid"]
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    rows_done=models.F("imported")
+                    + models.F("updated")
+                    + models.F("kept")
+                    + models.F("duplicate")
+                    + models.F("do_not_call")
+                    + models.F("invalid")
+                ),
+                name="contactimport_every_row_in_one_bucket",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+class ImportRejection(models.Model):
+    """A row that was not imported, with the reason, for the report and the CSV to fix."""
+
+    contact_import = models.ForeignKey(ContactImport, on_delete=models.CASCADE, related_name="rejections")
+    line = models.PositiveIntegerField(help_text="Physical line where the row starts; the header is line 1.")
+    reason = models.CharField(max_length=500)
+    values = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["contact_import", "line"]
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
+class ImportedPhone(models.Model):
+    """Each number an import has met and what happened to it: how later copies in the same
+    file are recognised without holding every number of a big file in memory."""
+
+    contact_import = models.ForeignKey(ContactImport, on_delete=models.CASCADE, related_name="phones")
+    phone = models.CharField(max_length=16)
+    outcome = models.CharField(max_length=16)
+    line = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contact_import", "phone"], name="importedphone_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.phone

@@ -9,5 +9,6 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("campaigns/", include("campaigns.urls")),
+    path("", include("campaigns.import_urls")),  # /imports/…, /campaigns/<id>/export.csv
     path("twilio/", include("calls.webhook_urls")),
 ]

@@ -1,0 +1,60 @@
+"""CSV downloads: an import's rejected rows, and a campaign's results.
+
+Both stream row by row (a campaign can have hundreds of thousands of leads) and write
+every cell through `SafeWriter`, so nothing in them runs as a spreadsheet formula."""
+
+from collections.abc import Iterator
+
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+
+from calls.models import Call
+from campaigns.contact_import import file_format, open_file
+from campaigns.csv_safety import SafeWriter
+from campaigns.import_reading import REJECTED_COLUMNS, read_records, split_header
+from campaigns.models import Campaign, ContactImport, Lead
+
+RESULT_COLUMNS = ["phone", "first_name", "last_name", "email", "timezone", "state", "attempts",
+                  "last_call_status", "outcome", "notes", "callback_at", "last_error"]
+
+
+def rejected_rows_csv(contact_import: ContactImport) -> Iterator[str]:
+    """The file's own columns for each rejected row, then where and why: fix and re-upload.
+    (The two extra columns are left out by default when this file is imported again.)"""
+    writer = SafeWriter()
+    header: list[str] = []
+    if contact_import.file:
+        with open_file(contact_import) as stream:
+            records = read_records(stream, file_format(contact_import))
+            header, _ = split_header(records)
+            records.close()
+    yield writer.row([*header, *REJECTED_COLUMNS])
+    for line, reason, values in contact_import.rejections.values_list("line", "reason", "values").iterator():
+        cells = list(values) + [""] * (len(header) - len(values))
+        yield writer.row([*cells, line, reason])
+
+
+def campaign_results_csv(campaign: Campaign) -> Iterator[str]:
+    """One row per lead: who, the parameters passed to the bot, and how it went."""
+    leads = Lead.objects.filter(campaign=campaign)
+    parameter_names = sorted(
+        {name for parameters in leads.values_list("parameters", flat=True).iterator() for name in parameters}
+    )
+    last_call_status = Call.objects.filter(lead=OuterRef("pk")).order_by("-created_at").values("status")[:1]
+    rows = (
+        leads.select_related("customer")
+        .annotate(last_call_status=Subquery(last_call_status))
+        .order_by("id")
+        .iterator(chunk_size=2000)
+    )
+    writer = SafeWriter()
+    yield writer.row([*RESULT_COLUMNS[:5], *parameter_names, *RESULT_COLUMNS[5:]])
+    for lead in rows:
+        customer = lead.customer
+        callback_at = timezone.localtime(lead.callback_at).isoformat() if lead.callback_at else ""
+        yield writer.row([
+            customer.phone, customer.first_name, customer.last_name, customer.email, customer.timezone,
+            *(lead.parameters.get(name, "") for name in parameter_names),
+            lead.state, lead.attempts, lead.last_call_status or "", lead.last_outcome, lead.notes,
+            callback_at, lead.last_error,
+        ])
