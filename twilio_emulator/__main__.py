@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import logging
 import os
@@ -82,9 +83,10 @@ async def _call_in(options: argparse.Namespace) -> int:
         script = yaml.safe_load(options.script_file.read_text())
     elif options.say:
         script = [{"say": line} for line in options.say]
-    auth = aiohttp.BasicAuth(options.account_sid, options.auth_token)
+    credentials = base64.b64encode(f"{options.account_sid}:{options.auth_token}".encode())
+    headers = {"Authorization": f"Basic {credentials.decode()}"}
     base = options.emulator.rstrip("/")
-    async with aiohttp.ClientSession(auth=auth) as session:
+    async with aiohttp.ClientSession(headers=headers) as session:
         body = {"from": options.from_, "to": options.to, "script": script}
         async with session.post(f"{base}/_emulator/calls/inbound.json", json=body) as response:
             answer = await response.json()

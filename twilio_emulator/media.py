@@ -145,10 +145,8 @@ class MediaStream:
                 await self._handle(message)
         except ConnectionClosed:
             pass
-        close = self._ws.close_rcvd
-        self.timeline.add("stream_closed_by_app",
-                          code=close.code if close else None,
-                          reason=close.reason if close else "connection lost")
+        self.timeline.add("stream_closed_by_app", code=self._ws.close_code,
+                          reason=self._ws.close_reason or "")
 
     async def _handle(self, message: str | bytes) -> None:
         try:

@@ -237,7 +237,7 @@ class CallRunner:
 
     async def _application_error(self, error: TwimlError, line: Line) -> tuple[CallStatus, str]:
         """Twilio apologises to the callee and hangs up; the debugger shows the code."""
-        self.timeline.error("application error", code=error.code, message=error.message)
+        self.timeline.error("application error", code=error.code, detail=error.message)
         seconds = self.context.timing.application_error_seconds
         line.bot_says(seconds)
         await asyncio.sleep(seconds)

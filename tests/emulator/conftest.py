@@ -164,7 +164,8 @@ class Product:
             session.closed_at = time.monotonic()
 
     async def _never_answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await asyncio.sleep(3600)
+        await reader.read()  # swallow the handshake, answer nothing, until the client gives up
+        writer.close()
 
     # -- what tests read --------------------------------------------------------------
 

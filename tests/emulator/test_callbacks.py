@@ -1,0 +1,95 @@
+"""Status callbacks: Twilio's parameters, signatures, sequence numbers, CPS pacing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from itertools import pairwise
+
+from .conftest import APP_NUMBER, make_emulator
+
+SAY_AND_HANG_UP = "<Response><Say>Hello</Say><Hangup/></Response>"
+ALL_EVENTS = ["initiated", "ringing", "answered", "completed"]
+
+
+def test_it_sends_every_requested_event_signed_and_numbered(client, emulator, product):
+    call = client.calls.create(
+        to="+15005550199", from_=APP_NUMBER, twiml=SAY_AND_HANG_UP,
+        status_callback=f"{product.url}/status", status_callback_event=ALL_EVENTS,
+    )
+
+    emulator.wait_for_status(call.sid, "completed", timeout=10)
+    callbacks = product.wait_for(lambda: len(product.callbacks("/status", call.sid)) == 4
+                                 and product.callbacks("/status", call.sid))
+    by_sequence = sorted(callbacks, key=lambda r: int(r.params["SequenceNumber"]))
+    assert [r.params["SequenceNumber"] for r in by_sequence] == ["0", "1", "2", "3"]
+    assert [r.params["CallStatus"] for r in by_sequence] == [
+        "initiated", "ringing", "in-progress", "completed"]
+    assert all(r.signature_valid for r in callbacks)
+    first = by_sequence[0].params
+    assert first["AccountSid"] == call.account_sid
+    assert first["From"] == APP_NUMBER and first["To"] == "+15005550199"
+    assert first["Direction"] == "outbound-api"
+    assert first["ApiVersion"] == "2010-04-01"
+    assert first["CallbackSource"] == "call-progress-events"
+    assert parsedate_to_datetime(first["Timestamp"]).tzinfo is not None
+    completed = by_sequence[-1].params
+    assert int(completed["CallDuration"]) >= 1  # rounded up: even a short call lasts a second
+    assert completed["Duration"] == "1"  # minutes, rounded up
+    assert completed["SipResponseCode"] == "200"
+    timeline = emulator.get_call(call.sid)["timeline"]["entries"]
+    answers = [e["http_status"] for e in timeline if e["kind"] == "status_callback"]
+    assert answers == [200, 200, 200, 200]
+
+
+def test_a_tampered_callback_fails_validation(client, emulator, product):
+    call = client.calls.create(to="+15005550199", from_=APP_NUMBER, twiml=SAY_AND_HANG_UP,
+                               status_callback=f"{product.url}/status")
+    emulator.wait_for_status(call.sid, "completed", timeout=10)
+    (callback,) = product.wait_for(lambda: product.callbacks("/status", call.sid))
+    signature = product.validator.compute_signature(f"{product.url}/status", callback.params)
+
+    tampered = {**callback.params, "CallStatus": "busy"}
+    assert product.validator.validate(f"{product.url}/status", callback.params, signature)
+    assert not product.validator.validate(f"{product.url}/status", tampered, signature)
+
+
+def test_by_default_only_the_completed_event_is_sent(client, emulator, product):
+    call = client.calls.create(to="+15005550199", from_=APP_NUMBER, twiml=SAY_AND_HANG_UP,
+                               status_callback=f"{product.url}/status")
+
+    emulator.wait_for_status(call.sid, "completed", timeout=10)
+    (callback,) = product.wait_for(lambda: product.callbacks("/status", call.sid))
+    assert callback.params["CallStatus"] == "completed"
+    assert callback.params["SequenceNumber"] == "0"
+
+
+def test_it_requests_twiml_from_url_with_a_signed_post(client, emulator, product):
+    product.twiml["/voice"] = SAY_AND_HANG_UP
+    call = client.calls.create(to="+15005550199", from_=APP_NUMBER, url=f"{product.url}/voice")
+
+    emulator.wait_for_status(call.sid, "completed", timeout=10)
+    (request,) = product.callbacks("/voice", call.sid)
+    assert request.signature_valid
+    assert request.params["CallStatus"] == "in-progress"
+    assert request.params["Direction"] == "outbound-api"
+    assert request.params["AccountSid"] == call.account_sid
+
+
+def test_the_cps_limit_paces_calls_without_refusing_them(client, product, tmp_path):
+    with make_emulator(product, tmp_path, cps=1) as emulator:
+        client.api.base_url = emulator.base_url
+        sids = [client.calls.create(to="+15005550199", from_=APP_NUMBER,
+                                    twiml="<Response><Hangup/></Response>").sid
+                for _ in range(3)]
+
+        assert {emulator.get_call(sid)["status"] for sid in sids} <= {"queued", "initiated",
+                                                                      "ringing"}
+        calls = [emulator.wait_for_status(sid, "completed", timeout=10) for sid in sids]
+
+    started = [next(datetime.fromisoformat(e["at"]).timestamp()
+                    for e in call["timeline"]["entries"] if e.get("status") == "initiated")
+               for call in calls]
+    gaps = [later - earlier for earlier, later in pairwise(started)]
+    assert all(gap >= 0.95 for gap in gaps), gaps
+
