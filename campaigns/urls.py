@@ -4,4 +4,12 @@ from campaigns import views
 
 urlpatterns = [
     path("", views.campaign_list, name="campaign-list"),
+    path("new/", views.campaign_create, name="campaign-create"),
+    path("<int:campaign_id>/", views.campaign_detail, name="campaign-detail"),
+    path("<int:campaign_id>/edit/", views.campaign_edit, name="campaign-edit"),
+    path("<int:campaign_id>/board.json", views.campaign_board, name="campaign-board"),
+    path("<int:campaign_id>/start/", views.campaign_start, name="campaign-start"),
+    path("<int:campaign_id>/pause/", views.campaign_pause, name="campaign-pause"),
+    path("<int:campaign_id>/resume/", views.campaign_resume, name="campaign-resume"),
+    path("<int:campaign_id>/cancel/", views.campaign_cancel, name="campaign-cancel"),
 ]

@@ -1,16 +1,166 @@
-from django.db.models import Count, Q
-from django.shortcuts import render
+from django.contrib import messages
+from django.db.models import Q
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_POST
 
-from campaigns.models import Campaign, Lead
+from calls import live
+from campaigns import lifecycle, stats
+from campaigns.forms import CampaignForm, PauseForm
+from campaigns.models import Campaign, Disposition, Lead
 from dialer_site.access import staff_required
+from dialer_site.paging import keyset_page
 
-FINISHED_LEAD_STATES = [Lead.State.DONE, Lead.State.FAILED, Lead.State.DO_NOT_CALL, Lead.State.CANCELLED]
+LEADS_PER_PAGE = 50
+
+
+def _get_campaign(campaign_id: int) -> Campaign:
+    # Every staff member sees every campaign; the access check is staff_required.
+    return get_object_or_404(Campaign, pk=campaign_id)
+
+
+def _url_or_none(name: str, *args) -> str | None:
+    """Pages of other features (contact import, export) once they are installed."""
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return None
 
 
 @staff_required
 def campaign_list(request):
-    campaigns = Campaign.objects.annotate(
-        lead_total=Count("leads"),
-        lead_done=Count("leads", filter=Q(leads__state__in=FINISHED_LEAD_STATES)),
+    campaigns = list(Campaign.objects.all())
+    ids = [c.pk for c in campaigns]
+    breakdowns, live_counts = stats.lead_breakdowns(ids), stats.live_call_counts(ids)
+    for c in campaigns:
+        c.stats, c.live_calls = breakdowns[c.pk], live_counts.get(c.pk, 0)
+    ctx = {"campaigns": campaigns, "import_url": _url_or_none("import-upload")}
+    return render(request, "campaigns/campaign_list.html", ctx)
+
+
+@staff_required
+def campaign_create(request):
+    form = CampaignForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        campaign = form.save()
+        messages.success(request, f"Campaign “{campaign.name}” created. Add contacts, then start it.")
+        return redirect("campaign-detail", campaign.pk)
+    return render(request, "campaigns/campaign_form.html", {"form": form})
+
+
+@staff_required
+def campaign_edit(request, campaign_id):
+    campaign = _get_campaign(campaign_id)
+    form = CampaignForm(request.POST or None, instance=campaign)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Campaign settings saved. New calls use them.")
+        return redirect("campaign-detail", campaign.pk)
+    return render(request, "campaigns/campaign_form.html", {"form": form, "campaign": campaign})
+
+
+def _lead_filters(params, campaign: Campaign, breakdown: dict):
+    """The leads table's queryset for ?state=&outcome=&q=, and its size when cheaply known
+    (from the grouped counts; a name search is not counted)."""
+    state = params.get("state", "") if params.get("state") in Lead.State.values else ""
+    outcome = params.get("outcome", "")
+    outcome = outcome if outcome in Disposition.values or outcome == "none" else ""
+    leads = campaign.leads.select_related("customer")
+    if state:
+        leads = leads.filter(state=state)
+    if outcome:
+        leads = leads.filter(last_outcome="" if outcome == "none" else outcome)
+    term = params.get("q", "").strip()
+    if term:
+        digits = "".join(ch for ch in term if ch.isdigit())
+        match = Q(customer__first_name__icontains=term) | Q(customer__last_name__icontains=term)
+        if digits:
+            match |= Q(customer__phone__contains=digits)
+        return leads.filter(match), None
+    total = sum(
+        n for (s, o), n in breakdown["grouped"].items()
+        if (not state or s == state) and (not outcome or (o or "none") == outcome)
     )
-    return render(request, "campaigns/campaign_list.html", {"campaigns": campaigns})
+    return leads, total
+
+
+@staff_required
+def campaign_detail(request, campaign_id):
+    campaign = _get_campaign(campaign_id)
+    breakdown = stats.lead_breakdowns([campaign.pk])[campaign.pk]
+    leads, lead_count = _lead_filters(request.GET, campaign, breakdown)
+    page = keyset_page(stats.leads_last_call(leads), request.GET, LEADS_PER_PAGE)
+    ctx = {
+        "campaign": campaign,
+        "stats": breakdown,
+        "live_calls": [stats.board_payload(c) for c in stats.live_calls(campaign)],
+        "recent_calls": campaign.calls.select_related("customer").order_by("-created_at")[:10],
+        "chart": {"hourly": stats.calls_per_hour(campaign), "outcomes": breakdown["outcomes"]},
+        "page": page,
+        "lead_count": lead_count,
+        "states": Lead.State.choices,
+        "outcomes": Disposition.choices,
+        "problems": lifecycle.startability_problems(campaign)
+        if campaign.status in (Campaign.Status.DRAFT, Campaign.Status.PAUSED) else [],
+        "export_url": _url_or_none("campaign-export", campaign.pk),
+        "import_url": _url_or_none("import-upload-campaign", campaign.pk),
+    }
+    return render(request, "campaigns/campaign_detail.html", ctx)
+
+
+@staff_required
+def campaign_board(request, campaign_id):
+    """The live board as JSON: what a page that lost its socket catches up from."""
+    campaign = _get_campaign(campaign_id)
+    return JsonResponse({
+        "campaign": stats.campaign_summary(campaign),
+        "calls": [stats.board_payload(c) for c in stats.live_calls(campaign)],
+    })
+
+
+def _transition(request, campaign: Campaign, move, done: str, *args) -> None:
+    try:
+        move(campaign, *args)
+    except lifecycle.TransitionError as e:
+        messages.error(request, str(e))
+        return
+    messages.success(request, done.format(status=campaign.get_status_display().lower()))
+    live.publish_campaign(campaign.pk, stats.campaign_summary(campaign))
+
+
+@require_POST
+@staff_required
+def campaign_start(request, campaign_id):
+    campaign = _get_campaign(campaign_id)
+    _transition(request, campaign, lifecycle.start, "Campaign is now {status}.")
+    return redirect("campaign-detail", campaign.pk)
+
+
+@require_POST
+@staff_required
+def campaign_pause(request, campaign_id):
+    campaign = _get_campaign(campaign_id)
+    form = PauseForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    reason = reason or f"Paused by {request.user.get_username()}."
+    _transition(request, campaign, lifecycle.pause, "Campaign paused. Calls in progress finish.", reason)
+    return redirect("campaign-detail", campaign.pk)
+
+
+@require_POST
+@staff_required
+def campaign_resume(request, campaign_id):
+    campaign = _get_campaign(campaign_id)
+    _transition(request, campaign, lifecycle.resume, "Campaign resumed.")
+    return redirect("campaign-detail", campaign.pk)
+
+
+@require_POST
+@staff_required
+def campaign_cancel(request, campaign_id):
+    campaign = _get_campaign(campaign_id)
+    _transition(request, campaign, lifecycle.cancel, "Campaign cancelled. Calls in progress finish.")
+    return redirect("campaign-detail", campaign.pk)
+
+

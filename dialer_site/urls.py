@@ -10,5 +10,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("campaigns/", include("campaigns.urls")),
     path("", include("campaigns.import_urls")),  # /imports/…, /campaigns/<id>/export.csv
+    path("calls/", include("calls.urls")),
+    path("customers/", include("campaigns.customer_urls")),
     path("twilio/", include("calls.webhook_urls")),
 ]

@@ -1,0 +1,141 @@
+"""Staff pages for calls: the list, one call (live transcript, timeline, recording), inbound."""
+
+import mimetypes
+import re
+
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+
+from calls.live import call_payload, transcript_payload
+from calls.models import Call
+from campaigns.models import Campaign, Customer, Disposition, Lead
+from dialer_site.access import staff_required
+from dialer_site.paging import keyset_page
+
+CALLS_PER_PAGE = 50
+RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def _get_call(call_id: int) -> Call:
+    return get_object_or_404(Call.objects.select_related("campaign", "customer", "lead"), pk=call_id)
+
+
+def _call_filters(params):
+    calls = Call.objects.select_related("campaign", "customer")
+    if params.get("campaign", "").isdigit():
+        calls = calls.filter(campaign_id=int(params["campaign"]))
+    if params.get("direction") in Call.Direction.values:
+        calls = calls.filter(direction=params["direction"])
+    if params.get("status") == "live":
+        calls = calls.filter(status__in=sorted(Call.LIVE_STATUSES))
+    elif params.get("status") in Call.Status.values:
+        calls = calls.filter(status=params["status"])
+    if params.get("disposition") in Disposition.values:
+        calls = calls.filter(disposition=params["disposition"])
+    term = params.get("q", "").strip()
+    if term.startswith("CA"):
+        calls = calls.filter(call_sid=term)
+    elif term:
+        digits = "".join(ch for ch in term if ch.isdigit())
+        # Customers first (100k rows at most), then their calls through the customer index.
+        customers = Customer.objects.filter(phone__endswith=digits).values("pk") if digits else []
+        calls = calls.filter(customer__in=customers)
+    return calls
+
+
+@staff_required
+def call_list(request):
+    page = keyset_page(_call_filters(request.GET), request.GET, CALLS_PER_PAGE, newest_first=True)
+    ctx = {
+        "page": page,
+        "campaigns": Campaign.objects.only("id", "name").order_by("name"),
+        "statuses": Call.Status.choices,
+        "dispositions": Disposition.choices,
+        "directions": Call.Direction.choices,
+    }
+    return render(request, "calls/call_list.html", ctx)
+
+
+@staff_required
+def call_detail(request, call_id):
+    call = _get_call(call_id)
+    ctx = {
+        "call": call,
+        "payload": call_payload(call),
+        "lines": [transcript_payload(line) for line in call.transcript.all()],
+        "events": call.events.order_by("sequence_number", "received_at", "id"),
+        "metrics": sorted((k, v) for k, v in (call.metrics or {}).items()),
+    }
+    return render(request, "calls/call_detail.html", ctx)
+
+
+@staff_required
+def call_live(request, call_id):
+    """Catch-up for a call page: its state and the transcript lines after ?after=<line id>."""
+    call = _get_call(call_id)
+    after = request.GET.get("after", "")
+    lines = call.transcript.filter(pk__gt=int(after)) if after.isdigit() else call.transcript.all()
+    events = [
+        {"id": e.pk, "status": e.call_status, "sequence_number": e.sequence_number,
+         "received_at": e.received_at.isoformat()}
+        for e in call.events.order_by("sequence_number", "received_at", "id")
+    ]
+    return JsonResponse({
+        "call": call_payload(call) | {"has_recording": bool(call.recording)},
+        "lines": [transcript_payload(line) for line in lines],
+        "events": events,
+    })
+
+
+@staff_required
+def call_recording(request, call_id):
+    """Stream the recording to staff only (never a public media URL), with Range support so
+    the browser's player can seek."""
+    call = _get_call(call_id)
+    if not call.recording:
+        raise Http404("This call has no recording.")
+    try:
+        size = call.recording.size
+        handle = call.recording.open("rb")
+    except FileNotFoundError:
+        raise Http404("The recording file is missing.") from None
+    content_type = mimetypes.guess_type(call.recording.name)[0] or "application/octet-stream"
+    match = RANGE_RE.match(request.headers.get("Range", ""))
+    if not match or not any(match.groups()):
+        response = FileResponse(handle, content_type=content_type)
+        response["Accept-Ranges"] = "bytes"
+        return response
+    first, last = match.groups()
+    start = int(first) if first else max(size - int(last), 0)
+    end = min(int(last), size - 1) if first and last else size - 1
+    if start >= size or start > end:
+        handle.close()
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{size}"
+        return response
+    handle.seek(start)
+    body = handle.read(end - start + 1)
+    handle.close()
+    response = HttpResponse(body, status=206, content_type=content_type)
+    response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    response["Accept-Ranges"] = "bytes"
+    return response
+
+
+@staff_required
+def inbound(request):
+    """Calls that came in — callbacks (a customer returning a campaign call) and others —
+    with the campaign each was routed to, and the callbacks customers asked for."""
+    calls = Call.objects.filter(direction=Call.Direction.INBOUND).select_related("campaign", "customer")
+    if request.GET.get("kind") == "callback":
+        calls = calls.filter(lead__isnull=False)
+    elif request.GET.get("kind") == "unknown":
+        calls = calls.filter(customer__isnull=True)
+    requested = (
+        Lead.objects.filter(callback_at__isnull=False)
+        .exclude(state__in=[Lead.State.DONE, Lead.State.CANCELLED, Lead.State.DO_NOT_CALL])
+        .select_related("customer", "campaign").order_by("callback_at")[:20]
+    )
+    ctx = {"page": keyset_page(calls, request.GET, CALLS_PER_PAGE, newest_first=True),
+           "requested": requested, "kind": request.GET.get("kind", "")}
+    return render(request, "calls/inbound.html", ctx)

@@ -1,0 +1,138 @@
+"""The figures the dashboard shows for a campaign, each from one indexed, grouped query so
+a page costs the same with a hundred leads or a hundred thousand."""
+
+from datetime import timedelta
+
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import TruncHour
+
+from calls.live import call_payload
+from calls.models import Call, TranscriptLine
+from campaigns.models import Campaign, Disposition, Lead
+
+FINISHED_LEAD_STATES = [Lead.State.DONE, Lead.State.FAILED, Lead.State.DO_NOT_CALL, Lead.State.CANCELLED]
+# Someone (not a machine) picked up: every outcome the bot can reach in a conversation.
+ANSWERED_OUTCOMES = [
+    Disposition.INTERESTED, Disposition.NOT_INTERESTED, Disposition.CALLBACK_REQUESTED,
+    Disposition.WRONG_NUMBER, Disposition.DO_NOT_CALL, Disposition.HUNG_UP, Disposition.COMPLETED,
+]
+LIVE_STATUSES = sorted(Call.LIVE_STATUSES)
+CHART_HOURS = 24
+
+
+def lead_breakdowns(campaign_ids: list[int]) -> dict[int, dict]:
+    """Per campaign: lead total, done, counts by state and by last outcome, answer rate.
+    One GROUP BY over (campaign, state, last_outcome) answers every question at once."""
+    rows = (
+        Lead.objects.filter(campaign_id__in=campaign_ids)
+        .values("campaign_id", "state", "last_outcome")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    result = {cid: _empty_breakdown() for cid in campaign_ids}
+    for row in rows:
+        b = result[row["campaign_id"]]
+        b["total"] += row["n"]
+        b["by_state"][row["state"]] = b["by_state"].get(row["state"], 0) + row["n"]
+        if row["state"] in FINISHED_LEAD_STATES:
+            b["done"] += row["n"]
+        if row["last_outcome"]:
+            b["by_outcome"][row["last_outcome"]] = b["by_outcome"].get(row["last_outcome"], 0) + row["n"]
+        b["grouped"][(row["state"], row["last_outcome"])] = row["n"]
+    for b in result.values():
+        reached = sum(b["by_outcome"].get(o, 0) for o in ANSWERED_OUTCOMES)
+        tried = sum(b["by_outcome"].values())
+        b["answer_rate"] = round(100 * reached / tried) if tried else None
+        b["percent_done"] = round(100 * b["done"] / b["total"]) if b["total"] else 0
+        b["outcomes"] = [
+            {"value": d.value, "label": d.label, "count": b["by_outcome"][d.value]}
+            for d in Disposition if b["by_outcome"].get(d.value)
+        ]
+    return result
+
+
+def _empty_breakdown() -> dict:
+    return {"total": 0, "done": 0, "by_state": {}, "by_outcome": {}, "grouped": {}}
+
+
+def live_call_counts(campaign_ids: list[int]) -> dict[int, int]:
+    rows = (
+        Call.objects.filter(campaign_id__in=campaign_ids, status__in=LIVE_STATUSES)
+        .values("campaign_id").annotate(n=Count("id")).order_by()
+    )
+    return {row["campaign_id"]: row["n"] for row in rows}
+
+
+def campaign_summary(campaign: Campaign) -> dict:
+    """What campaign.update carries and the board's catch-up returns: JSON-ready."""
+    b = lead_breakdowns([campaign.pk])[campaign.pk]
+    return {
+        "id": campaign.pk,
+        "status": campaign.status,
+        "status_display": campaign.get_status_display(),
+        "status_reason": campaign.status_reason,
+        "lead_total": b["total"],
+        "lead_done": b["done"],
+        "percent_done": b["percent_done"],
+        "answer_rate": b["answer_rate"],
+        "outcomes": b["outcomes"],
+        "live_calls": live_call_counts([campaign.pk]).get(campaign.pk, 0),
+    }
+
+
+def with_last_line(calls):
+    """Annotate each call with its latest transcript line (one index probe per call)."""
+    latest = TranscriptLine.objects.filter(call=OuterRef("pk")).order_by("-offset_ms", "-id")
+    return calls.annotate(
+        last_line_text=Subquery(latest.values("text")[:1]),
+        last_line_speaker=Subquery(latest.values("speaker")[:1]),
+        last_line_id=Subquery(latest.values("id")[:1]),
+    )
+
+
+def live_calls(campaign: Campaign):
+    calls = Call.objects.filter(campaign=campaign, status__in=LIVE_STATUSES).select_related("customer")
+    return with_last_line(calls).order_by("created_at", "id")
+
+
+def board_payload(call: Call) -> dict:
+    """call_payload plus what the board shows beside it."""
+    payload = call_payload(call)
+    payload["created_at"] = call.created_at.isoformat()
+    payload["last_line"] = (
+        {"id": call.last_line_id, "speaker": call.last_line_speaker, "text": call.last_line_text}
+        if getattr(call, "last_line_id", None) else None
+    )
+    return payload
+
+
+def calls_per_hour(campaign: Campaign) -> dict:
+    """Calls placed and answered by a person per hour over the campaign's latest 24 hours of
+    calling (ending at its latest call, so a finished campaign still shows its last day)."""
+    latest = Call.objects.filter(campaign=campaign).order_by("-created_at").values("created_at").first()
+    if not latest:
+        return {"hours": [], "calls": [], "answers": []}
+    end = latest["created_at"].replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    start = end - timedelta(hours=CHART_HOURS)
+    answered = Q(answered_at__isnull=False) & ~Q(answered_by__startswith="machine") & ~Q(answered_by="fax")
+    rows = (
+        Call.objects.filter(campaign=campaign, created_at__gte=start, created_at__lt=end)
+        .annotate(hour=TruncHour("created_at"))
+        .values("hour")
+        .annotate(calls=Count("id"), answers=Count("id", filter=answered))
+        .order_by("hour")
+    )
+    by_hour = {row["hour"]: row for row in rows}
+    hours = [start + timedelta(hours=i) for i in range(CHART_HOURS)]
+    return {
+        "hours": [int(h.timestamp()) for h in hours],
+        "calls": [by_hour[h]["calls"] if h in by_hour else 0 for h in hours],
+        "answers": [by_hour[h]["answers"] if h in by_hour else 0 for h in hours],
+    }
+
+
+def leads_last_call(leads):
+    """Annotate leads with the id of their latest call (the FK index on calls.lead_id)."""
+    latest = Call.objects.filter(lead=OuterRef("pk")).order_by("-created_at", "-id")
+    return leads.annotate(last_call_id=Subquery(latest.values("id")[:1]))
+

@@ -1,0 +1,56 @@
+// The campaign page's two charts, drawn with the vendored uPlot (static/vendor/uplot,
+// MIT): outcomes as bars, and calls vs. answers per hour over the latest 24 hours.
+/* global uPlot */
+
+const data = JSON.parse(document.getElementById("chart-data").textContent);
+const COLORS = { calls: "#94a3b8", answers: "#15803d", outcome: "#2563eb" };
+
+function widthOf(node) {
+  return Math.max(260, node.clientWidth || node.parentElement.clientWidth - 40);
+}
+
+function bars(size) {
+  return uPlot.paths.bars({ size: [size, 60], align: 0 });
+}
+
+function outcomesChart(node, outcomes) {
+  if (!outcomes.length) return null;
+  const xs = outcomes.map((_, i) => i);
+  const labels = outcomes.map((o) => o.label);
+  return new uPlot({
+    width: widthOf(node), height: 240,
+    legend: { show: false },
+    cursor: { points: { show: false } },
+    scales: { x: { time: false, range: [-0.6, outcomes.length - 0.4] }, y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
+    axes: [
+      { values: (u, ticks) => ticks.map((t) => labels[t] ?? ""), splits: () => xs, gap: 4, size: 56,
+        rotate: outcomes.length > 4 ? -25 : 0, font: "12px system-ui" },
+      { size: 50, font: "12px system-ui" },
+    ],
+    series: [{}, { label: "Leads", fill: COLORS.outcome, stroke: COLORS.outcome, paths: bars(0.6), points: { show: false } }],
+  }, [xs, outcomes.map((o) => o.count)], node);
+}
+
+function hourlyChart(node, hourly) {
+  if (!hourly.hours.length) return null;
+  return new uPlot({
+    width: widthOf(node), height: 240,
+    scales: { y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
+    axes: [{ font: "12px system-ui" }, { size: 50, font: "12px system-ui" }],
+    series: [
+      {},
+      { label: "Calls", fill: COLORS.calls + "99", stroke: COLORS.calls, paths: bars(0.8), points: { show: false } },
+      { label: "Answered", stroke: COLORS.answers, width: 2, points: { size: 5 } },
+    ],
+  }, [hourly.hours, hourly.calls, hourly.answers], node);
+}
+
+const charts = [
+  [document.getElementById("chart-outcomes"), (n) => outcomesChart(n, data.outcomes)],
+  [document.getElementById("chart-hourly"), (n) => hourlyChart(n, data.hourly)],
+].map(([node, draw]) => [node, node && draw(node)]);
+
+// Tablets rotate and laptops resize: keep each chart as wide as its card.
+window.addEventListener("resize", () => {
+  for (const [node, chart] of charts) if (chart) chart.setSize({ width: widthOf(node), height: 240 });
+});

@@ -1,0 +1,360 @@
+// Live updates for the staff dashboard and the admin: one WebSocket per page to
+// /ws/dashboard/, subscribed to the groups of the campaigns and calls the page shows.
+// After every (re)connect the page catches up from the database (a JSON endpoint), so
+// nothing is lost while the socket was down. No framework; the server renders the first
+// state and this module keeps it current.
+
+const RANK = { queued: 0, initiated: 1, ringing: 2, "in-progress": 3 }; // finals rank 4
+const rank = (status) => (status in RANK ? RANK[status] : 4);
+const LABELS = {
+  queued: "Queued", initiated: "Initiated", ringing: "Ringing", "in-progress": "In progress",
+  completed: "Completed", busy: "Busy", failed: "Failed", "no-answer": "No answer", canceled: "Canceled",
+};
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "className") node.className = value;
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) node.append(child ?? "");
+  return node;
+}
+
+export function clock(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  const mm = h ? String(m).padStart(2, "0") : String(m);
+  return (h ? `${h}:` : "") + `${mm}:${String(r).padStart(2, "0")}`;
+}
+
+// --- the socket -------------------------------------------------------------------------
+
+export function connect({ campaigns = [], calls = [], onEvent, onSync }) {
+  const indicator = document.getElementById("live-state");
+  let attempt = 0;
+  const show = (text, cls) => {
+    if (!indicator) return;
+    indicator.hidden = false;
+    indicator.textContent = text;
+    indicator.className = `live-state ${cls}`;
+  };
+  const open = () => {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const socket = new WebSocket(`${scheme}://${location.host}/ws/dashboard/`);
+    socket.addEventListener("open", () => {
+      socket.send(JSON.stringify({ action: "subscribe", campaigns, calls }));
+    });
+    socket.addEventListener("message", (e) => {
+      const message = JSON.parse(e.data);
+      if (message.type === "subscribed") {
+        attempt = 0;
+        show("● Live", "live");
+        // Subscribed first, then read the database: an event can arrive twice, never be missed.
+        if (onSync) onSync();
+      } else if (onEvent) {
+        onEvent(message);
+      }
+    });
+    socket.addEventListener("close", () => {
+      // 1 s, 2 s, 4 s … up to 30 s, with jitter so a restarted server is not stampeded.
+      const delay = Math.min(30000, 1000 * 2 ** attempt) * (0.5 + Math.random() / 2);
+      attempt += 1;
+      show("Reconnecting…", "down");
+      setTimeout(open, delay);
+    });
+  };
+  open();
+}
+
+async function getJSON(url) {
+  const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+  if (!response.ok) throw new Error(`${url}: ${response.status}`);
+  return response.json();
+}
+
+function debounce(fn, ms) {
+  let timer = null;
+  return (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
+}
+
+// --- durations tick once a second for every [data-since] ------------------------------------
+
+function tick() {
+  const now = Date.now();
+  for (const node of document.querySelectorAll("[data-since]")) {
+    const since = Date.parse(node.dataset.since);
+    if (!Number.isNaN(since)) node.textContent = clock((now - since) / 1000);
+  }
+}
+
+// --- status badges anywhere on a page: [data-call-status="<id>"] -----------------------------
+
+function setBadge(node, call) {
+  if (rank(call.status) < rank(node.dataset.status || "queued")) return; // never move backwards
+  node.dataset.status = call.status;
+  node.textContent = call.status_display || LABELS[call.status] || call.status;
+  node.className = node.className.replace(/\bstatus-\S+/g, "").trim() + ` status-${call.status}`;
+}
+
+function updateBadges(call) {
+  for (const node of document.querySelectorAll(`[data-call-status="${call.id}"]`)) setBadge(node, call);
+}
+
+// --- campaign summaries: [data-campaign-row="<id>"] [data-summary=…] ------------------------
+
+function renderOutcomes(container, outcomes) {
+  container.replaceChildren();
+  if (!outcomes.length) container.append(el("span", { className: "muted" }, "—"));
+  for (const o of outcomes) {
+    container.append(el("span", { className: `chip outcome-${o.value}` }, `${o.label} ${o.count}`), " ");
+  }
+}
+
+export function updateSummary(summary) {
+  for (const row of document.querySelectorAll(`[data-campaign-row="${summary.id}"]`)) {
+    for (const node of row.querySelectorAll("[data-summary]")) {
+      const field = node.dataset.summary;
+      if (field === "status") {
+        node.textContent = summary.status_display;
+        node.className = `badge status-${summary.status}`;
+      } else if (field === "status_reason") node.textContent = summary.status_reason;
+      else if (field === "bar") node.style.width = `${summary.percent_done}%`;
+      else if (field === "progress") node.textContent = `${summary.lead_done} / ${summary.lead_total}`;
+      else if (field === "live_calls") node.textContent = summary.live_calls;
+      else if (field === "answer_rate") node.textContent = summary.answer_rate === null ? "—" : `${summary.answer_rate}%`;
+      else if (field === "outcomes") renderOutcomes(node, summary.outcomes);
+    }
+  }
+}
+
+// --- the live call board of a campaign --------------------------------------------------------
+
+function lastLine(line) {
+  if (!line) return [el("span", { className: "muted" }, "—")];
+  const who = line.speaker === "bot" ? "Bot" : "Caller";
+  return [el("span", { className: `speaker-${line.speaker}` }, `${who}:`), ` ${line.text}`];
+}
+
+function boardRow(call) {
+  const name = call.customer_name || call.phone;
+  return el(
+    "tr", { "data-call-id": call.id, className: "fresh" },
+    el("td", {}, el("a", { href: `/calls/${call.id}/` }, name), el("div", { className: "muted small" }, call.phone)),
+    el("td", {}, el("span", { className: `badge status-${call.status}`, "data-field": "status" }, call.status_display)),
+    el("td", { className: "num mono", "data-field": "duration" }, "—"),
+    el("td", { className: "last-line", "data-field": "last_line" }),
+  );
+}
+
+function setupBoard(board) {
+  const campaignId = Number(board.dataset.liveBoard);
+  const body = board.tBodies[0];
+  const empty = document.querySelector(".board-empty");
+  const lastLineIds = new Map(); // call id → id of the line shown, so late lines never replace newer ones
+  const refreshEmpty = () => { if (empty) empty.hidden = body.querySelector("tr:not(.ended)") !== null; };
+
+  const upsert = (call) => {
+    let row = body.querySelector(`tr[data-call-id="${call.id}"]`);
+    if (!call.is_live) {
+      if (row) {
+        row.classList.add("ended");
+        const badge = row.querySelector('[data-field="status"]');
+        badge.dataset.status = badge.dataset.status || "in-progress";
+        setBadge(badge, call);
+        const duration = row.querySelector('[data-field="duration"]');
+        delete duration.dataset.since;
+        if (call.duration_seconds !== null && call.duration_seconds !== undefined) duration.textContent = clock(call.duration_seconds);
+        setTimeout(() => { row.remove(); refreshEmpty(); }, 5000);
+      }
+      return;
+    }
+    if (!row) {
+      row = boardRow(call);
+      body.append(row);
+      row.querySelector('[data-field="last_line"]').append(...lastLine(call.last_line));
+    }
+    const badge = row.querySelector('[data-field="status"]');
+    setBadge(badge, call);
+    const duration = row.querySelector('[data-field="duration"]');
+    if (call.answered_at) duration.dataset.since = call.answered_at;
+    if (call.last_line) showLine(call.id, call.last_line);
+    refreshEmpty();
+  };
+
+  const showLine = (callId, line) => {
+    const row = body.querySelector(`tr[data-call-id="${callId}"]`);
+    if (!row || (lastLineIds.get(callId) || 0) > line.id) return;
+    lastLineIds.set(callId, line.id);
+    row.querySelector('[data-field="last_line"]').replaceChildren(...lastLine(line));
+  };
+
+  const sync = async () => {
+    const data = await getJSON(board.dataset.boardUrl);
+    updateSummary(data.campaign);
+    const live = new Set(data.calls.map((c) => String(c.id)));
+    for (const row of body.querySelectorAll("tr[data-call-id]")) {
+      if (!live.has(row.dataset.callId) && !row.classList.contains("ended")) row.remove();
+    }
+    data.calls.forEach(upsert);
+    refreshEmpty();
+  };
+  const refreshSummary = debounce(() => getJSON(board.dataset.boardUrl).then((d) => updateSummary(d.campaign)), 800);
+
+  connect({
+    campaigns: [campaignId],
+    onSync: () => sync().catch(console.error),
+    onEvent: (message) => {
+      if (message.type === "call.update" && message.call.campaign_id === campaignId) {
+        upsert(message.call);
+        refreshSummary(); // live count, progress and outcomes move with calls
+      } else if (message.type === "transcript.line") {
+        showLine(message.line.call_id, message.line);
+      } else if (message.type === "campaign.update") {
+        updateSummary(message.campaign);
+      }
+    },
+  });
+}
+
+// --- a call's transcript, timeline and recording ----------------------------------------------
+
+function bubble(line) {
+  const who = line.speaker === "bot" ? "Bot" : "Caller";
+  return el(
+    "div", { className: `bubble ${line.speaker} fresh`, "data-line-id": line.id, "data-offset": line.offset_ms },
+    el("span", { className: "who" }, `${who} · ${clock(line.offset_ms / 1000)}`),
+    el("p", {}, line.text),
+  );
+}
+
+function setupCall(transcript) {
+  const callId = Number(transcript.dataset.liveCall);
+  const empty = document.querySelector(".transcript-empty");
+  let lastId = 0;
+  for (const node of transcript.querySelectorAll("[data-line-id]")) lastId = Math.max(lastId, Number(node.dataset.lineId));
+
+  const addLine = (line) => {
+    if (transcript.querySelector(`[data-line-id="${line.id}"]`)) return;
+    const node = bubble(line);
+    // Keep time order even when lines arrive out of order (caller and bot overlap).
+    const later = [...transcript.children].find((n) => Number(n.dataset.offset) > line.offset_ms);
+    transcript.insertBefore(node, later || null);
+    lastId = Math.max(lastId, line.id);
+    if (empty) empty.hidden = true;
+    transcript.scrollTop = transcript.scrollHeight;
+  };
+
+  const updateCall = (call) => {
+    updateBadges(call);
+    const duration = document.querySelector('[data-field="duration"]');
+    if (duration) {
+      if (call.is_live && call.answered_at) duration.dataset.since = call.answered_at;
+      if (!call.is_live) {
+        delete duration.dataset.since;
+        duration.textContent = call.duration_seconds === null ? "—" : `${call.duration_seconds} s`;
+      }
+    }
+    const disposition = document.querySelector('[data-field="disposition"]');
+    if (disposition && call.disposition) {
+      disposition.replaceChildren(el("span", { className: `chip outcome-${call.disposition}` }, call.disposition_display));
+    }
+    if (!call.is_live) {
+      const note = document.querySelector('[data-field="live-note"]');
+      if (note) note.remove();
+    }
+  };
+
+  const renderTimeline = (events) => {
+    const list = document.getElementById("timeline");
+    if (!list) return;
+    const first = list.firstElementChild; // "created"
+    list.replaceChildren(first);
+    for (const e of events) {
+      const time = new Date(e.received_at).toLocaleTimeString([], { hour12: false });
+      list.append(el("li", {}, el("span", { className: "time" }, time), " ",
+        el("span", { className: `badge status-${e.status}` }, e.status),
+        e.sequence_number === null ? "" : el("span", { className: "muted small" }, ` #${e.sequence_number}`)));
+    }
+  };
+
+  const showRecording = () => {
+    const box = document.getElementById("recording");
+    if (!box || box.querySelector("audio")) return;
+    const note = box.querySelector('[data-field="recording-note"]');
+    if (note) note.remove();
+    box.append(el("audio", { controls: "", preload: "metadata", src: `/calls/${callId}/recording/` }));
+  };
+
+  const sync = async () => {
+    const data = await getJSON(`${transcript.dataset.liveUrl}?after=${lastId}`);
+    data.lines.forEach(addLine);
+    updateCall(data.call);
+    renderTimeline(data.events);
+    if (data.call.has_recording) showRecording();
+  };
+  const resync = debounce(() => sync().catch(console.error), 300);
+
+  connect({
+    calls: [callId],
+    onSync: () => sync().catch(console.error),
+    onEvent: (message) => {
+      if (message.type === "transcript.line" && message.line.call_id === callId) addLine(message.line);
+      else if (message.type === "call.update" && message.call.id === callId) {
+        updateCall(message.call);
+        resync(); // the timeline and the recording come from the database
+      }
+    },
+  });
+}
+
+// --- lists: campaign rows and call status badges ----------------------------------------------
+
+function setupCampaignRows(rows) {
+  const ids = rows.map((r) => Number(r.dataset.campaignRow));
+  const urls = new Map(rows.map((r) => [Number(r.dataset.campaignRow), r.dataset.boardUrl]));
+  const refreshers = new Map(ids.map((id) => [id, debounce(
+    () => getJSON(urls.get(id)).then((d) => updateSummary(d.campaign)).catch(console.error), 800)]));
+  connect({
+    campaigns: ids,
+    onSync: () => ids.forEach((id) => refreshers.get(id)()),
+    onEvent: (message) => {
+      if (message.type === "campaign.update") updateSummary(message.campaign);
+      else if (message.type === "call.update" && refreshers.has(message.call.campaign_id)) {
+        refreshers.get(message.call.campaign_id)();
+      }
+    },
+  });
+}
+
+function setupCallBadges(badges) {
+  // Only calls still in progress can change; finished ones need no subscription.
+  const live = badges.filter((b) => rank(b.dataset.status) < 4).map((b) => Number(b.dataset.callStatus));
+  const ids = [...new Set(live)];
+  if (!ids.length) return;
+  connect({
+    calls: ids,
+    onSync: () => ids.forEach((id) => getJSON(`/calls/${id}/live.json?after=999999999999`)
+      .then((d) => updateBadges(d.call)).catch(console.error)),
+    onEvent: (message) => { if (message.type === "call.update") updateBadges(message.call); },
+  });
+}
+
+function init() {
+  setInterval(tick, 1000);
+  tick();
+  const board = document.querySelector("[data-live-board]");
+  const transcript = document.querySelector("[data-live-call]");
+  if (board) return setupBoard(board);
+  if (transcript) return setupCall(transcript);
+  const rows = [...document.querySelectorAll("[data-live-campaigns] [data-campaign-row]")];
+  if (rows.length) return setupCampaignRows(rows);
+  const badges = [...document.querySelectorAll("[data-call-status]")];
+  if (badges.length) return setupCallBadges(badges);
+}
+
+init();

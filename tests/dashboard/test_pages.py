@@ -1,0 +1,150 @@
+"""Every dashboard page: staff only (anonymous → login, stranger → 403), and what it shows."""
+
+import pytest
+
+from tests.dashboard import factory
+
+pytestmark = pytest.mark.django_db
+
+
+def pages(campaign, call, customer):
+    return [
+        "/campaigns/", "/campaigns/new/", f"/campaigns/{campaign.pk}/", f"/campaigns/{campaign.pk}/edit/",
+        f"/campaigns/{campaign.pk}/board.json", "/calls/", "/calls/inbound/", f"/calls/{call.pk}/",
+        f"/calls/{call.pk}/live.json", "/customers/", f"/customers/{customer.pk}/",
+    ]
+
+
+@pytest.fixture
+def urls(campaign, live_call):
+    return pages(campaign, live_call, live_call.customer)
+
+
+def test_it_sends_anonymous_visitors_to_log_in(client, urls):
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith("/accounts/login/?next="), url
+
+
+def test_it_refuses_a_signed_in_stranger(client, stranger, urls):
+    client.force_login(stranger)
+    for url in urls:
+        assert client.get(url).status_code == 403, url
+
+
+def test_it_serves_every_page_to_staff(staff_client, urls):
+    for url in urls:
+        assert staff_client.get(url).status_code == 200, url
+
+
+def test_it_lists_campaigns_with_progress_outcomes_and_live_calls(staff_client, campaign, live_call):
+    factory.lead(campaign, state="done", last_outcome="interested")
+    factory.lead(campaign, state="done", last_outcome="no_answer")
+    response = staff_client.get("/campaigns/")
+    html = response.content.decode()
+    assert "Summer sale" in html
+    assert "2 / 3" in html  # done / total leads
+    assert "Interested 1" in html and "No answer 1" in html
+    assert '<td class="num" data-summary="live_calls">1</td>' in html
+    assert "50%" in html  # one of two leads with an outcome picked up
+
+
+def test_it_shows_the_live_board_on_the_campaign_page(staff_client, campaign, live_call):
+    html = staff_client.get(f"/campaigns/{campaign.pk}/").content.decode()
+    assert f'data-call-id="{live_call.pk}"' in html
+    assert "In progress" in html
+    assert "what&#x27;s this about?" in html  # the last transcript line
+    assert 'id="chart-data"' in html
+    assert "/static/vendor/uplot/uPlot.iife.min.js" in html
+
+
+def test_the_board_catch_up_returns_live_calls_and_the_summary(staff_client, campaign, live_call):
+    data = staff_client.get(f"/campaigns/{campaign.pk}/board.json").json()
+    assert data["campaign"]["id"] == campaign.pk
+    assert data["campaign"]["live_calls"] == 1
+    assert [c["id"] for c in data["calls"]] == [live_call.pk]
+    assert data["calls"][0]["last_line"]["text"] == "Oh hi, what's this about?"
+
+
+def test_the_call_catch_up_returns_lines_after_the_last_one_seen(staff_client, live_call):
+    first = live_call.transcript.order_by("offset_ms").first()
+    data = staff_client.get(f"/calls/{live_call.pk}/live.json?after={first.pk}").json()
+    assert [line["text"] for line in data["lines"]] == ["Oh hi, what's this about?"]
+    assert data["call"]["status"] == "in-progress"
+    assert [e["status"] for e in data["events"]] == ["in-progress"]
+
+
+def test_the_call_page_shows_transcript_bubbles_timeline_and_metrics(staff_client, live_call):
+    live_call.metrics = {"first_response_ms": 640, "stt_ms": 180}
+    live_call.save(update_fields=["metrics"])
+    html = staff_client.get(f"/calls/{live_call.pk}/").content.decode()
+    assert 'class="bubble bot"' in html and 'class="bubble caller"' in html
+    assert "Hello Ada" in html
+    assert 'id="timeline"' in html and "in-progress" in html
+    assert "First response" in html and "640 ms" in html
+    assert "The recording appears here when the call ends." in html
+
+
+def test_it_filters_and_searches_leads(staff_client, campaign):
+    ada = factory.lead(campaign, state="done", last_outcome="interested",
+                       customer=factory.customer(first_name="Grace", last_name="Hopper"))
+    factory.lead(campaign, state="pending")
+    url = f"/campaigns/{campaign.pk}/"
+    html = staff_client.get(url + "?state=done").content.decode()
+    assert "Grace" in html and "1 matching" in html
+    assert "Grace" not in staff_client.get(url + "?state=pending").content.decode()
+    assert "Grace" in staff_client.get(url + "?q=hopper").content.decode()
+    assert "Grace" in staff_client.get(url + f"?q={ada.customer.phone[-4:]}").content.decode()
+    assert "Grace" in staff_client.get(url + "?outcome=interested").content.decode()
+
+
+def test_it_pages_through_leads_with_next_and_previous(staff_client, campaign):
+    leads = [factory.lead(campaign) for _ in range(55)]
+    html = staff_client.get(f"/campaigns/{campaign.pk}/").content.decode()
+    assert f"after={leads[49].pk}" in html
+    page2 = staff_client.get(f"/campaigns/{campaign.pk}/?after={leads[49].pk}").content.decode()
+    assert leads[54].customer.phone in page2 and leads[0].customer.phone not in page2
+    assert f"before={leads[50].pk}" in page2
+
+
+def test_it_lists_inbound_calls_with_their_routed_campaign(staff_client, campaign):
+    lead = factory.lead(campaign)
+    factory.call(lead, direction="inbound", from_number=lead.customer.phone, to_number="+12025550100")
+    factory.call(direction="inbound", from_number="+12025559999", to_number="+12025550199")
+    html = staff_client.get("/calls/inbound/").content.decode()
+    assert "Summer sale" in html and "callback" in html
+    assert "+12025559999" in html and "General assistant" in html
+    callbacks_only = staff_client.get("/calls/inbound/?kind=callback").content.decode()
+    assert "+12025559999" not in callbacks_only
+
+
+def test_it_searches_customers_by_phone_and_name(staff_client):
+    grace = factory.customer(first_name="Grace", last_name="Hopper", phone="+14155550111")
+    factory.customer(first_name="Alan", last_name="Turing", phone="+14155550222")
+    assert "Hopper" in staff_client.get("/customers/?q=grace").content.decode()
+    assert "Turing" not in staff_client.get("/customers/?q=grace").content.decode()
+    html = staff_client.get("/customers/?q=555-0111").content.decode()
+    assert grace.phone in html and "Turing" not in html
+
+
+def test_the_customer_page_shows_calls_across_campaigns(staff_client):
+    grace = factory.customer(first_name="Grace")
+    first, second = factory.campaign(name="Spring"), factory.campaign(name="Autumn")
+    factory.call(factory.lead(first, customer=grace))
+    factory.call(factory.lead(second, customer=grace))
+    html = staff_client.get(f"/customers/{grace.pk}/").content.decode()
+    assert "Spring" in html and "Autumn" in html
+
+
+def test_it_filters_the_call_list(staff_client, campaign, live_call):
+    other = factory.call(factory.lead(factory.campaign(name="Winter")), status="completed")
+    html = staff_client.get(f"/calls/?campaign={campaign.pk}").content.decode()
+    assert f"/calls/{live_call.pk}/" in html and f"/calls/{other.pk}/" not in html
+    html = staff_client.get("/calls/?status=live").content.decode()
+    assert f"/calls/{live_call.pk}/" in html and f"/calls/{other.pk}/" not in html
+    assert f"/calls/{live_call.pk}/" in staff_client.get(f"/calls/?q={live_call.call_sid}").content.decode()
+
+
+def test_it_404s_for_a_campaign_that_does_not_exist(staff_client):
+    assert staff_client.get("/campaigns/999999/").status_code == 404
