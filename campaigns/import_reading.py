@@ -90,10 +90,14 @@ def sniff_encoding(sample: bytes) -> str:
             return "utf-8"
         except UnicodeDecodeError:
             pass
-    best = charset_normalizer.from_bytes(sample).best()
+    matches = charset_normalizer.from_bytes(sample)
+    best = matches.best()
     if best is None or _looks_binary(str(best)):
         raise ImportFileError(f"This file is not text, so it cannot be a CSV file. {SAVE_AS_CSV}")
-    return codecs.lookup(best.encoding).name
+    # A few accented names cannot tell the Western single-byte code pages apart; among
+    # equally plausible ones pick Windows-1252, what Excel writes in Western locales.
+    tied = {m.encoding for m in matches if m.chaos <= best.chaos + 0.01}
+    return "cp1252" if "cp1252" in tied else codecs.lookup(best.encoding).name
 
 
 def _looks_binary(text: str) -> bool:
