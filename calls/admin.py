@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.html import format_html
 
 from calls.models import Call, CallEvent, TranscriptLine
 
@@ -22,7 +23,7 @@ class CallEventInline(admin.TabularInline):
 @admin.register(Call)
 class CallAdmin(admin.ModelAdmin):
     list_display = [
-        "call_sid", "direction", "status", "campaign", "customer", "disposition",
+        "__str__", "direction", "live_status", "campaign", "customer", "disposition",
         "duration_seconds", "created_at",
     ]
     list_filter = ["status", "direction", "disposition", "campaign"]
@@ -32,6 +33,17 @@ class CallAdmin(admin.ModelAdmin):
     raw_id_fields = ["customer", "lead"]
     inlines = [TranscriptLineInline, CallEventInline]
     date_hierarchy = "created_at"
+    # A million calls: skip the unfiltered COUNT(*) the changelist would run on every page.
+    show_full_result_count = False
+    # templates/admin/calls/call/change_form.html adds the live status and transcript panel;
+    # change_list.html loads static/js/live.js, which keeps the status badges current.
+
+    @admin.display(description="status", ordering="status")
+    def live_status(self, call):
+        return format_html(
+            '<span class="badge status-{}" data-call-status="{}" data-status="{}">{}</span>',
+            call.status, call.pk, call.status, call.get_status_display(),
+        )
 
 
 @admin.register(CallEvent)

@@ -20,10 +20,10 @@ def _get_campaign(campaign_id: int) -> Campaign:
     return get_object_or_404(Campaign, pk=campaign_id)
 
 
-def _url_or_none(name: str, *args) -> str | None:
-    """Pages of other features (contact import, export) once they are installed."""
+def _url_or_none(name: str, *args, query: str = "") -> str | None:
+    """Pages of other features (contact import, export), when they are installed."""
     try:
-        return reverse(name, args=args)
+        return reverse(name, args=args) + query
     except NoReverseMatch:
         return None
 
@@ -35,7 +35,7 @@ def campaign_list(request):
     breakdowns, live_counts = stats.lead_breakdowns(ids), stats.live_call_counts(ids)
     for c in campaigns:
         c.stats, c.live_calls = breakdowns[c.pk], live_counts.get(c.pk, 0)
-    ctx = {"campaigns": campaigns, "import_url": _url_or_none("import-upload")}
+    ctx = {"campaigns": campaigns, "import_url": _url_or_none("import-list")}
     return render(request, "campaigns/campaign_list.html", ctx)
 
 
@@ -104,7 +104,7 @@ def campaign_detail(request, campaign_id):
         "problems": lifecycle.startability_problems(campaign)
         if campaign.status in (Campaign.Status.DRAFT, Campaign.Status.PAUSED) else [],
         "export_url": _url_or_none("campaign-export", campaign.pk),
-        "import_url": _url_or_none("import-upload-campaign", campaign.pk),
+        "import_url": _url_or_none("import-list", query=f"?campaign={campaign.pk}"),
     }
     return render(request, "campaigns/campaign_detail.html", ctx)
 

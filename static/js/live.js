@@ -315,7 +315,7 @@ function setupCall(transcript) {
 // --- lists: campaign rows and call status badges ----------------------------------------------
 
 function setupCampaignRows(rows) {
-  const ids = rows.map((r) => Number(r.dataset.campaignRow));
+  const ids = [...new Set(rows.map((r) => Number(r.dataset.campaignRow)))];
   const urls = new Map(rows.map((r) => [Number(r.dataset.campaignRow), r.dataset.boardUrl]));
   const refreshers = new Map(ids.map((id) => [id, debounce(
     () => getJSON(urls.get(id)).then((d) => updateSummary(d.campaign)).catch(console.error), 800)]));
