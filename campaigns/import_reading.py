@@ -94,10 +94,31 @@ def sniff_encoding(sample: bytes) -> str:
     best = matches.best()
     if best is None or _looks_binary(str(best)):
         raise ImportFileError(f"This file is not text, so it cannot be a CSV file. {SAVE_AS_CSV}")
-    # A few accented names cannot tell the Western single-byte code pages apart; among
-    # equally plausible ones pick Windows-1252, what Excel writes in Western locales.
-    tied = {m.encoding for m in matches if m.chaos <= best.chaos + 0.01}
-    return "cp1252" if "cp1252" in tied else codecs.lookup(best.encoding).name
+    # A few accented names cannot tell the single-byte code pages apart (charset-normalizer
+    # happily says cp775, cp1250 or even cp1006 for "Zoë Müller"). Unless it found one of
+    # the common non-Latin encodings, valid Windows-1252 bytes are read as Windows-1252:
+    # what Excel writes in Western locales. (Central European cp1250 files: save as UTF-8.)
+    guess = codecs.lookup(best.encoding).name
+    if guess not in NON_LATIN_ENCODINGS and _decodes(sample, "cp1252"):
+        return "cp1252"
+    return guess
+
+
+NON_LATIN_ENCODINGS = {
+    codecs.lookup(name).name
+    for name in ["cp1251", "koi8_r", "koi8_u", "cp866", "mac_cyrillic", "iso8859_5", "cp1253", "iso8859_7",
+                 "cp1255", "iso8859_8", "cp1256", "iso8859_6", "cp874", "tis_620", "shift_jis", "cp932",
+                 "euc_jp", "gb2312", "gbk", "gb18030", "big5", "euc_kr", "cp949", "utf_16", "utf_16_le",
+                 "utf_16_be", "utf_32", "utf_8"]
+}
+
+
+def _decodes(sample: bytes, encoding: str) -> bool:
+    try:
+        sample.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _looks_binary(text: str) -> bool:

@@ -84,3 +84,15 @@ def test_it_refuses_a_binary_file_with_a_clear_message_and_stores_nothing(media,
         create_import(csv_file(data, name="contacts.xlsx"), None)
     assert not ContactImport.objects.exists()
     assert not (media.exists() and any(media.rglob("*.*")))
+
+
+def test_a_short_latin1_file_is_not_mistaken_for_an_exotic_code_page():
+    import_now("phone,first_name\n+12025550101,Zoë\n".encode("latin-1"))
+    assert Customer.objects.get().first_name == "Zoë"
+
+
+def test_a_cyrillic_windows_file_keeps_its_detected_encoding():
+    done = import_now("phone,first_name\n+12025550101,Иван Петров\n+12025550102,Мария Сергеевна\n"
+                      .encode("cp1251"))
+    assert done.encoding == "cp1251"
+    assert names() == [("Иван Петров", ""), ("Мария Сергеевна", "")]

@@ -1,0 +1,149 @@
+"""Benchmark: the contact import service against a raw PostgreSQL COPY of the same rows.
+
+    source scripts/test-env.sh && .venv/bin/python bench/import_contacts.py [--rows 100000 500000]
+
+For each size it generates a CSV (phone, names, email, time zone and two extra columns;
+1 row in 100 has an invalid number), creates a fresh database `bench_imports` on the
+server in DATABASE_URL, migrates it, and in one child process per size:
+  1. COPYs the file into a scratch table (text columns, phone as primary key, like the
+     customers' unique index) — the floor for getting these rows into PostgreSQL;
+  2. runs the real import (`campaigns.contact_import.run_import`) into a campaign:
+     sniffing, phone parsing and validation, do-not-call and duplicate checks,
+     customer + lead upserts, counters and rejected rows.
+It prints rows/s for both, the ratio, and the child's peak RSS, which must not grow with
+the file (the import streams). The database is dropped at the end.
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parent.parent
+DB_NAME = "bench_imports"
+AREA_CODES = [201, 202, 212, 213, 303, 305, 312, 404, 415, 512, 617, 646, 702, 718, 801, 919]
+ZONES = ["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", ""]
+
+
+def generate(path: Path, rows: int) -> None:
+    """A unique, valid US number per row (1% invalid), written line by line."""
+    with path.open("w", encoding="utf-8", newline="") as out:
+        out.write("Phone Number,First Name,Last Name,E-mail,tz,Plan,Score\r\n")
+        for n in range(rows):
+            rest = n // len(AREA_CODES)
+            phone = f"({AREA_CODES[n % len(AREA_CODES)]}) {200 + rest // 10000}-{rest % 10000:04d}"
+            if n % 100 == 99:
+                phone = "555-12"
+            out.write(f'{phone},First{n},"Last, {n}",person{n}@example.com,{ZONES[n % 5]},'
+                      f"plan-{n % 7},{n % 1000}\r\n")
+
+
+def database_url(name: str) -> str:
+    url = urlparse(os.environ["DATABASE_URL"])
+    if not url.scheme.startswith("postgres"):
+        sys.exit("DATABASE_URL must point at PostgreSQL (source scripts/test-env.sh).")
+    return urlunparse(url._replace(path=f"/{name}"))
+
+
+def admin_sql(*statements: str) -> None:
+    import psycopg
+
+    with psycopg.connect(database_url("postgres"), autocommit=True) as connection:
+        for statement in statements:
+            connection.execute(statement)
+
+
+def child(csv_path: Path, rows: int) -> dict:
+    """One measured run in this (fresh) process; returns the figures as a dict."""
+    os.environ["DATABASE_URL"] = database_url(DB_NAME)
+    os.environ["MEDIA_ROOT"] = tempfile.mkdtemp(prefix="bench-media-")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dialer_site.settings")
+    os.environ["LOG_LEVEL"] = "WARNING"
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.files import File
+    from django.db import connection
+
+    from campaigns import contact_import
+    from campaigns.models import Campaign, ContactImport
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_copy")
+        cursor.execute("CREATE TABLE bench_copy (phone text PRIMARY KEY, first_name text, last_name text, "
+                       "email text, tz text, plan text, score text)")
+        started = time.perf_counter()
+        # The invalid rows share one phone; COPY would refuse them on the key, so it gets
+        # the valid rows only (99%): the floor is, if anything, flattered.
+        with cursor.copy("COPY bench_copy FROM STDIN WITH (FORMAT csv)") as copy, csv_path.open("rb") as f:
+            next(f)
+            for line in f:
+                if not line.startswith(b"555-12,"):
+                    copy.write(line)
+        copy_seconds = time.perf_counter() - started
+        cursor.execute("DROP TABLE bench_copy")
+
+    baseline_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    campaign = Campaign.objects.create(name=f"Bench {rows}")
+    started = time.perf_counter()
+    with csv_path.open("rb") as f:
+        upload = contact_import.create_import(File(f, name=csv_path.name), campaign)
+    contact_import.confirm(upload, upload.mapping, default_country="US", existing="update",
+                           duplicates="first")
+    done = contact_import.run_import(upload.pk)
+    import_seconds = time.perf_counter() - started
+    assert done.status == ContactImport.Status.DONE, done.error
+    return {
+        "rows": rows,
+        "copy_rows_per_s": rows / copy_seconds,
+        "import_rows_per_s": rows / import_seconds,
+        "copy_seconds": copy_seconds,
+        "import_seconds": import_seconds,
+        "buckets": {b: getattr(done, b) for b in ContactImport.BUCKETS if getattr(done, b)},
+        "baseline_rss_mb": baseline_kb / 1024,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 500_000])
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.rows[0])))
+        return
+
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
+        for rows in args.rows:
+            path = Path(tmp) / f"contacts-{rows}.csv"
+            generate(path, rows)
+            admin_sql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)", f"CREATE DATABASE {DB_NAME}")
+            env = {**os.environ, "DATABASE_URL": database_url(DB_NAME)}
+            subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+            size_mb = path.stat().st_size / 1e6
+            print(f"{rows:,} rows ({size_mb:.1f} MB) …", flush=True)
+            out = subprocess.run([sys.executable, __file__, "--child", str(path), "--rows", str(rows)],
+                                 cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
+            results.append(json.loads(out.strip().splitlines()[-1]))
+        admin_sql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+
+    print(f"\n{'rows':>9} {'COPY rows/s':>12} {'import rows/s':>14} {'ratio':>6} "
+          f"{'import s':>9} {'RSS before':>11} {'RSS peak':>9}")
+    for r in results:
+        print(f"{r['rows']:>9,} {r['copy_rows_per_s']:>12,.0f} {r['import_rows_per_s']:>14,.0f} "
+              f"{r['import_rows_per_s'] / r['copy_rows_per_s']:>6.3f} {r['import_seconds']:>9.1f} "
+              f"{r['baseline_rss_mb']:>9.0f}MB {r['peak_rss_mb']:>7.0f}MB")
+        print(f"{'':>9} buckets: {r['buckets']}")
+
+
+if __name__ == "__main__":
+    main()
