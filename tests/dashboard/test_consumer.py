@@ -44,7 +44,7 @@ def publish(call, text=None):
 
 async def test_it_refuses_anonymous_visitors_before_accepting():
     ws = communicator()
-    connected, code = await ws.connect()
+    connected, _ = await ws.connect()
     assert not connected
     await ws.disconnect()
 
@@ -139,7 +139,8 @@ async def test_it_stops_subscribing_a_user_who_lost_staff(client, staff):
     await ws.connect()
     staff.is_staff = False
     await sync_to_async(staff.save)()
-    assert await subscribe(ws, campaigns=[campaign.pk]) == {"type": "subscribed", "campaigns": [], "calls": []}
+    reply = await subscribe(ws, campaigns=[campaign.pk])
+    assert reply == {"type": "subscribed", "campaigns": [], "calls": []}
     await ws.disconnect()
 
 
