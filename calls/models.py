@@ -1,3 +1,6 @@
+import hashlib
+import secrets
+
 from django.db import models
 
 from campaigns.models import Campaign, Customer, Disposition, Lead
@@ -52,6 +55,9 @@ class Call(models.Model):
     to_number = models.CharField(max_length=32, blank=True)
     # Null until Twilio answers the create request: the row exists before the dial.
     call_sid = models.CharField("CallSid", max_length=34, unique=True, null=True, blank=True)
+    # Set just before the REST request: a dial is asked for at most once, even if the
+    # worker dies and the task is delivered again (the reaper reconciles those).
+    dial_requested_at = models.DateTimeField(null=True, blank=True)
     stream_sid = models.CharField("StreamSid", max_length=34, blank=True)
     status = models.CharField(max_length=16, choices=Status, default=Status.QUEUED)
     last_sequence_number = models.IntegerField(null=True, blank=True)
@@ -91,6 +97,39 @@ class Call(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status in self.LIVE_STATUSES
+
+
+class ApiToken(models.Model):
+    """A bearer token for the dial-out API. Only its SHA-256 is stored; the token itself
+    is shown once, when it is created in the admin."""
+
+    name = models.CharField(max_length=100, help_text="Who or what uses it, e.g. 'CRM'.")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(max_length=8, editable=False, help_text="The token's first characters.")
+    created_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def digest(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, name: str, created_by=None) -> tuple["ApiToken", str]:
+        token = secrets.token_urlsafe(32)
+        api_token = cls.objects.create(
+            name=name, token_hash=cls.digest(token), prefix=token[:8], created_by=created_by
+        )
+        return api_token, token
 
 
 class CallEvent(models.Model):

@@ -7,7 +7,7 @@ shuffle or repetition of the same callbacks converges on the same final row."""
 import logging
 from email.utils import parsedate_to_datetime
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from calls import live
@@ -25,24 +25,31 @@ def _timestamp(params: dict):
 
 
 def _find_or_create_call(params: dict, call_id_hint: str | None) -> Call:
-    call = Call.objects.select_for_update().filter(call_sid=params["CallSid"]).first()
+    """The call, locked. Concurrent callbacks for one call queue up on this row lock."""
+    sid = params["CallSid"]
+    # An outbound call's first callbacks can beat the REST answer that tells us its
+    # CallSid: our status URL carries our own call id for that case.
+    if call_id_hint and call_id_hint.isdigit():
+        call = Call.objects.select_for_update().filter(pk=int(call_id_hint)).first()
+        if call and call.call_sid in (None, sid):
+            if call.call_sid is None:
+                call.call_sid = sid
+                call.save(update_fields=["call_sid"])
+            return call
+    call = Call.objects.select_for_update().filter(call_sid=sid).first()
     if call:
         return call
-    # An outbound call's first callback can beat the REST answer that tells us its CallSid:
-    # our status URL carries our own call id for that case.
-    if call_id_hint and call_id_hint.isdigit():
-        call = Call.objects.select_for_update().filter(pk=int(call_id_hint), call_sid__isnull=True).first()
-        if call:
-            call.call_sid = params["CallSid"]
-            call.save(update_fields=["call_sid"])
-            return call
-    logger.warning("Status callback for a call we did not place", extra={"call_sid": params["CallSid"]})
+    logger.warning("Status callback for a call we did not place", extra={"call_sid": sid})
     inbound = params.get("Direction") == "inbound"
-    return Call.objects.create(
-        call_sid=params["CallSid"],
-        direction=Call.Direction.INBOUND if inbound else Call.Direction.OUTBOUND,
-        from_number=params.get("From", ""), to_number=params.get("To", ""),
-    )
+    try:
+        with transaction.atomic():
+            return Call.objects.create(
+                call_sid=sid,
+                direction=Call.Direction.INBOUND if inbound else Call.Direction.OUTBOUND,
+                from_number=params.get("From", ""), to_number=params.get("To", ""),
+            )
+    except IntegrityError:  # a concurrent callback created it first
+        return Call.objects.select_for_update().get(call_sid=sid)
 
 
 def apply_status_callback(params: dict, raw: dict, call_id_hint: str | None = None) -> Call:

@@ -8,4 +8,5 @@ urlpatterns = [
     path("voice/", webhooks.voice, name="twilio-voice"),
     path("status/", webhooks.status_callback, name="twilio-status"),
     path("amd/", webhooks.amd_callback, name="twilio-amd"),
+    path("connect/", webhooks.connect, name="twilio-connect"),
 ]

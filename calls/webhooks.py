@@ -4,6 +4,7 @@ from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 
 from calls import inbound, status
 from calls.forms import AmdCallbackForm, StatusCallbackForm, TwilioCallForm
+from calls.models import Call
 from calls.twilio_auth import twilio_webhook
 from calls.twiml import connect_to_bot
 
@@ -41,3 +42,14 @@ def amd_callback(request):
     if call is None:
         return JsonResponse({"error": "Unknown CallSid."}, status=404)
     return HttpResponse(status=204)
+
+
+@twilio_webhook
+def connect(request):
+    """TwiML for an outbound call whose <Parameter>s are too long to send inline (Twilio
+    caps inline Twiml at 4,000 characters): Twilio fetches it from here instead."""
+    call_id = request.GET.get("call_id", "")
+    call = Call.objects.filter(pk=call_id).first() if call_id.isdigit() else None
+    if call is None:
+        return HttpResponseBadRequest("Unknown call.")
+    return HttpResponse(connect_to_bot(call.parameters), content_type="text/xml")

@@ -3,6 +3,8 @@
 Every transition is one conditional UPDATE, so two staff pressing buttons at once (or
 the dashboard racing the scheduler) can never both win."""
 
+import contextlib
+
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -96,3 +98,12 @@ def complete_if_finished(campaign: Campaign) -> bool:
         updated_at=timezone.now(),
     )
     return bool(changed)
+
+
+def campaigns_to_dispatch() -> list[int]:
+    """Start scheduled campaigns whose time has come; return every running campaign's id."""
+    due = Campaign.objects.filter(status=Campaign.Status.SCHEDULED, starts_at__lte=timezone.now())
+    for campaign in due:
+        with contextlib.suppress(TransitionError):  # someone paused or cancelled it meanwhile
+            begin_scheduled(campaign)
+    return list(Campaign.objects.filter(status=Campaign.Status.RUNNING).values_list("pk", flat=True))

@@ -120,6 +120,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "dialer")
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    "dispatch-due-leads": {"task": "campaigns.tasks.dispatch_tick", "schedule": 2.0},
+    "reap-unknown-dials": {"task": "campaigns.tasks.reap_dials", "schedule": 60.0},
+}
 
 # --- Twilio -----------------------------------------------------------------------
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -127,6 +131,8 @@ TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", required=not DEBUG)
 TWILIO_API_BASE_URL = env_str("TWILIO_API_BASE_URL", "https://api.twilio.com").rstrip("/")
 TWILIO_VALIDATE_SIGNATURES = env_bool("TWILIO_VALIDATE_SIGNATURES", True)
+# Outbound calls per second the account may create (1 for a new Twilio account).
+TWILIO_CALLS_PER_SECOND = float(env_str("TWILIO_CALLS_PER_SECOND", "1"))
 if not TWILIO_VALIDATE_SIGNATURES and not DEBUG:
     raise ImproperlyConfigured(
         "TWILIO_VALIDATE_SIGNATURES=false is only allowed for local development with DEBUG=true."

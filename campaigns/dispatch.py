@@ -1,0 +1,312 @@
+"""Placing outbound calls: claim due leads, dial them paced, and reconcile what a dead
+worker left behind. A lead is dialled at most once per attempt and none is stranded.
+
+- Claiming is one short transaction: due leads are locked with SKIP LOCKED (many workers
+  share the work without double claims), move to DIALING with the attempt counted, and
+  get their Call row — all or nothing.
+- Dialling sets Call.dial_requested_at with a conditional UPDATE just before the REST
+  request, so a redelivered task never asks Twilio twice for the same attempt.
+- The reaper settles what is left unknown: a dial whose worker died before the CallSid
+  came back is found again in Twilio's call list (or its status callbacks, which carry
+  our call id), and a live call whose final callback never came is fetched."""
+
+import contextlib
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.functions import Greatest
+from django.urls import reverse
+from django.utils import timezone
+from requests import RequestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
+
+from calls import live, status
+from calls.models import Call
+from calls.twilio_client import twilio_client
+from calls.twiml import connect_to_bot
+from campaigns import calling_window, lifecycle
+from campaigns.models import Campaign, Customer, DoNotCall, Lead
+from campaigns.pacing import account_pacer
+from campaigns.twilio_errors import DialError, explain
+
+logger = logging.getLogger(__name__)
+
+# One claim transaction stays short however large the campaign: concurrency caps it lower.
+CLAIM_BATCH_MAX = 50
+TWIML_INLINE_LIMIT = 4000  # Twilio refuses longer inline Twiml; longer goes through a Url.
+PACER_WAIT_SECONDS = 30
+TRANSIENT_RETRY = timedelta(seconds=30)
+UNKNOWN_DIAL_GRACE = timedelta(minutes=2)
+STALE_LIVE_CALL = timedelta(hours=2)
+STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
+
+
+def due_leads(campaign: Campaign, now: datetime):
+    """Leads the campaign may dial now, oldest due first (served by Lead's lead_due_idx)."""
+    zones = calling_window.open_zones(campaign, now)
+    return (
+        Lead.objects.filter(
+            campaign=campaign,
+            state__in=[Lead.State.PENDING, Lead.State.RETRY],
+            next_attempt_at__lte=now,
+        )
+        .filter(Q(attempts__lt=campaign.max_attempts) | Q(callback_at__isnull=False))
+        .filter(Q(customer__timezone__in=zones) | Q(customer__timezone=""))
+        .exclude(Exists(DoNotCall.objects.filter(phone=OuterRef("customer__phone"))))
+        .order_by("next_attempt_at", "id")
+    )
+
+
+def outbound_parameters(call: Call, lead: Lead) -> dict[str, str]:
+    """The <Parameter>s for the bot: the contact list's own columns first, so they can never
+    shadow ours."""
+    customer, campaign = lead.customer, lead.campaign
+    return {
+        **{name: str(value) for name, value in lead.parameters.items()},
+        "call_id": str(call.pk),
+        "call_type": "outbound",
+        "caller_id": customer.phone,
+        "customer_id": str(customer.pk),
+        "customer_name": customer.full_name,
+        "first_name": customer.first_name,
+        "campaign_id": campaign.slug or str(campaign.pk),
+        "session_type": "sales",
+    }
+
+
+def live_call_count(campaign: Campaign) -> int:
+    return Call.objects.filter(campaign=campaign, status__in=Call.LIVE_STATUSES).count()
+
+
+def claim_due_leads(campaign_id: int, now: datetime | None = None) -> list[int]:
+    """Claim as many due leads as the campaign's concurrency allows; return their Call ids."""
+    now = now or timezone.now()
+    campaign = Campaign.objects.get(pk=campaign_id)
+    if campaign.status != Campaign.Status.RUNNING:
+        return []
+    if campaign.ends_at and now >= campaign.ends_at:
+        Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.RUNNING).update(
+            status=Campaign.Status.COMPLETED, status_reason="The campaign's end date was reached."
+        )
+        return []
+    room = min(campaign.max_concurrent_calls - live_call_count(campaign), CLAIM_BATCH_MAX)
+    if room <= 0:
+        return []
+    with transaction.atomic():
+        due = due_leads(campaign, now).select_related("customer")
+        candidates = due.select_for_update(skip_locked=True, of=("self",))[:room]
+        leads = [lead for lead in candidates if _in_window(lead, campaign, now)]
+        calls = [_claim(lead, campaign, now) for lead in leads]
+    return [call.pk for call in calls]
+
+
+def _in_window(lead: Lead, campaign: Campaign, now: datetime) -> bool:
+    if not lead.customer.timezone:
+        # Resolved once (from the number, else the campaign) and kept, so the SQL filter
+        # finds this lead by its zone from the next tick on.
+        zone = calling_window.customer_zone(lead.customer, campaign)
+        Customer.objects.filter(pk=lead.customer_id, timezone="").update(timezone=zone)
+        lead.customer.timezone = zone
+    return calling_window.is_open(lead.customer.timezone, campaign, now)
+
+
+def _claim(lead: Lead, campaign: Campaign, now: datetime) -> Call:
+    lead.state, lead.claimed_at = Lead.State.DIALING, now
+    lead.attempts += 1
+    lead.last_outcome, lead.callback_at = "", None  # the new attempt's verdict starts empty
+    lead.save(update_fields=["state", "claimed_at", "attempts", "last_outcome", "callback_at", "updated_at"])
+    call = Call.objects.create(
+        direction=Call.Direction.OUTBOUND, campaign=campaign, customer=lead.customer, lead=lead,
+        attempt=lead.attempts, from_number=campaign.caller_id, to_number=lead.customer.phone,
+    )
+    call.parameters = outbound_parameters(call, lead)
+    call.save(update_fields=["parameters"])
+    live.publish_call(call)
+    return call
+
+
+def place_call(call_id: int) -> None:
+    """Ask Twilio for the call: at most once, paced to the account's calls per second."""
+    call = Call.objects.select_related("campaign", "lead", "customer").get(pk=call_id)
+    if call.call_sid or call.dial_requested_at:
+        return  # already dialled; a redelivered task must not dial again
+    if call.campaign and call.campaign.status != Campaign.Status.RUNNING:
+        _abandon(call, "The campaign stopped before the call was placed.")
+        return
+    if call.lead and not calling_window.is_open(call.customer.timezone, call.campaign, timezone.now()):
+        _abandon(call, "The calling window closed before the call was placed.")
+        return
+    if not account_pacer().take(timeout=PACER_WAIT_SECONDS):
+        raise PacerBusy(call_id)
+    if not Call.objects.filter(pk=call.pk, dial_requested_at__isnull=True).update(
+        dial_requested_at=timezone.now()
+    ):
+        return
+    try:
+        created = twilio_client().calls.create(**_create_arguments(call))
+    except TwilioRestException as error:
+        _dial_failed(call, explain(error.code, error.msg), error.code)
+        return
+    except (RequestException, TwilioException):
+        # The request may or may not have reached Twilio: the reaper finds out.
+        logger.exception("Dial outcome unknown", extra={"call_id": call.pk})
+        return
+    with transaction.atomic():
+        Call.objects.filter(pk=call.pk, call_sid__isnull=True).update(call_sid=created.sid)
+        if call.lead_id:
+            Lead.objects.filter(pk=call.lead_id, state=Lead.State.DIALING).update(state=Lead.State.IN_CALL)
+
+
+class PacerBusy(Exception):
+    """No calls-per-second token in time; the task retries later (nothing was dialled)."""
+
+
+def _create_arguments(call: Call) -> dict:
+    public = settings.PUBLIC_BASE_URL
+    arguments = {
+        "to": call.to_number,
+        "from_": call.from_number,
+        "status_callback": f"{public}{reverse('twilio-status')}?call_id={call.pk}",
+        "status_callback_event": STATUS_EVENTS,
+        "status_callback_method": "POST",
+    }
+    twiml = connect_to_bot(call.parameters)
+    if len(twiml) <= TWIML_INLINE_LIMIT:
+        arguments["twiml"] = twiml
+    else:
+        arguments["url"] = f"{public}{reverse('twilio-connect')}?call_id={call.pk}"
+    campaign = call.campaign
+    if campaign:
+        arguments["timeout"] = campaign.ring_timeout_seconds
+        if campaign.answering_machine_detection:
+            arguments |= {
+                "machine_detection": "DetectMessageEnd",
+                "async_amd": "true",
+                "async_amd_status_callback": f"{public}{reverse('twilio-amd')}",
+                "async_amd_status_callback_method": "POST",
+            }
+    return arguments
+
+
+def _release_attempt(lead_id: int | None, retry_at: datetime, note: str) -> None:
+    """The attempt never reached the phone network: give it back to the lead."""
+    if lead_id:
+        Lead.objects.filter(pk=lead_id, state__in=[Lead.State.DIALING, Lead.State.IN_CALL]).update(
+            state=Lead.State.RETRY, attempts=Greatest(F("attempts") - 1, 0), next_attempt_at=retry_at,
+            claimed_at=None, last_error=note, updated_at=timezone.now(),
+        )
+
+
+def _close_call(call: Call, code: str, message: str) -> None:
+    Call.objects.filter(pk=call.pk).update(
+        status=Call.Status.FAILED, ended_at=timezone.now(), error_code=code, error_message=message
+    )
+    call.refresh_from_db()
+    live.publish_call(call)
+
+
+def _abandon(call: Call, reason: str) -> None:
+    with transaction.atomic():
+        _close_call(call, "", reason)
+        _release_attempt(call.lead_id, timezone.now(), reason)
+
+
+def _dial_failed(call: Call, error: DialError, code: int | None) -> None:
+    logger.warning("Twilio refused a dial: %s", error.message, extra={"call_id": call.pk, "code": code})
+    with transaction.atomic():
+        _close_call(call, str(code or ""), error.message)
+        if error.transient or error.account_level:
+            _release_attempt(call.lead_id, timezone.now() + TRANSIENT_RETRY, error.message)
+        elif call.lead_id:
+            Lead.objects.filter(pk=call.lead_id).update(
+                state=Lead.State.FAILED, last_error=error.message, claimed_at=None,
+                next_attempt_at=None, updated_at=timezone.now(),
+            )
+        if error.account_level and call.campaign:
+            _pause_for(call.campaign, error.message)
+    if call.campaign and not error.account_level:
+        lifecycle.complete_if_finished(call.campaign)
+
+
+def _pause_for(campaign: Campaign, reason: str) -> None:
+    # Already paused or stopped by someone else: nothing more to do.
+    with contextlib.suppress(lifecycle.TransitionError):
+        lifecycle.pause(campaign, reason)
+
+
+# --- The reaper ---------------------------------------------------------------------
+
+
+def reap(now: datetime | None = None) -> dict[str, int]:
+    """Settle every dial whose outcome a dead worker or a lost callback left unknown."""
+    now = now or timezone.now()
+    counts = {"requeued": 0, "reconciled": 0, "released": 0, "fetched": 0}
+    stale = now - UNKNOWN_DIAL_GRACE
+    never_sent = Call.objects.filter(
+        call_sid__isnull=True, dial_requested_at__isnull=True, ended_at__isnull=True,
+        created_at__lt=stale, direction=Call.Direction.OUTBOUND,
+    )
+    from campaigns.tasks import place_call as place_call_task  # tasks.py imports this module
+
+    for call_id in never_sent.values_list("pk", flat=True):
+        place_call_task.delay(call_id)
+        counts["requeued"] += 1
+    unknown = Call.objects.filter(call_sid__isnull=True, dial_requested_at__lt=stale, ended_at__isnull=True)
+    for call in unknown.select_related("lead"):
+        counts["reconciled" if _find_placed_call(call) else "released"] += 1
+    silent = Call.objects.filter(
+        call_sid__isnull=False, status__in=Call.LIVE_STATUSES, created_at__lt=now - STALE_LIVE_CALL
+    )
+    for call in silent:
+        _fetch_final_status(call)
+        counts["fetched"] += 1
+    return counts
+
+
+def _find_placed_call(call: Call) -> bool:
+    """Look for the call in Twilio's list; link it if it is there, else give the attempt back."""
+    since = call.dial_requested_at - timedelta(seconds=5)
+    try:
+        placed = twilio_client().calls.list(to=call.to_number, from_=call.from_number, limit=50)
+    except (TwilioException, RequestException):
+        logger.exception("Could not list calls to reconcile", extra={"call_id": call.pk})
+        return False
+    linked = set(Call.objects.exclude(call_sid=None).filter(
+        call_sid__in=[p.sid for p in placed]).values_list("call_sid", flat=True))
+    match = next(
+        (p for p in placed if p.sid not in linked and p.date_created and p.date_created >= since), None
+    )
+    if match is None:
+        _abandon(call, "The dial was interrupted before it reached Twilio; the lead will be called again.")
+        return False
+    with transaction.atomic():
+        Call.objects.filter(pk=call.pk, call_sid__isnull=True).update(call_sid=match.sid)
+        if call.lead_id:
+            Lead.objects.filter(pk=call.lead_id, state=Lead.State.DIALING).update(state=Lead.State.IN_CALL)
+    _apply_fetched(match)
+    return True
+
+
+def _fetch_final_status(call: Call) -> None:
+    try:
+        _apply_fetched(twilio_client().calls(call.call_sid).fetch())
+    except TwilioRestException as error:
+        if error.code == 20404:  # Twilio no longer knows the call: it has long ended
+            status.apply_status_callback(
+                {"CallSid": call.call_sid, "CallStatus": Call.Status.COMPLETED},
+                {"source": "reaper: unknown to Twilio"},
+            )
+        else:
+            logger.warning("Could not fetch call %s: %s", call.call_sid, error.msg)
+
+
+def _apply_fetched(resource) -> None:
+    """A fetched Call resource applied like the status callback it stands in for."""
+    params = {"CallSid": resource.sid, "CallStatus": resource.status,
+              "CallDuration": int(resource.duration) if resource.duration else None,
+              "AnsweredBy": resource.answered_by or ""}
+    status.apply_status_callback(params, {"source": "reaper: fetched from Twilio", **{
+        k: str(v) for k, v in params.items() if v is not None}})

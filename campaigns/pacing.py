@@ -1,0 +1,66 @@
+"""The account's calls-per-second limit, shared by every worker on every host.
+
+Twilio queues calls created faster than the account's CPS and places them later — possibly
+after the calling window has closed — so we never ask faster than it. A token bucket in
+Redis (one Lua script, atomic) paces all workers together; a per-worker Celery rate limit
+would multiply the rate by the number of workers."""
+
+import time
+
+import redis
+from django.conf import settings
+
+BUCKET_KEY = "dialer:cps-bucket"
+
+# KEYS[1] bucket; ARGV: rate per second, capacity, now in ms.
+# Returns 0 when a token was taken, else the milliseconds until one will be there.
+_TAKE = """
+local rate = tonumber(ARGV[1])
+local capacity = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or capacity
+local at = tonumber(state[2]) or now
+tokens = math.min(capacity, tokens + (now - at) * rate / 1000)
+local wait = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+else
+  wait = math.ceil((1 - tokens) * 1000 / rate)
+end
+redis.call('HSET', KEYS[1], 'tokens', tokens, 'at', now)
+redis.call('PEXPIRE', KEYS[1], 60000)
+return wait
+"""
+
+
+class CallsPerSecond:
+    """Take one token per outbound call; `capacity` 1 means no bursts above the rate."""
+
+    def __init__(self, rate: float, client: redis.Redis | None = None, key: str = BUCKET_KEY):
+        self.rate = rate
+        self.key = key
+        self.redis = client or redis.Redis.from_url(settings.REDIS_URL)
+        self._take = self.redis.register_script(_TAKE)
+
+    def try_take(self) -> float:
+        """Take a token now if there is one; return 0, or the seconds to wait for one."""
+        # Redis's own clock, so hosts whose clocks differ still share one pace.
+        seconds, micros = self.redis.time()
+        now_ms = seconds * 1000 + micros // 1000
+        return self._take(keys=[self.key], args=[self.rate, 1, now_ms]) / 1000
+
+    def take(self, timeout: float) -> bool:
+        """Wait for a token for at most `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            wait = self.try_take()
+            if wait == 0:
+                return True
+            if time.monotonic() + wait > deadline:
+                return False
+            time.sleep(wait)
+
+
+def account_pacer() -> CallsPerSecond:
+    return CallsPerSecond(settings.TWILIO_CALLS_PER_SECOND)

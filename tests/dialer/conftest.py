@@ -1,0 +1,72 @@
+"""A campaign's world for dialling tests: the Twilio emulator, the product on a live
+server (it receives the emulator's signed callbacks) and a real Celery worker."""
+
+from datetime import UTC, datetime, time
+
+import pytest
+import redis
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings
+
+from campaigns.models import Campaign, Customer, Lead
+from campaigns.pacing import BUCKET_KEY
+from dialer_site.celery import app
+from twilio_emulator import EmulatorThread, Timing
+
+ACCOUNT_SID = "AC" + "7" * 32
+AUTH_TOKEN = "dialer-test-token"
+
+# Short rings so a campaign of 20 finishes in seconds. Answered calls reach the live
+# server's WSGI side, which has no media socket: the stream fails and the call completes.
+SCENARIO = {
+    "defaults": {"ring": 0.2, "first_turn_timeout": 0.5, "turn_silence": 0.3},
+    "callees": [
+        {"pattern": "04$", "behaviour": "busy"},
+        {"pattern": "05$", "behaviour": "no-answer"},
+        {"pattern": "08$", "behaviour": "failed"},
+    ],
+    "fallback": {"behaviour": "answer", "script": [{"hangup_after": 1}]},
+}
+FAST = Timing(http_timeout=5, ws_handshake_timeout=1, application_error_seconds=0.2,
+              amd_human_seconds=0.2, amd_machine_start_seconds=0.2, hangup_wait_seconds=0.5)
+
+
+@pytest.fixture
+def clean_pacer():
+    redis.Redis.from_url(settings.REDIS_URL).delete(BUCKET_KEY)
+
+
+@pytest.fixture
+def emulator(live_server, tmp_path, settings, clean_pacer):
+    with EmulatorThread(ACCOUNT_SID, AUTH_TOKEN, app_url=live_server.url, scenario=SCENARIO,
+                        cps=50, data_dir=tmp_path, timing=FAST) as twilio:
+        settings.PUBLIC_BASE_URL = live_server.url
+        settings.TWILIO_API_BASE_URL = twilio.base_url
+        settings.TWILIO_ACCOUNT_SID = ACCOUNT_SID
+        settings.TWILIO_AUTH_TOKEN = AUTH_TOKEN
+        yield twilio
+
+
+@pytest.fixture
+def worker():
+    with start_worker(app, pool="threads", concurrency=4, perform_ping_check=False,
+                      shutdown_timeout=10) as running:
+        yield running
+
+
+def daytime_zone() -> str:
+    """A zone where it is early afternoon right now, so calls are legal whenever tests run."""
+    offset = (13 - datetime.now(UTC).hour + 12) % 24 - 12  # -12 … +11 hours from UTC
+    # Etc/GMT names count the other way round: Etc/GMT-3 is three hours ahead of UTC.
+    return "Etc/GMT" + (f"{-offset:+d}" if offset else "")
+
+
+def make_campaign(numbers, **options) -> Campaign:
+    defaults = {"name": "Summer sale", "caller_id": "+12025550100", "window_start": time(0, 0),
+                "window_end": time(23, 59), "max_concurrent_calls": 5, "ring_timeout_seconds": 2,
+                "answering_machine_detection": False, "retry_delays_minutes": [0.01]}
+    campaign = Campaign.objects.create(**(defaults | options))
+    for number in numbers:
+        customer = Customer.objects.create(phone=number, first_name="Pat", timezone=daytime_zone())
+        Lead.objects.create(campaign=campaign, customer=customer, parameters={"plan": "gold"})
+    return campaign
