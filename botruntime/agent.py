@@ -1,0 +1,79 @@
+"""The scripted agent: stands where the LLM would, follows the campaign's script and calls
+the same tools the cloud LLM calls."""
+
+from __future__ import annotations
+
+import logging
+
+from pipecat.frames.frames import (
+    Frame,
+    LLMContextFrame,
+    LLMFullResponseEndFrame,
+    LLMFullResponseStartFrame,
+    LLMTextFrame,
+)
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+
+from botruntime.prompts import render
+from botruntime.script import ScriptedDialogue
+from botruntime.tools import CallTools
+
+logger = logging.getLogger(__name__)
+
+
+def _text_of(message) -> str:
+    content = message.get("content") if isinstance(message, dict) else None
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return ""
+
+
+class ScriptedAgent(FrameProcessor):
+    def __init__(self, dialogue: ScriptedDialogue, tools: CallTools, template_context: dict, **kwargs):
+        super().__init__(**kwargs)
+        self.dialogue = dialogue
+        self.tools = tools
+        self._context = template_context
+        self._answered = 0  # user messages already answered
+        self.silenced = False  # set when a voicemail takes over the call
+
+    def opening(self) -> list[str]:
+        return [render(text, self._context) for text in self.dialogue.opening()]
+
+    def say(self, key: str) -> str:
+        return render(self.dialogue.script[key], self._context)
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection):
+        await super().process_frame(frame, direction)
+        if isinstance(frame, LLMContextFrame):
+            if not frame.speculation and not self.silenced:
+                await self._answer(frame)
+            return
+        await self.push_frame(frame, direction)
+
+    async def _answer(self, frame: LLMContextFrame):
+        messages = frame.context.get_messages()
+        user_messages = [m for m in messages if isinstance(m, dict) and m.get("role") == "user"]
+        if len(user_messages) <= self._answered:
+            return  # nothing new from the caller (e.g. an empty turn)
+        heard = " ".join(_text_of(m) for m in user_messages[self._answered:]).strip()
+        self._answered = len(user_messages)
+        if not heard:
+            return
+
+        action = self.dialogue.respond(heard)
+        logger.info("scripted agent heard %r -> %s", heard, action.disposition or "-")
+        if action.callback_text:
+            await self.tools.schedule_callback(action.callback_text, action.notes)
+        elif action.disposition:
+            await self.tools.set_outcome(action.disposition, action.notes)
+
+        if action.say:
+            await self.push_frame(LLMFullResponseStartFrame())
+            for text in action.say:
+                await self.push_frame(LLMTextFrame(render(text, self._context) + " "))
+            await self.push_frame(LLMFullResponseEndFrame())
+        if action.end:
+            await self.tools.end_call("script finished")

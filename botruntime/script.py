@@ -1,0 +1,281 @@
+"""The local stack's scripted dialogue: what a campaign's `script` JSON means.
+
+Schema (every key optional; missing keys fall back to DEFAULT_SCRIPT):
+
+    {
+      "questions": ["Would you like to hear about our offer?"],
+          # asked in order after the greeting and after a rule that does not end the call
+      "rules": [
+          {"keywords": ["remove me", "do not call"],   # phrases matched as whole words
+           "disposition": "do_not_call",               # one of BOT_DISPOSITIONS
+           "reply": "I am sorry. I will remove you from our list.",
+           "end": true,                                # say the goodbye and hang up
+           "callback": false,                          # also schedule_callback(time said)
+           "followup": {"reply": "...", "end": true}}  # used when the rule matches again
+      ],
+      "fallback": "Sorry, I did not catch that.",      # no rule matched: say it, ask again
+      "max_fallbacks": 2,                              # then say the goodbye and hang up
+      "goodbye": "Thank you for your time. Goodbye.",
+      "goodbye_keywords": ["goodbye", "bye"],        # the caller is leaving: goodbye, hang up
+      "idle_goodbye": "I have not heard from you, so I will let you go. Goodbye.",
+      "vocabulary": ["extra phrases the recogniser should know"]
+    }
+
+Rules are tried in order and the first match wins, so put the narrow ones ("not
+interested") before the broad ones ("interested"). Replies are Django templates rendered
+with the same context as the greeting.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from botruntime.asr import normalize
+
+BOT_DISPOSITIONS = (
+    "interested",
+    "not_interested",
+    "callback_requested",
+    "wrong_number",
+    "do_not_call",
+)
+
+DEFAULT_SCRIPT: dict = {
+    "questions": ["Would you like to hear about our offer?"],
+    "rules": [
+        {
+            "keywords": ["who is this", "who are you", "who is calling"],
+            "reply": "This is an automated assistant calling from {{ campaign_name }}.",
+            "end": False,
+        },
+        {
+            "keywords": ["do not call", "don't call", "remove me", "your list", "stop calling",
+                         "call me again"],
+            "disposition": "do_not_call",
+            "reply": "I am sorry to have bothered you. I will remove your number from our list.",
+            "end": True,
+        },
+        {
+            "keywords": ["wrong number", "wrong person", "no one by that name"],
+            "disposition": "wrong_number",
+            "reply": "I am sorry, I must have the wrong number.",
+            "end": True,
+        },
+        {
+            "keywords": ["call me back", "call back", "busy", "later", "tomorrow", "not now"],
+            "disposition": "callback_requested",
+            "reply": "Of course. I will call you back then.",
+            "end": True,
+            "callback": True,
+        },
+        {
+            "keywords": ["not interested", "no thanks", "no thank you", "no"],
+            "disposition": "not_interested",
+            "reply": "I understand. Thank you for letting me know.",
+            "end": True,
+        },
+        {
+            "keywords": ["interested", "tell me more", "sounds good", "yes", "sure"],
+            "disposition": "interested",
+            "reply": "Wonderful. We have a special offer for valued customers like you. "
+            "Shall I have a specialist call you to set it up?",
+            "end": False,
+            "followup": {"reply": "Perfect. A specialist will be in touch soon.", "end": True},
+        },
+    ],
+    "fallback": "Sorry, I did not catch that.",
+    "goodbye_keywords": ["goodbye", "bye"],
+    "max_fallbacks": 2,
+    "goodbye": "Thank you for your time. Goodbye.",
+    "idle_goodbye": "I have not heard from you, so I will let you go. Goodbye.",
+    "vocabulary": [],
+}
+
+# What the emulator's default callees say, and what people commonly answer: the recogniser
+# only knows the words it is given.
+COMMON_PHRASES = (
+    "yes i am interested tell me more",
+    "that sounds good yes please",
+    "no thanks i am not interested",
+    "i am busy right now please call me back tomorrow at ten",
+    "please do not call me again remove me from your list",
+    "hello who is this",
+    "okay thank you goodbye",
+    "yes",
+    "no",
+    "sure",
+    "maybe",
+    "not now",
+    "call me later",
+    "you have the wrong number",
+    "stop calling me",
+    "call me back on monday morning",
+)
+
+
+def merged_script(script: dict | None) -> dict:
+    merged = {**DEFAULT_SCRIPT, **(script or {})}
+    for rule in merged["rules"]:
+        if rule.get("disposition") and rule["disposition"] not in BOT_DISPOSITIONS:
+            raise ValueError(f"script rule has unknown disposition {rule['disposition']!r}")
+    return merged
+
+
+def vocabulary(script: dict) -> tuple[str, ...]:
+    """Phrases for the recogniser's language model: the script's plus the common ones."""
+    phrases = list(COMMON_PHRASES)
+    phrases += script.get("vocabulary", [])
+    for rule in script.get("rules", []):
+        phrases += rule.get("keywords", [])
+    phrases += NUMBER_WORDS.keys()
+    phrases += ["on " + day for day in WEEKDAYS] + ["in the morning", "in the afternoon",
+                                                   "in the evening", "today", "next week"]
+    seen: dict[str, None] = {}
+    for phrase in phrases:
+        text = normalize(phrase)
+        if text:
+            seen.setdefault(text)
+    return tuple(seen)
+
+
+def _contains(text: str, keyword: str) -> bool:
+    return re.search(rf"(?<![a-z']){re.escape(normalize(keyword))}(?![a-z'])", text) is not None
+
+
+@dataclass
+class Action:
+    """What the agent decided for one caller turn."""
+
+    say: list[str] = field(default_factory=list)
+    disposition: str = ""
+    notes: str = ""
+    callback_text: str = ""
+    end: bool = False
+
+
+@dataclass
+class ScriptedDialogue:
+    """Pure dialogue state machine; `botruntime.agent.ScriptedAgent` wires it to Pipecat."""
+
+    script: dict
+    question_index: int = 0
+    fallbacks: int = 0
+    matched: set = field(default_factory=set)
+    finished: bool = False
+
+    def opening(self) -> list[str]:
+        """Said right after the greeting."""
+        return self._next_question()
+
+    def _next_question(self) -> list[str]:
+        questions = self.script.get("questions") or []
+        if self.question_index < len(questions):
+            self.question_index += 1
+            return [questions[self.question_index - 1]]
+        return []
+
+    def respond(self, heard: str) -> Action:
+        if self.finished:
+            return Action()
+        text = normalize(heard)
+        for index, rule in enumerate(self.script.get("rules", [])):
+            if any(_contains(text, keyword) for keyword in rule.get("keywords", [])):
+                return self._apply(index, rule, heard)
+        if any(_contains(text, k) for k in self.script.get("goodbye_keywords", [])):
+            self.finished = True
+            return Action(say=[self.script["goodbye"]], end=True)
+        self.fallbacks += 1
+        if self.fallbacks > int(self.script.get("max_fallbacks", 2)):
+            self.finished = True
+            return Action(say=[self.script["goodbye"]], end=True)
+        questions = self.script.get("questions") or []
+        again = [questions[self.question_index - 1]] if self.question_index else []
+        return Action(say=[self.script["fallback"], *(again or self._next_question())])
+
+    def _apply(self, index: int, rule: dict, heard: str) -> Action:
+        step = rule
+        if index in self.matched and rule.get("followup"):
+            step = {**rule, **rule["followup"]}
+        self.matched.add(index)
+        action = Action(
+            say=[step["reply"]] if step.get("reply") else [],
+            disposition=rule.get("disposition", ""),
+            notes=f'Caller said: "{heard.strip()}"',
+            callback_text=heard if rule.get("callback") else "",
+            end=bool(step.get("end")),
+        )
+        if action.end:
+            self.finished = True
+            action.say.append(self.script["goodbye"])
+        else:
+            action.say += self._next_question()
+        return action
+
+
+# -- callback times -------------------------------------------------------------------
+
+NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "noon": 12,
+}
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+DEFAULT_CALLBACK_HOUR = 10
+
+
+def parse_callback_time(text: str, now: datetime) -> datetime:
+    """When the caller asked to be called back, in `now`'s timezone.
+
+    Understands "tomorrow", "today", weekdays, "next week", "at ten", "at 3 pm", "in the
+    morning/afternoon/evening", "later" (two hours). Anything it cannot read defaults to the
+    next day at 10:00, a time most calling windows allow.
+    """
+    words = normalize(text).split()
+    day = None
+    if "tomorrow" in words:
+        day = now.date() + timedelta(days=1)
+    elif "today" in words or "later" in words:
+        day = now.date()
+    elif "next" in words and "week" in words:
+        day = now.date() + timedelta(days=7 - now.weekday())
+    else:
+        for offset, name in enumerate(WEEKDAYS):
+            if name in words:
+                ahead = (offset - now.weekday()) % 7 or 7
+                day = now.date() + timedelta(days=ahead)
+                break
+
+    hour = None
+    for position, word in enumerate(words):
+        if word == "at" and position + 1 < len(words):
+            following = words[position + 1]
+            hour = NUMBER_WORDS.get(following) or (int(following) if following.isdigit() else None)
+            if hour is not None:
+                break
+    if hour is not None and hour > 24:
+        hour = None
+    pm = any(w in words for w in ("pm", "afternoon", "evening", "tonight"))
+    if hour is None:
+        if "morning" in words:
+            hour = 10
+        elif "afternoon" in words:
+            hour = 15
+        elif "evening" in words or "tonight" in words:
+            hour = 18
+    elif pm and hour < 12:
+        hour += 12
+    elif hour < 8:
+        hour += 12  # "at three" on a sales call means the afternoon
+
+    if day is None and hour is None:
+        if "later" in words:
+            return now + timedelta(hours=2)
+        day = now.date() + timedelta(days=1)
+    if day is None:
+        day = now.date()
+    when = now.replace(year=day.year, month=day.month, day=day.day, minute=0, second=0,
+                       microsecond=0, hour=hour if hour is not None else DEFAULT_CALLBACK_HOUR)
+    if when <= now:
+        when += timedelta(days=1)
+    return when

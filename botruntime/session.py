@@ -1,0 +1,413 @@
+"""One bot session per media stream: builds the pipeline for the call's voice stack, runs
+it as its own task, and writes the transcript, outcome, summary, recording and metrics.
+
+The consumer only hands messages over (`feed`) and never awaits the pipeline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import statistics
+import time
+from dataclasses import dataclass, field
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from pipecat.frames.frames import (
+    BotStartedSpeakingFrame,
+    BotStoppedSpeakingFrame,
+    EndFrame,
+    InterruptionFrame,
+    MetricsFrame,
+    TTSSpeakFrame,
+)
+from pipecat.metrics.metrics import TTFBMetricsData
+from pipecat.observers.base_observer import BaseObserver, FramePushed
+from pipecat.observers.user_bot_latency_observer import UserBotLatencyObserver
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.pipeline.worker import PipelineParams, PipelineWorker
+from pipecat.processors.aggregators.llm_context import LLMContext
+from pipecat.processors.aggregators.llm_response_universal import (
+    LLMContextAggregatorPair,
+    LLMUserAggregatorParams,
+)
+from pipecat.processors.audio.audio_buffer_processor import AudioBufferProcessor
+from pipecat.processors.frame_processor import FrameDirection
+from pipecat.serializers.twilio import TwilioFrameSerializer
+from pipecat.turns.user_start.vad_user_turn_start_strategy import VADUserTurnStartStrategy
+from pipecat.turns.user_stop.speech_timeout_user_turn_stop_strategy import (
+    SpeechTimeoutUserTurnStopStrategy,
+)
+from pipecat.turns.user_turn_strategies import UserTurnStrategies
+from pipecat.workers.runner import WorkerRunner
+
+from botruntime import prompts, store
+from botruntime.script import ScriptedDialogue, merged_script, vocabulary
+from botruntime.summary import local_summary
+from botruntime.tools import CallTools, register, tools_schema
+from botruntime.transport import ChannelsTransport, ChannelsTransportParams
+from botruntime.vad import SharedSileroVADAnalyzer
+
+logger = logging.getLogger(__name__)
+
+SAMPLE_RATE = 8000  # Twilio's μ-law rate, in and out: no resampling anywhere
+DEFAULT_IDLE_SECS = 10
+DEFAULT_MAX_CALL_SECS = 300
+END_AFTER_SPEECH_TIMEOUT = 30.0
+
+
+@dataclass
+class StreamStart:
+    """What Twilio's `start` message told us."""
+
+    stream_sid: str
+    call_sid: str
+    account_sid: str
+    custom_parameters: dict = field(default_factory=dict)
+
+
+class _Watcher(BaseObserver):
+    """Bot speaking state and per-service TTFB, seen once per frame at its source."""
+
+    def __init__(self, session: BotSession):
+        super().__init__()
+        self.session = session
+
+    async def on_push_frame(self, data: FramePushed):
+        frame, session = data.frame, self.session
+        if data.source is not session.output or data.direction != FrameDirection.DOWNSTREAM:
+            if isinstance(frame, MetricsFrame) and data.direction == FrameDirection.DOWNSTREAM:
+                for item in frame.data:
+                    if isinstance(item, TTFBMetricsData) and item.processor == data.source.name:
+                        session.ttfb.setdefault(_service_kind(item.processor), []).append(
+                            round(item.value * 1000))
+            return
+        if isinstance(frame, BotStartedSpeakingFrame):
+            session.bot_speaking = True
+            session.bot_utterances += 1
+            session.bot_quiet.clear()
+        elif isinstance(frame, BotStoppedSpeakingFrame):
+            session.bot_speaking = False
+            session.bot_quiet.set()
+            await session.output.bot_stopped_speaking()
+
+
+def _service_kind(name: str) -> str:
+    # "PocketsphinxSTTService#3" -> "stt"; keeps metrics comparable across calls.
+    lowered = name.lower()
+    for kind in ("stt", "tts", "llm"):
+        if kind in lowered:
+            return kind
+    return "agent" if "agent" in lowered else lowered.split("#")[0]
+
+
+class BotSession:
+    def __init__(self, start: StreamStart, *, send, close, services_factory=None):
+        self.start_info = start
+        self.started = time.monotonic()
+        self.transport = ChannelsTransport(send, close, self._transport_params(start))
+        self.output = self.transport.output()
+        self.services_factory = services_factory  # the bench swaps in stand-in services
+        self.call: store.CallContext | None = None
+        self.tools: CallTools | None = None
+        self.agent = None
+        self.worker: PipelineWorker | None = None
+        self.task: asyncio.Task | None = None
+        self.bot_speaking = False
+        self.bot_utterances = 0
+        self.bot_quiet = asyncio.Event()
+        self.bot_quiet.set()
+        self.ending = False
+        self.end_reason = ""
+        self.caller_hung_up = False
+        self.latencies_ms: list[int] = []
+        self.ttfb: dict[str, list[int]] = {}
+        self.recording: tuple[bytes, int, int] | None = None
+        self._timers: list[asyncio.Task] = []
+        self._ready = asyncio.Event()
+
+    @staticmethod
+    def _transport_params(start: StreamStart) -> ChannelsTransportParams:
+        serializer = TwilioFrameSerializer(
+            stream_sid=start.stream_sid,
+            call_sid=start.call_sid,
+            account_sid=settings.TWILIO_ACCOUNT_SID or start.account_sid,
+            auth_token=settings.TWILIO_AUTH_TOKEN,
+            base_url=settings.TWILIO_API_BASE_URL,
+        )
+        return ChannelsTransportParams(
+            audio_in_enabled=True,
+            audio_out_enabled=True,
+            audio_in_sample_rate=SAMPLE_RATE,
+            audio_out_sample_rate=SAMPLE_RATE,
+            audio_out_end_silence_secs=0,
+            serializer=serializer,
+        )
+
+    # -- called by the consumer (never blocks) -------------------------------------------
+
+    def begin(self) -> asyncio.Task:
+        self.task = asyncio.create_task(self.run(), name=f"bot-{self.start_info.call_sid}")
+        _running.add(self.task)
+        self.task.add_done_callback(_running.discard)
+        return self.task
+
+    def feed(self, event: str, raw: str) -> None:
+        self.transport.feed(event, raw)
+
+    def spawn(self, coroutine) -> asyncio.Task:
+        """Run a group event's work beside the consumer, which must not wait for it."""
+        task = asyncio.create_task(coroutine)
+        _running.add(task)
+        task.add_done_callback(_running.discard)
+        return task
+
+    def disconnected(self) -> None:
+        self.caller_hung_up = self.caller_hung_up or not self.ending
+        self.transport.disconnected()
+
+    async def answered_by(self, answered_by: str) -> None:
+        """Async AMD result: a machine gets the voicemail message, then we hang up."""
+        if not answered_by.startswith("machine") and answered_by != "fax":
+            return
+        await self._ready.wait()
+        if self.ending:
+            return
+        if self.agent is not None:
+            self.agent.silenced = True
+        self.tools.outcome.disposition = "voicemail"
+        self.tools.outcome.notes = f"Answering machine ({answered_by}); voicemail left."
+        await self.worker.queue_frame(InterruptionFrame())
+        message = prompts.voicemail(self.call)
+        await self._say(message)
+        await self.end_after_speech("voicemail left")
+
+    async def hang_up(self, reason: str = "hang-up requested") -> None:
+        await self._ready.wait()
+        await self.end_now(reason)
+
+    # -- the run ---------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        start = self.start_info
+        try:
+            self.call = await database_sync_to_async(store.link_call)(
+                start.call_sid, start.stream_sid, start.custom_parameters)
+        except store.UnknownCall as exc:
+            logger.warning("refusing stream %s: %s", start.stream_sid, exc)
+            await self.transport.client.close()
+            return
+        except Exception:
+            logger.exception("could not link stream %s to a call", start.stream_sid)
+            await self.transport.client.close()
+            return
+        try:
+            runner = await self._build()
+            self._ready.set()
+            await runner.run()
+        except asyncio.CancelledError:
+            logger.info("bot session for call %s cancelled", self.call.call_id)
+            raise
+        except Exception:
+            logger.exception("bot session for call %s failed", self.call.call_id)
+        finally:
+            for timer in self._timers:
+                timer.cancel()
+            await self.transport.client.close()
+            await asyncio.shield(self._finish())
+
+    async def _build(self) -> WorkerRunner:
+        call = self.call
+        script = merged_script(call.script)
+        self.tools = CallTools(call, self.end_after_speech)
+        template_context = prompts.template_context(call)
+        idle_secs = float(script.get("idle_timeout_secs", DEFAULT_IDLE_SECS))
+        max_secs = float(script.get("max_call_secs", DEFAULT_MAX_CALL_SECS))
+
+        greeting = prompts.greeting(call)
+        if self.services_factory is not None:
+            stt, brain, tts, opening = self.services_factory(self, script, template_context)
+            messages = [{"role": "system", "content": prompts.system_prompt(call)}]
+        elif call.voice_stack == "cloud":
+            from botruntime.cloud import build_services
+
+            stt, brain, tts = build_services(SAMPLE_RATE)
+            register(brain, self.tools)
+            messages = [{"role": "system", "content": prompts.system_prompt(call)}]
+            opening = []
+        else:
+            from botruntime.agent import ScriptedAgent
+            from botruntime.local import EspeakTTSService, PocketsphinxSTTService
+
+            stt = PocketsphinxSTTService(phrases=vocabulary(script))
+            self.agent = brain = ScriptedAgent(ScriptedDialogue(script), self.tools, template_context)
+            tts = EspeakTTSService()
+            messages = []
+            opening = self.agent.opening()
+
+        first_words = " ".join([greeting, *opening])
+        messages.append({"role": "assistant", "content": first_words})
+        context = LLMContext(messages, tools=tools_schema())
+        aggregators = LLMContextAggregatorPair(
+            context,
+            user_params=LLMUserAggregatorParams(
+                vad_analyzer=SharedSileroVADAnalyzer(sample_rate=SAMPLE_RATE),
+                user_turn_strategies=UserTurnStrategies(
+                    start=[VADUserTurnStartStrategy()],
+                    stop=[SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=0.3)],
+                ),
+                user_idle_timeout=idle_secs,
+            ),
+        )
+        recorder = AudioBufferProcessor(sample_rate=SAMPLE_RATE, num_channels=2,
+                                        auto_start_recording=True)
+        pipeline = Pipeline([
+            self.transport.input(), stt, aggregators.user(), brain, tts,
+            self.output, recorder, aggregators.assistant(),
+        ])
+        latency = UserBotLatencyObserver()
+        self.worker = PipelineWorker(
+            pipeline,
+            params=PipelineParams(audio_in_sample_rate=SAMPLE_RATE,
+                                  audio_out_sample_rate=SAMPLE_RATE, enable_metrics=True),
+            observers=[latency, _Watcher(self)],
+            enable_rtvi=False,
+            idle_timeout_secs=None,
+            enable_turn_tracking=False,
+        )
+
+        @latency.event_handler("on_latency_measured")
+        async def on_latency(_observer, seconds):
+            self.latencies_ms.append(round(seconds * 1000))
+
+        @aggregators.user().event_handler("on_user_turn_stopped")
+        async def on_user_turn(_aggregator, _strategy, message):
+            if message.content:
+                await self._transcript("caller", message.content)
+
+        @aggregators.assistant().event_handler("on_assistant_turn_stopped")
+        async def on_bot_turn(_aggregator, message):
+            if message.content:
+                await self._transcript("bot", message.content)
+
+        @aggregators.user().event_handler("on_user_turn_idle")
+        async def on_idle(_aggregator):
+            if not self.ending:
+                await self._say(prompts.render(script["idle_goodbye"], template_context))
+                await self.end_after_speech("caller idle")
+
+        @recorder.event_handler("on_audio_data")
+        async def on_audio(_recorder, audio, sample_rate, num_channels):
+            if audio:
+                self.recording = (bytes(audio), sample_rate, num_channels)
+
+        @self.transport.event_handler("on_client_disconnected")
+        async def on_disconnected(_transport):
+            if not self.ending:
+                self.caller_hung_up = True
+            await self.worker.cancel(reason="stream closed")
+
+        async def max_length():
+            await asyncio.sleep(max_secs)
+            if not self.ending:
+                await self._say(prompts.render(script["goodbye"], template_context))
+                await self.end_after_speech("maximum call length")
+
+        self._timers.append(asyncio.create_task(max_length()))
+        await self.worker.queue_frame(TTSSpeakFrame(first_words))
+        await self._transcript("bot", first_words)
+
+        runner = WorkerRunner(handle_sigint=False)
+        await runner.add_workers(self.worker)
+        return runner
+
+    # -- ending ---------------------------------------------------------------------------
+
+    async def _say(self, text: str) -> None:
+        await self.worker.queue_frame(TTSSpeakFrame(text))
+        await self._transcript("bot", text)
+
+    async def end_after_speech(self, reason: str) -> None:
+        """Hang up once the bot has said what it is saying (the goodbye)."""
+        if self.ending:
+            return
+        self.ending = True
+        self.end_reason = reason
+        self._timers.append(asyncio.create_task(self._end_when_quiet()))
+
+    async def _end_when_quiet(self) -> None:
+        utterances = self.bot_utterances
+        # The goodbye may still be in synthesis: give it a moment to start.
+        deadline = time.monotonic() + 3.0
+        while self.bot_utterances == utterances and not self.bot_speaking and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        try:
+            await asyncio.wait_for(self.bot_quiet.wait(), END_AFTER_SPEECH_TIMEOUT)
+        except TimeoutError:
+            logger.warning("call %s: bot still speaking after %ss; ending", self.call.call_id,
+                           END_AFTER_SPEECH_TIMEOUT)
+        await self.worker.queue_frame(EndFrame())
+
+    async def end_now(self, reason: str) -> None:
+        self.ending = True
+        self.end_reason = self.end_reason or reason
+        if self.worker is not None:
+            await self.worker.queue_frame(EndFrame())
+
+    # -- records ---------------------------------------------------------------------------
+
+    def offset_ms(self) -> int:
+        return int((time.monotonic() - self.started) * 1000)
+
+    async def _transcript(self, speaker: str, text: str) -> None:
+        text = " ".join(text.split())
+        if text and self.call is not None:
+            await database_sync_to_async(store.add_transcript_line)(
+                self.call.call_id, speaker, text, self.offset_ms())
+
+    def metrics(self) -> dict:
+        latencies = self.latencies_ms
+        return {
+            "caller_stop_to_bot_audio_ms": latencies,
+            "caller_stop_to_bot_audio_median_ms": round(statistics.median(latencies)) if latencies else None,
+            "ttfb_ms": self.ttfb,
+            "marks_sent": self.transport.client.marks_sent,
+            "marks_echoed": self.transport.client.marks_echoed,
+            "input_dropped": self.transport.input().dropped,
+            "end_reason": self.end_reason or ("caller hung up" if self.caller_hung_up else ""),
+            "duration_ms": self.offset_ms(),
+        }
+
+    async def _finish(self) -> None:
+        if self.call is None or self.tools is None:
+            return
+        outcome = self.tools.outcome
+        disposition = outcome.disposition or ("hung_up" if self.caller_hung_up else "completed")
+        transcript = await database_sync_to_async(store.transcript_lines)(self.call.call_id)
+        summary = local_summary(self.call, transcript, disposition, outcome)
+        if self.call.voice_stack == "cloud" and self.services_factory is None:
+            try:
+                from botruntime.cloud import summarize
+
+                summary = await summarize(transcript, disposition) or summary
+            except Exception:
+                logger.warning("LLM summary failed for call %s; using the local one",
+                               self.call.call_id, exc_info=True)
+        recording = None
+        if self.recording:
+            recording = store.wav_bytes(*self.recording)
+        try:
+            await database_sync_to_async(store.finish_call)(
+                self.call.call_id, disposition=disposition, notes=outcome.notes, summary=summary,
+                metrics=self.metrics(), recording=recording)
+            if self.call.lead_id and outcome.disposition:
+                await database_sync_to_async(store.record_outcome)(
+                    self.call.lead_id, outcome.disposition, outcome.notes, outcome.callback_at)
+        except Exception:
+            logger.exception("could not store the outcome of call %s", self.call.call_id)
+
+
+# Sessions outlive their consumer by a moment (the summary and recording are written after
+# the socket closes): keep a reference so the tasks are not garbage-collected.
+_running: set[asyncio.Task] = set()

@@ -1,0 +1,324 @@
+"""A Pipecat transport over a Channels WebSocket consumer, for Twilio Media Streams.
+
+Modelled on Pipecat's FastAPI websocket transport, with three differences:
+
+- Input is fed by the consumer (`feed`), one already-parsed message at a time, through a
+  queue: the consumer's `receive` never waits on the pipeline (Pipecat issue 1919).
+- Output keeps a bounded lead (`output_lead_secs`) over real time instead of pacing at
+  exactly real time, so a short event-loop stall is absorbed by Twilio's buffer instead of
+  becoming an audible gap; `mark`s sent after each stretch of bot audio come back when the
+  caller has heard it, and at the end the transport waits for the last one before the
+  serializer hangs up, so the goodbye is not cut off.
+- Twilio's `stop` (which `TwilioFrameSerializer` ignores) ends the session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from pipecat.frames.frames import (
+    CancelFrame,
+    ClientConnectedFrame,
+    EndFrame,
+    Frame,
+    InputAudioRawFrame,
+    InterruptionFrame,
+    OutputAudioRawFrame,
+    OutputTransportMessageFrame,
+    OutputTransportMessageUrgentFrame,
+    StartFrame,
+)
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessorSetup
+from pipecat.serializers.base_serializer import FrameSerializer
+from pipecat.transports.base_input import BaseInputTransport
+from pipecat.transports.base_output import BaseOutputTransport
+from pipecat.transports.base_transport import BaseTransport, TransportParams
+
+logger = logging.getLogger(__name__)
+
+Send = Callable[[str], Awaitable[None]]
+Close = Callable[[], Awaitable[None]]
+
+# How many messages may wait for the pipeline before we drop audio: 200 x 20 ms = 4 s.
+INPUT_QUEUE_SIZE = 200
+
+
+class ChannelsTransportParams(TransportParams):
+    serializer: FrameSerializer | None = None
+    # Audio sent ahead of what Twilio is playing; Twilio buffers it. More lead absorbs
+    # longer stalls but makes `clear` drop more and marks arrive later.
+    output_lead_secs: float = 0.16
+    # Send a mark after this much bot audio, and at the end of each utterance.
+    mark_every_secs: float = 1.0
+    # How long to wait for the final mark before hanging up regardless.
+    final_mark_timeout_secs: float = 3.0
+
+
+class ChannelsClient:
+    """The consumer side: where to send, how to close, and what the caller has heard."""
+
+    def __init__(self, send: Send, close: Close):
+        self._send = send
+        self._close = close
+        self.closed = False
+        self.marks_sent = 0
+        self.marks_echoed = 0
+        self._mark_waiters: dict[str, asyncio.Future] = {}
+        self._names = itertools.count(1)
+
+    async def send(self, data: str) -> bool:
+        if self.closed:
+            return False
+        try:
+            await self._send(data)
+            return True
+        except Exception:
+            logger.warning("media stream send failed; treating the socket as closed", exc_info=True)
+            self.closed = True
+            return False
+
+    async def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            try:
+                await self._close()
+            except Exception:
+                logger.debug("closing the media stream failed", exc_info=True)
+
+    def next_mark(self) -> str:
+        self.marks_sent += 1
+        name = f"m{next(self._names)}"
+        self._mark_waiters[name] = asyncio.get_running_loop().create_future()
+        return name
+
+    def mark_echoed(self, name: str) -> None:
+        self.marks_echoed += 1
+        waiter = self._mark_waiters.pop(name, None)
+        if waiter and not waiter.done():
+            waiter.set_result(time.monotonic())
+
+    async def wait_for_mark(self, name: str, timeout: float) -> bool:
+        waiter = self._mark_waiters.get(name)
+        if waiter is None:
+            return True
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter), timeout)
+            return True
+        except TimeoutError:
+            return False
+
+
+class ChannelsInputTransport(BaseInputTransport):
+    def __init__(self, transport: ChannelsTransport, client: ChannelsClient,
+                 params: ChannelsTransportParams, **kwargs):
+        super().__init__(params, **kwargs)
+        self._transport = transport
+        self._client = client
+        self._params = params
+        self._queue: asyncio.Queue = asyncio.Queue(maxsize=INPUT_QUEUE_SIZE)
+        self._receive_task: asyncio.Task | None = None
+        self.dropped = 0
+
+    def feed(self, event: str, raw: str) -> None:
+        """Called by the consumer; never blocks. A backed-up pipeline drops caller audio
+        rather than holding the consumer (and so daphne's reads) hostage."""
+        try:
+            self._queue.put_nowait((event, raw))
+        except asyncio.QueueFull:
+            self.dropped += 1
+            if event != "media":
+                # Control events matter more than 20 ms of audio: make room for them.
+                self._queue.get_nowait()
+                self._queue.put_nowait((event, raw))
+
+    async def setup(self, setup: FrameProcessorSetup):
+        await super().setup(setup)
+        if self._params.serializer:
+            await self._params.serializer.setup(setup)
+
+    async def start(self, frame: StartFrame):
+        await super().start(frame)
+        await self._transport.call_event("on_client_connected")
+        await self.push_frame(ClientConnectedFrame())
+        if not self._receive_task:
+            self._receive_task = self.create_task(self._receive_messages())
+        await self.set_transport_ready(frame)
+
+    async def _stop_receiving(self):
+        if self._receive_task:
+            await self.cancel_task(self._receive_task)
+            self._receive_task = None
+
+    async def stop(self, frame: EndFrame):
+        await super().stop(frame)
+        await self._stop_receiving()
+
+    async def cancel(self, frame: CancelFrame):
+        await super().cancel(frame)
+        await self._stop_receiving()
+
+    async def cleanup(self):
+        await super().cleanup()
+        await self._stop_receiving()
+
+    async def _receive_messages(self):
+        serializer = self._params.serializer
+        while True:
+            event, raw = await self._queue.get()
+            if event == "closed":
+                break
+            if event == "stop":
+                logger.info("Twilio sent stop")
+                break
+            if event == "mark":
+                self._client.mark_echoed(raw)
+                continue
+            if serializer is None:
+                continue
+            try:
+                frame = await serializer.deserialize(raw)
+            except Exception:
+                logger.warning("undecodable %s message dropped", event, exc_info=True)
+                continue
+            if frame is None:
+                continue
+            if isinstance(frame, InputAudioRawFrame):
+                await self.push_audio_frame(frame)
+            else:
+                await self.push_frame(frame)
+        await self._transport.call_event("on_client_disconnected")
+
+
+class ChannelsOutputTransport(BaseOutputTransport):
+    def __init__(self, transport: ChannelsTransport, client: ChannelsClient,
+                 params: ChannelsTransportParams, **kwargs):
+        super().__init__(params, **kwargs)
+        self._transport = transport
+        self._client = client
+        self._params = params
+        self._play_until = 0.0  # monotonic time at which Twilio finishes what we sent
+        self._since_mark = 0.0
+        self._last_mark: str | None = None
+        self.frame_times: list[float] | None = None  # set by the bench to record send times
+
+    async def setup(self, setup: FrameProcessorSetup):
+        await super().setup(setup)
+        if self._params.serializer:
+            await self._params.serializer.setup(setup)
+
+    async def start(self, frame: StartFrame):
+        await super().start(frame)
+        await self.set_transport_ready(frame)
+
+    async def stop(self, frame: EndFrame):
+        # Sends what is queued (base class), then waits until the caller has heard it.
+        await super().stop(frame)
+        if not self._client.closed:
+            await self._send_mark()
+            pending = max(0.0, self._play_until - time.monotonic())
+            await self._client.wait_for_mark(
+                self._last_mark, pending + self._params.final_mark_timeout_secs
+            )
+        await self._write_frame(frame)  # the serializer hangs up through the REST API
+        await self._client.close()
+
+    async def cancel(self, frame: CancelFrame):
+        await super().cancel(frame)
+        if not self._client.closed:
+            await self._write_frame(frame)
+        await self._client.close()
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection):
+        await super().process_frame(frame, direction)
+        if isinstance(frame, InterruptionFrame):
+            await self._write_frame(frame)  # `clear`: Twilio drops what it has buffered
+            self._play_until = 0.0
+            self._since_mark = 0.0
+
+    async def send_message(self, frame: OutputTransportMessageFrame | OutputTransportMessageUrgentFrame):
+        await self._write_frame(frame)
+
+    async def write_audio_frame(self, frame: OutputAudioRawFrame) -> bool:
+        if self._client.closed:
+            return False
+        duration = len(frame.audio) / (2 * self.sample_rate * max(1, frame.num_channels))
+        now = time.monotonic()
+        if self._play_until < now:
+            self._play_until = now  # Twilio ran dry: playback restarts from now
+        ahead = self._play_until - now
+        if ahead > self._params.output_lead_secs:
+            await asyncio.sleep(ahead - self._params.output_lead_secs)
+        out = OutputAudioRawFrame(audio=frame.audio, sample_rate=self.sample_rate,
+                                  num_channels=self._params.audio_out_channels)
+        if not await self._write_frame(out):
+            return False
+        if self.frame_times is not None:
+            self.frame_times.append(time.monotonic())
+        self._play_until = max(self._play_until, time.monotonic()) + duration
+        self._since_mark += duration
+        if self._since_mark >= self._params.mark_every_secs:
+            await self._send_mark()
+        return True
+
+    async def _send_mark(self):
+        if self._client.closed or not self._params.serializer:
+            return
+        self._since_mark = 0.0
+        name = self._client.next_mark()
+        self._last_mark = name
+        stream_sid = getattr(self._params.serializer, "_stream_sid", "")
+        import json
+
+        await self._client.send(json.dumps({"event": "mark", "streamSid": stream_sid,
+                                            "mark": {"name": name}}))
+
+    async def bot_stopped_speaking(self):
+        """Mark the end of an utterance, so its echo says the caller heard all of it."""
+        await self._send_mark()
+
+    async def _write_frame(self, frame: Frame) -> bool:
+        if not self._params.serializer:
+            return False
+        try:
+            payload = await self._params.serializer.serialize(frame)
+        except Exception:
+            logger.exception("serializing %s failed", frame)
+            return False
+        if payload:
+            return await self._client.send(payload if isinstance(payload, str) else payload.decode())
+        return True
+
+
+class ChannelsTransport(BaseTransport):
+    """Event handlers: on_client_connected(transport), on_client_disconnected(transport)."""
+
+    def __init__(self, send: Send, close: Close, params: ChannelsTransportParams,
+                 input_name: str | None = None, output_name: str | None = None):
+        super().__init__(input_name=input_name, output_name=output_name)
+        self._params = params
+        self.client = ChannelsClient(send, close)
+        self._input = ChannelsInputTransport(self, self.client, params, name=self._input_name)
+        self._output = ChannelsOutputTransport(self, self.client, params, name=self._output_name)
+        self._register_event_handler("on_client_connected")
+        self._register_event_handler("on_client_disconnected")
+
+    def input(self) -> ChannelsInputTransport:
+        return self._input
+
+    def output(self) -> ChannelsOutputTransport:
+        return self._output
+
+    def feed(self, event: str, raw: str) -> None:
+        self._input.feed(event, raw)
+
+    def disconnected(self) -> None:
+        """The socket is gone: stop sending at once and let the input loop finish."""
+        self.client.closed = True
+        self._input.feed("closed", "")
+
+    async def call_event(self, name: str) -> None:
+        await self._call_event_handler(name)

@@ -1,0 +1,127 @@
+"""Twilio's Media Stream socket (`<Connect><Stream>`), handed to the bot runtime.
+
+Thin on purpose: check Twilio's signature before accepting, read `connected`/`start`, start
+the bot session as its own task, then only pass messages to it. Nothing here awaits the
+pipeline (a consumer's handlers run one message at a time; see Pipecat issue 1919).
+"""
+
+import json
+import logging
+from urllib.parse import parse_qsl
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from botruntime import warm_up
+from botruntime.session import BotSession, StreamStart
+from calls.live import bot_group
+from calls.twilio_auth import is_signed_by_twilio, public_websocket_url
+
+logger = logging.getLogger(__name__)
+
+# Shared models load at start-up, not in the first call on the event loop.
+warm_up()
+
+# A media message is ~300 bytes; anything near this is not from Twilio.
+MAX_MESSAGE_BYTES = 64 * 1024
+PASSED_EVENTS = frozenset({"media", "mark", "dtmf", "stop"})
+MAX_LOGGED_GARBAGE = 5
+
+
+class MediaStreamConsumer(AsyncWebsocketConsumer):
+    session: BotSession | None = None
+    group: str | None = None
+    garbage = 0
+
+    async def __call__(self, scope, receive, send):
+        # If the consumer dies (e.g. the channel layer fails), `disconnect` never runs: the
+        # session must still learn that its socket is gone.
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if self.session is not None:
+                self.session.disconnected()
+
+    async def connect(self):
+        headers = dict(self.scope.get("headers", []))
+        signature = headers.get(b"x-twilio-signature", b"").decode("latin-1") or None
+        url = public_websocket_url(self.scope["path"])
+        params = dict(parse_qsl(self.scope.get("query_string", b"").decode("latin-1")))
+        if not is_signed_by_twilio(url, params, signature):
+            logger.warning("Refused a media stream with a %s signature",
+                           "wrong" if signature else "missing", extra={"url": url})
+            await self.close(code=1008)
+            return
+        await self.accept()
+
+    async def receive(self, text_data=None, bytes_data=None):
+        raw = text_data if text_data is not None else (bytes_data or b"").decode("utf-8", "replace")
+        if len(raw) > MAX_MESSAGE_BYTES:
+            return self._drop(raw, f"{len(raw)}-byte message")
+        try:
+            message = json.loads(raw)
+            event = message["event"]
+        except (ValueError, TypeError, KeyError):
+            return self._drop(raw, "not a Media Streams message")
+        if event == "connected":
+            return None
+        if event == "start":
+            return await self._start(message, raw)
+        if event not in PASSED_EVENTS:
+            return self._drop(raw, f"unknown event {event!r}")
+        if self.session is None:
+            return self._drop(raw, f"{event!r} before start")
+        if event == "mark":
+            name = message.get("mark", {}).get("name") if isinstance(message.get("mark"), dict) else None
+            if isinstance(name, str):
+                self.session.feed("mark", name)
+            return None
+        self.session.feed(event, raw)
+        return None
+
+    async def _start(self, message: dict, raw: str):
+        if self.session is not None:
+            return self._drop(raw, "second start")
+        start = message.get("start")
+        if not isinstance(start, dict) or not start.get("callSid") or not start.get("streamSid"):
+            return self._drop(raw, "start without callSid/streamSid")
+        parameters = start.get("customParameters") or {}
+        if not isinstance(parameters, dict):
+            parameters = {}
+        info = StreamStart(
+            stream_sid=str(start["streamSid"]),
+            call_sid=str(start["callSid"]),
+            account_sid=str(start.get("accountSid", "")),
+            custom_parameters={str(k): str(v) for k, v in parameters.items()},
+        )
+        self.session = BotSession(info, send=self._send_text, close=self._close)
+        self.group = bot_group(info.call_sid)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.session.begin()
+        return None
+
+    async def _send_text(self, data: str) -> None:
+        await self.send(text_data=data)
+
+    async def _close(self) -> None:
+        await self.close()
+
+    def _drop(self, raw: str, problem: str) -> None:
+        self.garbage += 1
+        if self.garbage <= MAX_LOGGED_GARBAGE:
+            logger.warning("Dropped a media stream frame: %s (%r)", problem, raw[:80])
+
+    async def disconnect(self, code):
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.session is not None:
+            self.session.disconnected()
+
+    # -- group events (calls.live.tell_bot) ------------------------------------------------
+
+    async def amd_result(self, event):
+        if self.session is not None:
+            self.session.spawn(self.session.answered_by(str(event.get("answered_by", ""))))
+
+    async def bot_hangup(self, event):
+        if self.session is not None:
+            self.session.spawn(self.session.hang_up("hang-up requested"))

@@ -1,0 +1,55 @@
+"""End to end: the emulator's callee talks to the bot in a real daphne process."""
+
+import pytest
+
+from calls.models import Call, TranscriptLine
+from campaigns.models import DoNotCall, Lead
+from tests.botruntime import factory
+from tests.botruntime.helpers import dial, entries, wait_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def finished(call: Call) -> Call | None:
+    call.refresh_from_db()
+    return call if call.summary else None
+
+
+def test_it_greets_answers_and_puts_a_do_not_call_request_on_the_list(daphne, emulator):
+    campaign = factory.campaign()
+    person = factory.customer("+12025550107")
+    call = factory.outbound_call(campaign, person)
+
+    sid = dial(emulator, daphne, call)
+    snapshot = emulator.wait_for_status(sid, "completed", timeout=60)
+    wait_until(lambda: finished(call), timeout=15)
+
+    lines = list(TranscriptLine.objects.filter(call=call).values_list("speaker", "text"))
+    assert lines[0][0] == "bot" and lines[0][1].startswith("Hello Dana")
+    caller_lines = [text for speaker, text in lines if speaker == "caller"]
+    assert any("remove me" in text for text in caller_lines)
+    assert any("remove your number" in text for speaker, text in lines if speaker == "bot")
+    assert call.disposition == "do_not_call"
+    assert DoNotCall.objects.filter(phone="+12025550107", source="bot").exists()
+    assert "Dana Reyes" in call.summary and "Do not call" in call.summary
+    assert call.recording.name.endswith(".wav")
+    assert call.metrics["caller_stop_to_bot_audio_ms"]
+    assert call.metrics["marks_echoed"] >= 1
+    # The bot hung up through the REST API once its goodbye had been played.
+    assert entries(snapshot, "rest_update")
+    assert Lead.objects.get(pk=call.lead_id).last_outcome == "do_not_call"
+
+
+def test_it_schedules_the_callback_the_caller_asks_for(daphne, emulator):
+    campaign = factory.campaign()
+    person = factory.customer("+12025550103", timezone="America/New_York")
+    call = factory.outbound_call(campaign, person)
+
+    sid = dial(emulator, daphne, call)
+    emulator.wait_for_status(sid, "completed", timeout=60)
+    wait_until(lambda: finished(call), timeout=15)
+
+    assert call.disposition == "callback_requested"
+    lead = Lead.objects.get(pk=call.lead_id)
+    assert lead.callback_at is not None
+    assert "Call back at" in call.summary
