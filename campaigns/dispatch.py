@@ -276,9 +276,8 @@ def _find_placed_call(call: Call) -> bool:
         return False
     linked = set(Call.objects.exclude(call_sid=None).filter(
         call_sid__in=[p.sid for p in placed]).values_list("call_sid", flat=True))
-    match = next(
-        (p for p in placed if p.sid not in linked and p.date_created and p.date_created >= since), None
-    )
+    match = next((p for p in placed if p.sid not in linked and p.to == call.to_number
+                  and p.date_created and p.date_created >= since), None)
     if match is None:
         _abandon(call, "The dial was interrupted before it reached Twilio; the lead will be called again.")
         return False

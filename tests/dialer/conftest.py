@@ -47,11 +47,20 @@ def emulator(live_server, tmp_path, settings, clean_pacer):
         yield twilio
 
 
+def _start_worker():
+    return start_worker(app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=10)
+
+
 @pytest.fixture
 def worker():
-    with start_worker(app, pool="threads", concurrency=4, perform_ping_check=False,
-                      shutdown_timeout=10) as running:
+    with _start_worker() as running:
         yield running
+
+
+@pytest.fixture
+def worker_factory():
+    """For tests that need a worker only from some point on."""
+    return _start_worker
 
 
 def daytime_zone() -> str:
