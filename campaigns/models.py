@@ -3,6 +3,7 @@ from datetime import time
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
 from campaigns.phones import E164_REGEX
 
@@ -188,7 +189,8 @@ class Lead(models.Model):
     )
     state = models.CharField(max_length=16, choices=State, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When the lead may be dialled next; empty once nothing more will be tried.
+    next_attempt_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
     claimed_at = models.DateTimeField(null=True, blank=True)
     last_outcome = models.CharField(max_length=32, choices=Disposition, blank=True)
     last_error = models.TextField(blank=True)
@@ -215,6 +217,7 @@ class Lead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer} in {self.campaign}"
+
 
 class ContactImport(models.Model):
     """One uploaded contact list and what became of every row in it.

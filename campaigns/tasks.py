@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from campaigns import contact_import
+from campaigns import contact_import, dispatch, lifecycle
 
 
 # --- Contact import -------------------------------------------------------------------
@@ -13,3 +13,32 @@ from campaigns import contact_import
 def run_contact_import(contact_import_id: int) -> None:
     contact_import.run_import(contact_import_id)
 
+
+# --- Dialling ---------------------------------------------------------------------------
+# Beat runs dispatch_tick every few seconds (one beat only: see the README). Each tick fans
+# out one dispatch per running campaign; a tick's messages expire with the next tick, so a
+# backlog after an outage never replays old ticks.
+TICK_SECONDS = 2.0
+
+
+@shared_task(ignore_result=True)
+def dispatch_tick() -> None:
+    for campaign_id in lifecycle.campaigns_to_dispatch():
+        dispatch_campaign.apply_async((campaign_id,), expires=TICK_SECONDS * 2)
+
+
+@shared_task(ignore_result=True)
+def dispatch_campaign(campaign_id: int) -> None:
+    for call_id in dispatch.claim_due_leads(campaign_id):
+        place_call.delay(call_id)
+
+
+# Retried only when no calls-per-second token came in time: nothing was dialled then.
+@shared_task(ignore_result=True, autoretry_for=(dispatch.PacerBusy,), retry_backoff=1, max_retries=None)
+def place_call(call_id: int) -> None:
+    dispatch.place_call(call_id)
+
+
+@shared_task(ignore_result=True)
+def reap_dials() -> None:
+    dispatch.reap()
