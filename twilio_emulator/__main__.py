@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 import yaml
 
-from .emulator import DEFAULT_DATA_DIR, Emulator
+from .emulator import DEFAULT_DATA_DIR, Emulator, settle_garbage_collector
 from .speech import SpeechUnavailable
 
 DEFAULT_ACCOUNT_SID = "AC" + "0" * 32
@@ -66,6 +66,7 @@ async def _serve(options: argparse.Namespace) -> None:
     emulator = Emulator(options.account_sid, options.auth_token, app_url=options.app_url,
                         scenario=options.scenario, cps=options.cps, data_dir=options.data_dir)
     base_url = await emulator.start(options.host, options.port)
+    settle_garbage_collector()
     print(f"Twilio emulator listening on {base_url} (account {options.account_sid})\n"
           f"  set TWILIO_API_BASE_URL={base_url}\n"
           f"  timelines: {base_url}/_emulator/", flush=True)

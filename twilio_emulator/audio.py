@@ -50,13 +50,19 @@ def pcm16_to_ulaw(samples: np.ndarray) -> bytes:
     return (~(sign | (exponent << 4) | mantissa) & 0xFF).astype(np.uint8).tobytes()
 
 
+_SQUARES = _DECODE.astype(np.float64) ** 2
+
+
 def frame_rms(ulaw_frame: bytes) -> float:
-    samples = ulaw_to_pcm16(ulaw_frame).astype(np.float64)
-    return float(np.sqrt(np.mean(samples * samples))) if samples.size else 0.0
+    if not ulaw_frame:
+        return 0.0
+    return float(np.sqrt(_SQUARES[np.frombuffer(ulaw_frame, dtype=np.uint8)].sum()
+                         / len(ulaw_frame)))
 
 
 def is_speech(ulaw_frame: bytes) -> bool:
-    return frame_rms(ulaw_frame) > SPEECH_RMS
+    # Most frames on a call are pure silence: skip the arithmetic for them.
+    return ulaw_frame != SILENCE_FRAME and frame_rms(ulaw_frame) > SPEECH_RMS
 
 
 def resample(samples: np.ndarray, from_rate: int, to_rate: int = SAMPLE_RATE) -> np.ndarray:
@@ -101,8 +107,9 @@ def read_wav_as_ulaw(path: Path) -> bytes:
 class WavRecorder:
     """Writes 16-bit PCM at 8 kHz, one channel per side, as the audio plays.
 
-    Frames are buffered and flushed about once a second so that a hundred calls do
-    not each hit the disk fifty times a second from the event loop.
+    μ-law frames are kept and converted about once a second, in one go: a hundred
+    calls each converting and writing fifty small frames a second would cost the event
+    loop far more.
     """
 
     FLUSH_EVERY = 50
@@ -116,22 +123,25 @@ class WavRecorder:
         self._wav.setnchannels(channels)
         self._wav.setsampwidth(2)
         self._wav.setframerate(SAMPLE_RATE)
-        self._pending: list[bytes] = []
+        self._pending: list[list[bytes]] = [[] for _ in range(channels)]
         self.frames_written = 0
 
     def write(self, *ulaw_frames: bytes) -> None:
         """One 20 ms μ-law frame per channel."""
-        pcm = [ulaw_to_pcm16(frame) for frame in ulaw_frames]
-        interleaved = np.stack(pcm, axis=1).reshape(-1) if len(pcm) > 1 else pcm[0]
-        self._pending.append(interleaved.astype("<i2").tobytes())
+        for pending, frame in zip(self._pending, ulaw_frames, strict=True):
+            pending.append(frame)
         self.frames_written += 1
-        if len(self._pending) >= self.FLUSH_EVERY:
+        if len(self._pending[0]) >= self.FLUSH_EVERY:
             self.flush()
 
     def flush(self) -> None:
-        if self._pending and self._wav is not None:
-            self._wav.writeframesraw(b"".join(self._pending))
-            self._pending.clear()
+        if not self._pending[0] or self._wav is None:
+            return
+        channels = [ulaw_to_pcm16(b"".join(frames)) for frames in self._pending]
+        interleaved = np.stack(channels, axis=1).reshape(-1) if len(channels) > 1 else channels[0]
+        self._wav.writeframesraw(interleaved.astype("<i2").tobytes())
+        for pending in self._pending:
+            pending.clear()
 
     def close(self) -> None:
         if self._wav is not None:

@@ -38,7 +38,9 @@ def _events(form: MultiDictProxy[str]) -> frozenset[str]:
     # Repeated fields, as twilio-python sends them; space-separated also works on Twilio.
     events = {word.lower() for value in form.getall("StatusCallbackEvent", [])
               for word in re.split(r"[\s,]+", value) if word}
-    return frozenset(events & STATUS_EVENTS) or frozenset({"completed"})
+    if events - STATUS_EVENTS:
+        raise Invalid(21626, f"Invalid 'StatusCallbackEvent': {sorted(events - STATUS_EVENTS)}")
+    return frozenset(events) or frozenset({"completed"})
 
 
 def _seconds(form: MultiDictProxy[str], name: str, default: float, maximum: float) -> float:
@@ -48,7 +50,7 @@ def _seconds(form: MultiDictProxy[str], name: str, default: float, maximum: floa
     try:
         value = float(raw)
     except ValueError:
-        raise Invalid(21216 if name == "Timeout" else 20001,
+        raise Invalid(21208 if name == "Timeout" else 20001,
                       f"{name} must be a number of seconds, got {raw!r}") from None
     # Twilio caps Timeout at 600 s. It also raises tiny timeouts to a few seconds; the
     # emulator keeps them, so tests can exercise no-answer quickly.
@@ -82,7 +84,7 @@ def parse_call_request(form: MultiDictProxy[str]) -> CallRequest:
         raise Invalid(21205, "Url parameter is required. Provide Url, Twiml or ApplicationSid.")
     machine_detection = form.get("MachineDetection") or None
     if machine_detection not in (None, "Enable", "DetectMessageEnd"):
-        raise Invalid(21626, f"MachineDetection must be Enable or DetectMessageEnd, "
+        raise Invalid(21234, f"MachineDetection must be Enable or DetectMessageEnd, "
                              f"got {machine_detection!r}")
     return CallRequest(
         to=to,
@@ -177,7 +179,8 @@ async def update_call(request: web.Request) -> web.Response:
         return invalid.response
     if status is not None:
         if status not in ("completed", "canceled"):
-            return twilio_error(400, 21218, f"Status must be completed or canceled, got {status!r}")
+            # Not a documented code: 20001 stands for "invalid parameter" here.
+            return twilio_error(400, 20001, f"Status must be completed or canceled, got {status!r}")
         runner.hang_up(str(status))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(call.wait_ended(), emulator.timing.hangup_wait_seconds)

@@ -77,6 +77,9 @@ def test_it_rejects_wrong_credentials_with_20003(emulator):
     ({"to": "+1555abc", "twiml": HOLD}, 21211),
     ({"to": "+15005550199"}, 21205),
     ({"to": "+15005550199", "url": "ftp://example.com/x"}, 21205),
+    ({"to": "+15005550199", "twiml": HOLD, "timeout": "soon"}, 21208),
+    ({"to": "+15005550199", "twiml": HOLD, "status_callback_event": ["rung"]}, 21626),
+    ({"to": "+15005550199", "twiml": HOLD, "machine_detection": "Maybe"}, 21234),
     ({"to": "+15005550199", "twiml": "<Response>" + "<Pause/>" * 600 + "</Response>"}, 32018),
 ])
 def test_it_refuses_invalid_calls_with_twilios_codes(client, emulator, params, code):
