@@ -1,7 +1,7 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from calls.models import Call, CallEvent, TranscriptLine
+from calls.models import ApiToken, Call, CallEvent, TranscriptLine
 
 
 class TranscriptLineInline(admin.TabularInline):
@@ -60,3 +60,27 @@ class TranscriptLineAdmin(admin.ModelAdmin):
     list_filter = ["speaker"]
     search_fields = ["call__call_sid", "text"]
     raw_id_fields = ["call"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens for the dial-out API. The token is shown once, when it is made; only its
+    hash is kept, so a lost token is revoked and replaced, never recovered."""
+
+    list_display = ["name", "prefix", "created_by", "created_at", "last_used_at", "revoked"]
+    list_filter = ["revoked"]
+    search_fields = ["name", "prefix"]
+    readonly_fields = ["prefix", "created_by", "created_at", "last_used_at"]
+
+    def get_fields(self, request, obj=None):
+        return ["name"] if obj is None else ["name", "prefix", "created_by", "created_at", "last_used_at",
+                                             "revoked"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        secret = obj.set_new_token()
+        obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+        self.message_user(request, f"API token for '{obj.name}' (copy it now, it is not shown again): "
+                                   f"{secret}", messages.WARNING)

@@ -123,12 +123,17 @@ class ApiToken(models.Model):
     def digest(token: str) -> str:
         return hashlib.sha256(token.encode()).hexdigest()
 
+    def set_new_token(self) -> str:
+        """Give this row a fresh token; returns it (the only time it is readable)."""
+        token = secrets.token_urlsafe(32)
+        self.token_hash, self.prefix = self.digest(token), token[:8]
+        return token
+
     @classmethod
     def issue(cls, name: str, created_by=None) -> tuple["ApiToken", str]:
-        token = secrets.token_urlsafe(32)
-        api_token = cls.objects.create(
-            name=name, token_hash=cls.digest(token), prefix=token[:8], created_by=created_by
-        )
+        api_token = cls(name=name, created_by=created_by)
+        token = api_token.set_new_token()
+        api_token.save()
         return api_token, token
 
 

@@ -60,21 +60,24 @@ def due_leads(campaign: Campaign, now: datetime):
     )
 
 
-def outbound_parameters(call: Call, lead: Lead) -> dict[str, str]:
-    """The <Parameter>s for the bot: the contact list's own columns first, so they can never
-    shadow ours."""
-    customer, campaign = lead.customer, lead.campaign
-    return {
-        **{name: str(value) for name, value in lead.parameters.items()},
+def outbound_parameters(
+    call: Call, customer: Customer, campaign: Campaign | None, extra: dict
+) -> dict[str, str]:
+    """The <Parameter>s for the bot: the contact list's own columns (`extra`) first, so
+    they can never shadow ours."""
+    parameters = {name: str(value) for name, value in extra.items()}
+    parameters |= {
         "call_id": str(call.pk),
         "call_type": "outbound",
         "caller_id": customer.phone,
         "customer_id": str(customer.pk),
         "customer_name": customer.full_name,
         "first_name": customer.first_name,
-        "campaign_id": campaign.slug or str(campaign.pk),
-        "session_type": "sales",
+        "session_type": "sales" if campaign else "general",
     }
+    if campaign:
+        parameters["campaign_id"] = campaign.slug or str(campaign.pk)
+    return parameters
 
 
 def live_call_count(campaign: Campaign) -> int:
@@ -122,7 +125,7 @@ def _claim(lead: Lead, campaign: Campaign, now: datetime) -> Call:
         direction=Call.Direction.OUTBOUND, campaign=campaign, customer=lead.customer, lead=lead,
         attempt=lead.attempts, from_number=campaign.caller_id, to_number=lead.customer.phone,
     )
-    call.parameters = outbound_parameters(call, lead)
+    call.parameters = outbound_parameters(call, lead.customer, campaign, lead.parameters)
     call.save(update_fields=["parameters"])
     live.publish_call(call)
     return call
@@ -133,7 +136,7 @@ def place_call(call_id: int) -> None:
     call = Call.objects.select_related("campaign", "lead", "customer").get(pk=call_id)
     if call.call_sid or call.dial_requested_at:
         return  # already dialled; a redelivered task must not dial again
-    if call.campaign and call.campaign.status != Campaign.Status.RUNNING:
+    if call.lead and call.campaign.status != Campaign.Status.RUNNING:
         _abandon(call, "The campaign stopped before the call was placed.")
         return
     if call.lead and not calling_window.is_open(call.customer.timezone, call.campaign, timezone.now()):
@@ -309,3 +312,19 @@ def _apply_fetched(resource) -> None:
               "AnsweredBy": resource.answered_by or ""}
     status.apply_status_callback(params, {"source": "reaper: fetched from Twilio", **{
         k: str(v) for k, v in params.items() if v is not None}})
+
+
+# --- One call now (the dial-out API) -------------------------------------------------
+
+
+def call_now(customer: Customer, campaign: Campaign | None, from_number: str, parameters: dict) -> Call:
+    """Place one call outside any lead's schedule, still paced with every other dial."""
+    call = Call.objects.create(
+        direction=Call.Direction.OUTBOUND, campaign=campaign, customer=customer,
+        from_number=from_number, to_number=customer.phone,
+    )
+    call.parameters = outbound_parameters(call, customer, campaign, parameters)
+    call.save(update_fields=["parameters"])
+    place_call(call.pk)
+    call.refresh_from_db()
+    return call

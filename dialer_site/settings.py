@@ -131,6 +131,8 @@ TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", required=not DEBUG)
 TWILIO_API_BASE_URL = env_str("TWILIO_API_BASE_URL", "https://api.twilio.com").rstrip("/")
 TWILIO_VALIDATE_SIGNATURES = env_bool("TWILIO_VALIDATE_SIGNATURES", True)
+# The From number for API calls that name neither a campaign nor a number.
+TWILIO_CALLER_ID = env_str("TWILIO_CALLER_ID")
 # Outbound calls per second the account may create (1 for a new Twilio account).
 TWILIO_CALLS_PER_SECOND = float(env_str("TWILIO_CALLS_PER_SECOND", "1"))
 if not TWILIO_VALIDATE_SIGNATURES and not DEBUG:

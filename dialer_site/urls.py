@@ -13,4 +13,5 @@ urlpatterns = [
     path("calls/", include("calls.urls")),
     path("customers/", include("campaigns.customer_urls")),
     path("twilio/", include("calls.webhook_urls")),
+    path("api/v1/", include("calls.api_urls")),
 ]
