@@ -35,7 +35,9 @@ function hourlyChart(node, hourly) {
   if (!hourly.hours.length) return null;
   return new uPlot({
     width: widthOf(node), height: 240,
-    scales: { y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
+    // Half an hour of room either side, so the first and last hour's bars are not cut in half.
+    scales: { x: { range: (u, min, max) => [min - 1800, max + 1800] },
+              y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
     axes: [{ font: "12px system-ui" }, { size: 50, font: "12px system-ui" }],
     series: [
       {},
