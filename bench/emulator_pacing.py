@@ -43,6 +43,7 @@ def run_sink(port_queue: multiprocessing.Queue, results_path: str, calls: int, e
 async def _sink(port_queue: multiprocessing.Queue, results_path: str, calls: int,
                 echo: bool) -> None:
     from websockets.asyncio.server import serve
+    from websockets.exceptions import ConnectionClosed
 
     gaps: list[float] = []
     finished = asyncio.Event()
@@ -66,6 +67,8 @@ async def _sink(port_queue: multiprocessing.Queue, results_path: str, calls: int
                         await websocket.send(json.dumps({
                             "event": "media", "streamSid": stream_sid,
                             "media": {"payload": message["media"]["payload"]}}))
+        except ConnectionClosed:
+            pass  # an echo raced the emulator's close at hang-up
         finally:
             closed += 1
             if closed >= calls:
@@ -73,8 +76,15 @@ async def _sink(port_queue: multiprocessing.Queue, results_path: str, calls: int
 
     async with serve(handler, "127.0.0.1", 0, compression=None) as server:
         port_queue.put(server.sockets[0].getsockname()[1])
+        started, cpu_before = time.monotonic(), _cpu_seconds()
         await finished.wait()
-    Path(results_path).write_text(json.dumps(gaps))
+    cpu_share = (_cpu_seconds() - cpu_before) / (time.monotonic() - started)
+    Path(results_path).write_text(json.dumps({"gaps": gaps, "cpu_share": cpu_share}))
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 # -- the emulator side ------------------------------------------------------------------------
@@ -121,10 +131,15 @@ async def run_emulator(ws_port: int, calls: int, seconds: float, data_dir: str) 
     statuses = {}
     for call in emulator.calls.values():
         statuses[str(call.status)] = statuses.get(str(call.status), 0) + 1
-    stalls = sum(len(call.timeline.of_kind("clock_stall")) for call in emulator.calls.values())
     await emulator.stop()
+    clocks = [entry for call in emulator.calls.values()
+              for entry in call.timeline.of_kind("media_clock")]
+    stalls = sum(len(call.timeline.of_kind("clock_stall")) for call in emulator.calls.values())
     cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
-    return {"statuses": statuses, "cpu_share": cpu / elapsed, "clock_stalls": stalls}
+    return {"statuses": statuses, "cpu_share": cpu / elapsed, "clock_stalls": stalls,
+            "ticks": sum(c["ticks"] for c in clocks),
+            "late_ticks": sum(c["late_over_10ms"] for c in clocks),
+            "worst_late_ms": max((c["worst_late_ms"] for c in clocks), default=0.0)}
 
 
 def main() -> int:
@@ -146,15 +161,20 @@ def main() -> int:
         emulator = asyncio.run(run_emulator(ws_port, options.calls, options.seconds,
                                             str(Path(scratch) / "data")))
         sink.join(timeout=30)
-        gaps_ms = np.array(json.loads(Path(results_path).read_text())) * 1000
+        sink_results = json.loads(Path(results_path).read_text())
+    gaps_ms = np.array(sink_results["gaps"]) * 1000
+    sink_cpu = sink_results["cpu_share"]
 
     p50, p99 = np.percentile(gaps_ms, [50, 99])
     print(f"{options.calls} concurrent calls for {options.seconds:g} s, "
           f"echo {'on' if options.echo else 'off'}: {gaps_ms.size} media gaps measured")
     print(f"  gap between consecutive media frames: p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
           f"max {gaps_ms.max():.1f} ms")
+    print(f"  emulator clock: {emulator['late_ticks']} of {emulator['ticks']} ticks "
+          f"over 10 ms late, worst {emulator['worst_late_ms']:.1f} ms; "
+          f"stalls over 1 s: {emulator['clock_stalls']}")
     print(f"  emulator CPU: {emulator['cpu_share']:.0%} of one core; "
-          f"clock stalls: {emulator['clock_stalls']}; calls: {emulator['statuses']}")
+          f"sink CPU: {sink_cpu:.0%} of one core; calls: {emulator['statuses']}")
     print(f"  machine load average (1 min): {load_before:.2f} before, "
           f"{os.getloadavg()[0]:.2f} after, on {os.cpu_count()} CPUs")
     verdict = p99 < TARGET_P99_MS

@@ -19,6 +19,8 @@ from .timeline import Timeline
 FRAME_SECONDS = FRAME_MS / 1000
 # After a stall this long we stop trying to catch up (a burst would not help anyone).
 MAX_CATCH_UP_SECONDS = 1.0
+# Ticks later than this are counted on the timeline: a sign of an overloaded emulator.
+LATE_TICK_SECONDS = 0.010
 # Gaps shorter than this between speech frames belong to the same talk spurt.
 TALK_SPURT_GAP = 0.3
 
@@ -160,19 +162,28 @@ class Line:
     # -- the clock ---------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Tick every 20 ms until the call ends."""
+        """Tick every 20 ms until the call ends; how late the ticks were goes on the timeline."""
         start = time.monotonic()
-        ticks = 0
-        while not self._closed.is_set():
-            ticks += 1
-            delay = start + ticks * FRAME_SECONDS - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            elif delay < -MAX_CATCH_UP_SECONDS:
-                self.timeline.add("clock_stall", behind_seconds=round(-delay, 3))
-                start = time.monotonic() - ticks * FRAME_SECONDS
-            if not self._closed.is_set():
-                await self._tick()
+        ticks = late_ticks = 0
+        worst_lateness = 0.0
+        try:
+            while not self._closed.is_set():
+                ticks += 1
+                deadline = start + ticks * FRAME_SECONDS
+                delay = deadline - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                elif delay < -MAX_CATCH_UP_SECONDS:
+                    self.timeline.add("clock_stall", behind_seconds=round(-delay, 3))
+                    start = time.monotonic() - ticks * FRAME_SECONDS
+                lateness = time.monotonic() - deadline
+                worst_lateness = max(worst_lateness, lateness)
+                late_ticks += lateness > LATE_TICK_SECONDS
+                if not self._closed.is_set():
+                    await self._tick()
+        finally:
+            self.timeline.add("media_clock", ticks=ticks, late_over_10ms=late_ticks,
+                              worst_late_ms=round(worst_lateness * 1000, 1))
 
     async def _tick(self) -> None:
         now = time.monotonic()

@@ -88,3 +88,15 @@ def test_a_recorded_call_reports_and_serves_its_recording(client, emulator, prod
     with wave.open(str(path)) as wav:
         assert wav.getnchannels() == 2 and wav.getnframes() >= 8000 * 0.9
     assert AUTH_TOKEN  # recordings need no credentials, like Twilio's default
+
+
+def test_synchronous_amd_holds_the_twiml_request_until_it_knows(client, emulator, product):
+    product.twiml["/voice"] = "<Response><Hangup/></Response>"
+    call = client.calls.create(to="+15005550199", from_=APP_NUMBER, url=f"{product.url}/voice",
+                               machine_detection="Enable")
+
+    emulator.wait_for_status(call.sid, "completed", timeout=10)
+
+    (request,) = product.callbacks("/voice", call.sid)
+    assert request.params["AnsweredBy"] == "human"
+    assert request.signature_valid

@@ -128,8 +128,9 @@ def test_the_callee_speaks_after_the_bot_and_presses_digits(client, emulator, pr
 
 
 def test_the_stream_gets_stop_when_the_call_is_hung_up(client, emulator, product):
-    call = client.calls.create(to="+15005550199", from_=APP_NUMBER,
-                               twiml=stream_twiml(product, "/quiet"))
+    twiml = (f"<Response><Connect><Stream url='{product.ws_url}/quiet' name='bot' "
+             f"statusCallback='{product.url}/stream-events'/></Connect></Response>")
+    call = client.calls.create(to="+15005550199", from_=APP_NUMBER, twiml=twiml)
     product.wait_for(lambda: product.streams and product.streams[0].events("media"))
 
     client.calls(call.sid).update(status="completed")
@@ -141,3 +142,8 @@ def test_the_stream_gets_stop_when_the_call_is_hung_up(client, emulator, product
                      "streamSid": session.events("start")[0]["streamSid"],
                      "stop": {"accountSid": call.account_sid, "callSid": call.sid}}]
     assert emulator.get_call(call.sid)["status"] == "completed"
+    events = product.wait_for(lambda: len(product.callbacks("/stream-events", call.sid)) == 2
+                              and product.callbacks("/stream-events", call.sid))
+    assert [e.params["StreamEvent"] for e in events] == ["stream-started", "stream-stopped"]
+    assert {e.params["StreamName"] for e in events} == {"bot"}
+    assert all(e.signature_valid for e in events)
