@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-WORD_RE = re.compile(r"[a-z']+")
+WORD_RE = re.compile(r"[a-z0-9']+")
 MODEL_RATE = 16000  # the bundled en-us acoustic model is trained on 16 kHz audio
 CACHE_DIR = Path(os.environ.get("BOT_ASR_CACHE", Path(tempfile.gettempdir()) / "dialer-asr"))
 # Tuned on espeak speech sent through the emulator's μ-law line: a low discount trusts the

@@ -141,7 +141,7 @@ def vocabulary(script: dict) -> tuple[str, ...]:
 
 
 def _contains(text: str, keyword: str) -> bool:
-    return re.search(rf"(?<![a-z']){re.escape(normalize(keyword))}(?![a-z'])", text) is not None
+    return re.search(rf"(?<![a-z0-9']){re.escape(normalize(keyword))}(?![a-z0-9'])", text) is not None
 
 
 @dataclass
@@ -235,7 +235,7 @@ def parse_callback_time(text: str, now: datetime) -> datetime:
     day = None
     if "tomorrow" in words:
         day = now.date() + timedelta(days=1)
-    elif "today" in words or "later" in words:
+    elif "today" in words:
         day = now.date()
     elif "next" in words and "week" in words:
         day = now.date() + timedelta(days=7 - now.weekday())

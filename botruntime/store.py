@@ -171,7 +171,10 @@ def finish_call(
     metrics: dict,
     recording: bytes | None,
 ) -> None:
-    call = Call.objects.select_related("customer", "campaign").get(pk=call_id)
+    call = Call.objects.select_related("customer", "campaign").filter(pk=call_id).first()
+    if call is None:
+        logger.warning("call %s was deleted before its session finished", call_id)
+        return
     call.disposition = disposition or call.disposition
     call.notes = notes or call.notes
     call.summary = summary

@@ -41,6 +41,9 @@ SCENARIO = {
             {"hangup_after": 30}]},
         {"pattern": "09$", "name": "barge-in", "script": [
             {"barge_in": "No thanks, I am not interested."}, {"hangup_after": 30}]},
+        {"pattern": "06$", "name": "voicemail", "behaviour": "machine",
+         "greeting": "Hello, you have reached Sam. Please leave a message after the beep.",
+         "listen": 15},
         {"pattern": "66$", "name": "silent", "script": [{"hangup_after": 30}]},
     ],
     "fallback": {"name": "polite", "script": [

@@ -1,10 +1,16 @@
 """End to end: the emulator's callee talks to the bot in a real daphne process."""
 
-import pytest
+import asyncio
+import threading
 
+import pytest
+from channels_redis.core import RedisChannelLayer
+
+from calls.live import call_group
 from calls.models import Call, TranscriptLine
 from campaigns.models import DoNotCall, Lead
 from tests.botruntime import factory
+from tests.botruntime.conftest import redis_url_with_slack
 from tests.botruntime.helpers import dial, entries, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -19,11 +25,15 @@ def test_it_greets_answers_and_puts_a_do_not_call_request_on_the_list(daphne, em
     campaign = factory.campaign()
     person = factory.customer("+12025550107")
     call = factory.outbound_call(campaign, person)
+    heard = GroupListener(call_group(call.pk))
 
     sid = dial(emulator, daphne, call)
     snapshot = emulator.wait_for_status(sid, "completed", timeout=60)
     wait_until(lambda: finished(call), timeout=15)
+    events = heard.stop()
 
+    pushed = [e["line"]["text"] for e in events if e["type"] == "transcript.line"]
+    assert TranscriptLine.objects.filter(call=call).count() == len(pushed) >= 3
     lines = list(TranscriptLine.objects.filter(call=call).values_list("speaker", "text"))
     assert lines[0][0] == "bot" and lines[0][1].startswith("Hello Dana")
     caller_lines = [text for speaker, text in lines if speaker == "caller"]
@@ -53,3 +63,33 @@ def test_it_schedules_the_callback_the_caller_asks_for(daphne, emulator):
     lead = Lead.objects.get(pk=call.lead_id)
     assert lead.callback_at is not None
     assert "Call back at" in call.summary
+
+
+class GroupListener:
+    """Joins a Channels group (on its own loop) and collects what is sent to it."""
+
+    def __init__(self, group: str):
+        self.events: list[dict] = []
+        self._stop = threading.Event()
+        joined = threading.Event()
+
+        async def listen():
+            layer = RedisChannelLayer(hosts=[redis_url_with_slack()])
+            channel = await layer.new_channel()
+            await layer.group_add(group, channel)
+            joined.set()
+            while not self._stop.is_set():
+                try:
+                    self.events.append(await asyncio.wait_for(layer.receive(channel), 0.5))
+                except TimeoutError:
+                    continue
+            await layer.group_discard(group, channel)
+
+        self._thread = threading.Thread(target=asyncio.run, args=(listen(),), daemon=True)
+        self._thread.start()
+        joined.wait(5)
+
+    def stop(self) -> list[dict]:
+        self._stop.set()
+        self._thread.join(5)
+        return self.events

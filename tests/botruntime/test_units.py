@@ -1,0 +1,116 @@
+"""The parts without a phone line: script, callback times, prompts, the cloud stack."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from botruntime import cloud, prompts
+from botruntime.script import DEFAULT_SCRIPT, ScriptedDialogue, merged_script, parse_callback_time, vocabulary
+from botruntime.store import CallContext
+from botruntime.tools import SCHEMAS, CallTools, register
+
+NY = ZoneInfo("America/New_York")
+
+
+def dialogue() -> ScriptedDialogue:
+    return ScriptedDialogue(merged_script({}))
+
+
+@pytest.mark.parametrize(("heard", "disposition"), [
+    ("please do not call me again remove me from your list", "do_not_call"),
+    ("no thanks i am not interested", "not_interested"),
+    ("i am busy right now please call me back tomorrow at ten", "callback_requested"),
+    ("yes i am interested tell me more", "interested"),
+    ("you have the wrong number", "wrong_number"),
+])
+def test_it_maps_the_emulator_callees_phrases_to_dispositions(heard, disposition):
+    assert dialogue().respond(heard).disposition == disposition
+
+
+def test_it_asks_again_when_interested_then_ends_on_the_second_yes():
+    talk = dialogue()
+    first = talk.respond("yes i am interested tell me more")
+    second = talk.respond("that sounds good yes please")
+    assert not first.end and second.end and second.disposition == "interested"
+    assert second.say[-1] == DEFAULT_SCRIPT["goodbye"]
+
+
+def test_it_answers_who_is_calling_and_ends_on_goodbye():
+    talk = dialogue()
+    assert "automated assistant" in talk.respond("hello who is this").say[0]
+    assert talk.respond("okay thank you goodbye").end
+
+
+def test_the_vocabulary_covers_every_emulator_phrase():
+    words = {w for phrase in vocabulary(merged_script({})) for w in phrase.split()}
+    for line in ["yes i am interested tell me more", "that sounds good yes please",
+                 "no thanks i am not interested", "please call me back tomorrow at ten",
+                 "please do not call me again remove me from your list", "hello who is this",
+                 "okay thank you goodbye"]:
+        assert set(line.split()) <= words
+
+
+def test_it_rejects_an_unknown_disposition_in_a_script():
+    with pytest.raises(ValueError, match="unknown disposition"):
+        merged_script({"rules": [{"keywords": ["x"], "disposition": "maybe"}]})
+
+
+def test_it_reads_callback_times():
+    now = datetime(2026, 6, 3, 15, 30, tzinfo=NY)  # a Wednesday afternoon
+    assert parse_callback_time("call me back tomorrow at ten", now) == datetime(2026, 6, 4, 10, 0, tzinfo=NY)
+    assert parse_callback_time("friday at 3", now) == datetime(2026, 6, 5, 15, 0, tzinfo=NY)
+    assert parse_callback_time("later", now) == datetime(2026, 6, 3, 17, 30, tzinfo=NY)
+    assert parse_callback_time("mumble", now) == datetime(2026, 6, 4, 10, 0, tzinfo=NY)
+
+
+def context(**fields) -> CallContext:
+    defaults = {"call_id": 1, "call_sid": "CA1", "direction": "outbound", "phone": "+12025550101",
+                "campaign_id": 1, "campaign_name": "Summer Offers",
+                "customer": {"first_name": "Dana", "full_name": "Dana Reyes"}}
+    return CallContext(**{**defaults, **fields})
+
+
+def test_the_greeting_uses_customer_fields_and_the_summer_sale_promotion():
+    call = context(greeting_template="Hi {{ first_name }} from {{ campaign_name }}.",
+                   parameters={"campaign_id": "summer_sale"})
+    assert prompts.greeting(call) == ("Hi Dana from Summer Offers. Our summer sale is on now, with "
+                                      "up to thirty percent off everything until the end of the month.")
+
+
+def test_the_greeting_names_an_unknown_callers_number():
+    call = context(direction="inbound", customer={}, campaign_id=None, campaign_name="",
+                   parameters={"caller_id": "+12025550123", "session_type": "general"})
+    assert prompts.greeting(call).endswith("from the number ending in 0 1 2 3.")
+
+
+def test_session_type_picks_the_prompt():
+    support = prompts.system_prompt(context(parameters={"session_type": "support"}))
+    sales = prompts.system_prompt(context(parameters={"session_type": "sales"}))
+    assert "customer-support" in support and "sales assistant" in sales
+    assert "set_outcome" in sales
+
+
+def test_a_broken_template_is_spoken_as_written():
+    assert prompts.render("Hello {% if %}", {}) == "Hello {% if %}"
+
+
+def test_the_cloud_stack_names_the_missing_key(settings):
+    settings.DEEPGRAM_API_KEY, settings.OPENAI_API_KEY, settings.CARTESIA_API_KEY = "dg", "", "ca"
+    with pytest.raises(cloud.VoiceStackNotConfigured, match="OPENAI_API_KEY"):
+        cloud.build_services()
+
+
+def test_the_cloud_stack_builds_and_wires_the_tools(settings):
+    settings.DEEPGRAM_API_KEY, settings.OPENAI_API_KEY, settings.CARTESIA_API_KEY = "dg", "sk", "ca"
+    settings.OPENAI_BASE_URL = "http://127.0.0.1:9/v1"
+    stt, llm, tts = cloud.build_services()
+    assert type(stt).__name__ == "DeepgramSTTService"
+    assert type(tts).__name__ == "CartesiaTTSService"
+    assert str(llm._client.base_url).startswith("http://127.0.0.1:9/v1")
+
+    async def ended(reason):
+        return None
+
+    register(llm, CallTools(context(), ended))
+    assert {schema.name for schema in SCHEMAS} <= set(llm._functions)
