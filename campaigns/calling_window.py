@@ -46,3 +46,11 @@ def customer_zone(customer: Customer, campaign: Campaign) -> str:
     if customer.timezone and _zone(customer.timezone):
         return customer.timezone
     return timezone_for_number(customer.phone) or campaign.default_timezone
+
+
+def zone_where_it_is(hour: int, now: datetime) -> str:
+    """An Etc/GMT zone where the local hour is `hour` right now. The demo's fictional
+    contacts live there, so the demo has someone to call at whatever time it is run."""
+    offset = (hour - now.astimezone(ZoneInfo("UTC")).hour + 12) % 24 - 12  # -12 … +11 h
+    # Etc/GMT names count the other way round: Etc/GMT-3 is three hours ahead of UTC.
+    return "Etc/GMT" + (f"{-offset:+d}" if offset else "")

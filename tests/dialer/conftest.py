@@ -8,6 +8,7 @@ import redis
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 
+from campaigns.calling_window import zone_where_it_is
 from campaigns.models import Campaign, Customer, Lead
 from campaigns.pacing import BUCKET_KEY
 from dialer_site.celery import app
@@ -63,19 +64,13 @@ def worker_factory():
     return _start_worker
 
 
-def daytime_zone() -> str:
-    """A zone where it is early afternoon right now, so calls are legal whenever tests run."""
-    offset = (13 - datetime.now(UTC).hour + 12) % 24 - 12  # -12 … +11 hours from UTC
-    # Etc/GMT names count the other way round: Etc/GMT-3 is three hours ahead of UTC.
-    return "Etc/GMT" + (f"{-offset:+d}" if offset else "")
-
-
 def make_campaign(numbers, **options) -> Campaign:
     defaults = {"name": "Summer sale", "caller_id": "+12025550100", "window_start": time(0, 0),
                 "window_end": time(23, 59), "max_concurrent_calls": 5, "ring_timeout_seconds": 2,
                 "answering_machine_detection": False, "retry_delays_minutes": [0.01]}
     campaign = Campaign.objects.create(**(defaults | options))
+    daytime = zone_where_it_is(13, datetime.now(UTC))  # calls are legal whenever tests run
     for number in numbers:
-        customer = Customer.objects.create(phone=number, first_name="Pat", timezone=daytime_zone())
+        customer = Customer.objects.create(phone=number, first_name="Pat", timezone=daytime)
         Lead.objects.create(campaign=campaign, customer=customer, parameters={"plan": "gold"})
     return campaign

@@ -1,9 +1,14 @@
-"""Run the whole product on one machine: migrate, make sure Redis answers, make sure
-there is a staff login, then run the Procfile's processes (daphne, a Celery worker,
-Celery beat) together under honcho until Ctrl-C."""
+"""Run the whole product on one machine (the README's run command): migrate, make sure
+Redis answers, make sure there is a staff login, then run the Procfile's processes
+(daphne, a Celery worker, Celery beat) together under honcho until Ctrl-C.
 
+Without a real Twilio account configured it also runs the Twilio emulator, points the
+product at it and seeds the demo campaign, so a newcomer can press Start and watch calls."""
+
+import json
 import os
 import secrets
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -17,7 +22,10 @@ from honcho.environ import parse_procfile
 from honcho.manager import Manager
 from honcho.printer import Printer
 
+from campaigns.management.commands.seed_demo import DEMO_CALLER_ID, DEMO_CONTACTS
+
 PRIVATE_REDIS_PORT = 6389
+TWILIO_API = "https://api.twilio.com"
 
 
 class Command(BaseCommand):
@@ -26,9 +34,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
         parser.add_argument("--host", default=os.environ.get("DIALER_HOST", "127.0.0.1"))
+        parser.add_argument("--emulator-port", type=int, default=int(os.environ.get("EMULATOR_PORT", 8080)))
 
-    def handle(self, *args, port, host, **options):
-        run_dir = Path(settings.BASE_DIR) / ".run"
+    def handle(self, *args, port, host, emulator_port, **options):
+        base_dir = Path(settings.BASE_DIR)
+        run_dir = base_dir / ".run"
         run_dir.mkdir(exist_ok=True)
         env = {**os.environ, "PORT": str(port), "DIALER_HOST": host,
                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
@@ -37,16 +47,63 @@ class Command(BaseCommand):
         redis_url = self._ensure_redis(manager, run_dir)
         if redis_url:
             env["REDIS_URL"] = redis_url
+        demo = not _real_twilio_configured()
+        if demo:
+            env |= self._start_emulator(manager, run_dir, env, host, port, emulator_port)
+        else:
+            self.stdout.write(f"Using the real Twilio account {settings.TWILIO_ACCOUNT_SID} "
+                              f"(calls go to real phones); Twilio reaches us at {settings.PUBLIC_BASE_URL}.")
         call_command("migrate", interactive=False, verbosity=0)
         login = self._ensure_staff_login()
 
-        procfile = parse_procfile((Path(settings.BASE_DIR) / "Procfile").read_text())
+        procfile = parse_procfile((base_dir / "Procfile").read_text())
         for name, process in procfile.processes.items():
-            manager.add_process(name, process, env=env, cwd=settings.BASE_DIR)
+            manager.add_process(name, process, env=env, cwd=base_dir)
 
-        self.stdout.write(self.style.SUCCESS(f"\nDialer is starting: open http://{host}:{port}/ — {login}\n"))
+        url = f"http://{host}:{port}"
+        if demo:
+            campaign_id = self._seed_demo()
+            call_in = (f"TWILIO_AUTH_TOKEN={env['TWILIO_AUTH_TOKEN']} {sys.executable} -m twilio_emulator "
+                       f"call-in --emulator {env['TWILIO_API_BASE_URL']} "
+                       f"--account-sid {env['TWILIO_ACCOUNT_SID']} "
+                       f"--from {DEMO_CONTACTS[0][0]} --to {DEMO_CALLER_ID}")
+            self.stdout.write(self.style.SUCCESS(
+                f"\nDemo ready: open {url}/campaigns/{campaign_id}/ ({login}) and press Start; "
+                f"calls go to the Twilio emulator ({env['TWILIO_API_BASE_URL']}/_emulator/).\n"
+                f"Then call in as a returning customer: {call_in}\n"))
+        else:
+            self.stdout.write(self.style.SUCCESS(f"\nDialer is starting: open {url}/ — {login}\n"))
         manager.loop()
         sys.exit(manager.returncode)
+
+    def _start_emulator(self, manager: Manager, run_dir: Path, env: dict, host: str, port: int,
+                        emulator_port: int) -> dict:
+        """The emulator and the product share one generated account, kept across runs so
+        the call-in command printed today still works tomorrow."""
+        credentials_file = run_dir / "emulator-account.json"
+        if not credentials_file.exists():
+            credentials_file.write_text(json.dumps({
+                "TWILIO_ACCOUNT_SID": "AC" + secrets.token_hex(16),
+                "TWILIO_AUTH_TOKEN": secrets.token_hex(16),
+            }))
+            credentials_file.chmod(0o600)
+        overrides = json.loads(credentials_file.read_text()) | {
+            "TWILIO_API_BASE_URL": f"http://127.0.0.1:{emulator_port}",
+            "PUBLIC_BASE_URL": f"http://{host}:{port}",
+        }
+        self.stdout.write("No Twilio account configured (TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN): "
+                          f"running the Twilio emulator on port {emulator_port} instead.")
+        command = [sys.executable, "-m", "twilio_emulator", "--port", str(emulator_port),
+                   "--app-url", overrides["PUBLIC_BASE_URL"], "--data-dir", str(run_dir / "emulator")]
+        manager.add_process("twilio", shlex.join(command), env=env | overrides, cwd=settings.BASE_DIR)
+        return overrides
+
+    def _seed_demo(self) -> str:
+        from io import StringIO
+
+        out = StringIO()
+        call_command("seed_demo", stdout=out)
+        return out.getvalue().strip()
 
     def _ensure_redis(self, manager: Manager, run_dir: Path) -> str | None:
         """Use REDIS_URL if it answers; otherwise run a private redis-server next to us."""
@@ -74,8 +131,15 @@ class Command(BaseCommand):
         users = get_user_model().objects
         existing = users.filter(is_superuser=True, is_active=True).order_by("id").first()
         if existing:
-            return (f"log in as '{existing.get_username()}' "
-                    f"(forgot the password? manage.py changepassword {existing.get_username()})")
+            return (f"log in as '{existing.get_username()}'; forgot the password? "
+                    f"manage.py changepassword {existing.get_username()}")
         password = secrets.token_urlsafe(12)
         users.create_superuser("admin", "admin@localhost", password)
-        return f"log in as 'admin' with password {password} (shown once; change it in the admin)"
+        return f"log in as 'admin' with password {password} — shown once, change it in the admin"
+
+
+def _real_twilio_configured() -> bool:
+    """Real credentials, aimed at Twilio itself (not at an emulator somewhere)."""
+    return bool(settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN) and (
+        settings.TWILIO_API_BASE_URL == TWILIO_API
+    )

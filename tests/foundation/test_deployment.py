@@ -1,0 +1,54 @@
+"""What an operator relies on: production settings pass Django's deploy checks, and the
+health endpoint tells a load balancer whether this process can do its work."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+
+from dialer_site.celery import app
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_production_settings_pass_the_deploy_checks_with_no_warning():
+    env = {"PATH": os.environ["PATH"], "READ_DOTENV": "false", "DEBUG": "false",
+           "SECRET_KEY": secrets.token_urlsafe(60), "ALLOWED_HOSTS": "dialer.example.com",
+           "TWILIO_AUTH_TOKEN": "production-token", "DATABASE_URL": os.environ["DATABASE_URL"],
+           "REDIS_URL": os.environ["REDIS_URL"]}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+# Celery's Django fix-up closes database connections when the worker starts; only a
+# transactional test can reconnect afterwards.
+@pytest.mark.django_db(transaction=True)
+def test_health_is_ok_when_database_redis_and_a_worker_answer(client):
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        response = client.get("/health/")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["status"] == "ok" and body["database"] == "ok" and body["redis"] == "ok"
+    assert body["workers"].startswith("ok")
+
+
+@pytest.mark.django_db
+def test_health_names_what_is_missing(client):
+    response = client.get("/health/")  # no worker runs for this test's queue
+    assert response.status_code == 503
+    assert "no Celery worker answered" in response.json()["workers"]
+
+
+@pytest.mark.django_db
+def test_health_reports_an_unreachable_redis(client, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:9/0"
+    body = client.get("/health/").json()
+    assert body["redis"].startswith("unreachable") and body["status"] == "unhealthy"
