@@ -20,6 +20,7 @@ from aiohttp import web
 
 from .calls import Call, CallPacer, CallRequest, CallStatus
 from .formats import is_e164
+from .metronome import Metronome
 from .runner import CallContext, CallRunner, Timing
 from .scenario import Callee, Scenario
 from .speech import Synthesizer, require_espeak
@@ -92,6 +93,7 @@ class Emulator:
             pacer=CallPacer(self.cps),
             spawn=self.spawn,
             base_url=lambda: self.base_url,
+            clock=Metronome(),
         )
         self._site_runner = web.AppRunner(build_app(self), access_log=None)
         await self._site_runner.setup()

@@ -1,8 +1,7 @@
 """The phone line of one answered call: audio both ways at real-time pace.
 
-A single 20 ms clock per call moves one frame of callee speech towards the app and
-plays one frame of the app's audio to the callee. Scheduling by absolute deadlines
-(start + n * 20 ms) rather than "sleep 20 ms" keeps the pacing from drifting.
+On every tick of the shared 20 ms clock (see metronome.py) the line moves one frame of
+callee speech towards the app and plays one frame of the app's audio to the callee.
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from .audio import FRAME_BYTES, FRAME_MS, SILENCE_FRAME, WavRecorder, is_speech
+from .metronome import Metronome
 from .timeline import Timeline
 
 FRAME_SECONDS = FRAME_MS / 1000
@@ -161,27 +161,31 @@ class Line:
 
     # -- the clock ---------------------------------------------------------------------
 
-    async def run(self) -> None:
-        """Tick every 20 ms until the call ends; how late the ticks were goes on the timeline."""
-        start = time.monotonic()
+    async def run(self, clock: Metronome) -> None:
+        """Move one frame each way per tick until the call ends.
+
+        A call that falls behind (its socket was slow) catches up frame by frame, up to
+        MAX_CATCH_UP_SECONDS; how late its frames went out is put on the timeline.
+        """
+        done = clock.join()
         ticks = late_ticks = 0
         worst_lateness = 0.0
         try:
             while not self._closed.is_set():
-                ticks += 1
-                deadline = start + ticks * FRAME_SECONDS
-                delay = deadline - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                elif delay < -MAX_CATCH_UP_SECONDS:
-                    self.timeline.add("clock_stall", behind_seconds=round(-delay, 3))
-                    start = time.monotonic() - ticks * FRAME_SECONDS
-                lateness = time.monotonic() - deadline
-                worst_lateness = max(worst_lateness, lateness)
-                late_ticks += lateness > LATE_TICK_SECONDS
-                if not self._closed.is_set():
+                newest = await clock.after(done)
+                if (newest - done) * FRAME_SECONDS > MAX_CATCH_UP_SECONDS:
+                    self.timeline.add("clock_stall",
+                                      behind_seconds=round((newest - done) * FRAME_SECONDS, 3))
+                    done = newest - 1
+                while done < newest and not self._closed.is_set():
+                    done += 1
+                    lateness = time.monotonic() - clock.deadline(done)
+                    worst_lateness = max(worst_lateness, lateness)
+                    late_ticks += lateness > LATE_TICK_SECONDS
+                    ticks += 1
                     await self._tick()
         finally:
+            clock.leave()
             self.timeline.add("media_clock", ticks=ticks, late_over_10ms=late_ticks,
                               worst_late_ms=round(worst_lateness * 1000, 1))
 

@@ -24,6 +24,7 @@ from .formats import API_VERSION, new_sid, rfc2822, utcnow
 from .interpreter import Document, Hangup, Interpreter
 from .line import Line
 from .media import StreamEvent
+from .metronome import Metronome
 from .scenario import Callee
 from .speech import Synthesizer
 from .twiml import TwimlError, Verb
@@ -58,6 +59,7 @@ class CallContext:
     pacer: CallPacer
     spawn: Spawn
     base_url: Callable[[], str]
+    clock: Metronome
 
 
 class CallRunner:
@@ -189,7 +191,7 @@ class CallRunner:
             self.call.recording_sid = new_sid("RE")
             self._recording = WavRecorder(self._recording_path(), channels=2)
         line = self.line = Line(self.timeline, self._recording)
-        self._child(line.run())
+        self._child(line.run(self.context.clock))
         if self.callee.behaviour == "machine":
             self._child(people.run_machine(self.callee, line, self.context.voice,
                                            self._callee_hung_up, self.timeline, self._on_beep))
