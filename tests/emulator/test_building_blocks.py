@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from twilio.request_validator import RequestValidator
 
 from twilio_emulator.audio import SILENCE_FRAME, is_speech, pcm16_to_ulaw, ulaw_to_pcm16
 from twilio_emulator.line import Playout
+from twilio_emulator.metronome import Metronome
 from twilio_emulator.scenario import Scenario, ScenarioError
 from twilio_emulator.signing import sign, sign_websocket
 
@@ -112,3 +115,19 @@ def test_signatures_are_what_twilios_validator_expects():
                               sign_websocket(AUTH_TOKEN, "wss://app.example/stream"))
     assert validator.validate("wss://app.example/stream", {"call": "7"},
                               sign_websocket(AUTH_TOKEN, "wss://app.example/stream?call=7"))
+
+
+@pytest.mark.asyncio
+async def test_the_shared_clock_ticks_every_20_ms_without_drift():
+    clock = Metronome()
+    first = clock.join()
+    started = time.monotonic()
+
+    tick = first
+    while tick < first + 25:
+        tick = await clock.after(tick)
+
+    elapsed = time.monotonic() - started
+    clock.leave()
+    assert 0.48 <= elapsed <= 0.56  # 25 ticks of 20 ms
+    assert clock.deadline(tick) - clock.deadline(first) == pytest.approx(0.5)
