@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -108,7 +109,12 @@ class BotSession:
         self.started = time.monotonic()
         self.transport = ChannelsTransport(send, close, self._transport_params(start))
         self.output = self.transport.output()
-        self.services_factory = services_factory  # the bench swaps in stand-in services
+        # The bench swaps in fixed-latency stand-ins (BOT_SERVICES=standin).
+        if services_factory is None and os.environ.get("BOT_SERVICES") == "standin":
+            from botruntime.standins import standin_services
+
+            services_factory = standin_services
+        self.services_factory = services_factory
         self.call: store.CallContext | None = None
         self.tools: CallTools | None = None
         self.agent = None
@@ -142,6 +148,7 @@ class BotSession:
             audio_in_sample_rate=SAMPLE_RATE,
             audio_out_sample_rate=SAMPLE_RATE,
             audio_out_end_silence_secs=0,
+            audio_out_10ms_chunks=2,  # 20 ms messages, as Twilio sends them
             serializer=serializer,
         )
 

@@ -1,0 +1,389 @@
+"""N simultaneous emulated calls against one daphne process, side by side with Pipecat's own
+FastAPI/uvicorn websocket transport running the same pipeline, in the same run.
+
+    .venv/bin/python bench/concurrent_calls.py --calls 4 8 12
+
+For each server and service set (local: pocketsphinx + scripted agent + espeak-ng;
+standin: fixed-latency stand-ins for cloud STT/LLM/TTS) it places N calls at once with a
+Twilio-like client (signed handshake, `start`, 20 ms μ-law media, marks echoed when played,
+`clear` honoured). Each callee waits for the greeting, says one sentence and waits for the
+answer. Printed per run: calls whose p99 outbound frame gap (within bot speech) stayed under
+40 ms, server CPU per call (process and its decode workers, in cores), and the median time
+from the caller's last speech frame to the bot's first audio.
+
+Needs PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/dialer_bench,
+created and migrated if missing) and Redis (REDIS_URL) for daphne, espeak-ng for the callee.
+The FastAPI side writes nothing to a database; daphne's side stores transcripts as usual.
+"""
+
+
+import argparse
+import asyncio
+import base64
+import itertools
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+LOG_DIR = Path(tempfile.gettempdir())
+sys.path.insert(0, str(ROOT))
+
+ACCOUNT_SID = "AC" + "be" * 16
+AUTH_TOKEN = "bench-auth-token"  # noqa: S105 (both servers run locally with it)
+PHRASE = "Please do not call me again. Remove me from your list."
+GAP_LIMIT = 0.040
+UTTERANCE_BREAK = 0.3  # a longer silence between bot frames is a pause between utterances
+
+
+# -- the FastAPI/uvicorn baseline server ----------------------------------------------------
+
+def fastapi_app(services: str):
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dialer_site.settings")
+    django.setup()
+    from fastapi import FastAPI, WebSocket
+    from pipecat.frames.frames import TTSSpeakFrame
+    from pipecat.pipeline.pipeline import Pipeline
+    from pipecat.pipeline.worker import PipelineParams, PipelineWorker
+    from pipecat.processors.aggregators.llm_context import LLMContext
+    from pipecat.processors.aggregators.llm_response_universal import (
+        LLMContextAggregatorPair,
+        LLMUserAggregatorParams,
+    )
+    from pipecat.serializers.twilio import TwilioFrameSerializer
+    from pipecat.transports.websocket.fastapi import FastAPIWebsocketParams, FastAPIWebsocketTransport
+    from pipecat.turns.user_start.vad_user_turn_start_strategy import VADUserTurnStartStrategy
+    from pipecat.turns.user_stop.speech_timeout_user_turn_stop_strategy import (
+        SpeechTimeoutUserTurnStopStrategy,
+    )
+    from pipecat.turns.user_turn_strategies import UserTurnStrategies
+    from pipecat.workers.runner import WorkerRunner
+
+    from botruntime import warm_up
+    from botruntime.agent import ScriptedAgent
+    from botruntime.script import ScriptedDialogue, merged_script, vocabulary
+    from botruntime.standins import StandInAgent, StandInSTT, StandInTTS
+    from botruntime.vad import SharedSileroVADAnalyzer
+
+    warm_up()
+    app = FastAPI()
+
+    class NoTools:
+        async def set_outcome(self, *args, **kwargs):
+            return {"ok": True}
+
+        async def schedule_callback(self, *args, **kwargs):
+            return {"ok": True}
+
+        async def end_call(self, *args, **kwargs):
+            return {"ok": True}
+
+    @app.websocket("/twilio/stream/")
+    async def stream(websocket: WebSocket):
+        await websocket.accept()
+        start = None
+        while start is None:
+            message = json.loads(await websocket.receive_text())
+            if message.get("event") == "start":
+                start = message["start"]
+        serializer = TwilioFrameSerializer(
+            start["streamSid"], start["callSid"], ACCOUNT_SID, AUTH_TOKEN,
+            base_url=os.environ["TWILIO_API_BASE_URL"])
+        transport = FastAPIWebsocketTransport(websocket, FastAPIWebsocketParams(
+            audio_in_enabled=True, audio_out_enabled=True, audio_in_sample_rate=8000,
+            audio_out_sample_rate=8000, audio_out_10ms_chunks=2, audio_out_end_silence_secs=0,
+            serializer=serializer, allowed_origins=[]))
+        script = merged_script({})
+        context = {"first_name": "Dana", "campaign_name": "Summer Offers"}
+        if services == "standin":
+            agent = StandInAgent(ScriptedDialogue(script), NoTools(), context)
+            stt, tts = StandInSTT(), StandInTTS()
+        else:
+            from botruntime.local import EspeakTTSService, PocketsphinxSTTService
+
+            stt = PocketsphinxSTTService(phrases=vocabulary(script))
+            agent = ScriptedAgent(ScriptedDialogue(script), NoTools(), context)
+            tts = EspeakTTSService()
+        greeting = " ".join(["Hello Dana, this is an automated assistant calling from Summer Offers.",
+                             *agent.opening()])
+        pair = LLMContextAggregatorPair(LLMContext([{"role": "assistant", "content": greeting}]),
+                                        user_params=LLMUserAggregatorParams(
+            vad_analyzer=SharedSileroVADAnalyzer(sample_rate=8000),
+            user_turn_strategies=UserTurnStrategies(
+                start=[VADUserTurnStartStrategy()],
+                stop=[SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=0.3)]),
+        ))
+        worker = PipelineWorker(
+            Pipeline([transport.input(), stt, pair.user(), agent, tts, transport.output(),
+                      pair.assistant()]),
+            params=PipelineParams(audio_in_sample_rate=8000, audio_out_sample_rate=8000,
+                                  enable_metrics=True),
+            enable_rtvi=False, idle_timeout_secs=None, enable_turn_tracking=False)
+
+        @transport.event_handler("on_client_disconnected")
+        async def gone(_transport, _ws):
+            await worker.cancel()
+
+        await worker.queue_frame(TTSSpeakFrame(greeting))
+        runner = WorkerRunner(handle_sigint=False)
+        await runner.add_workers(worker)
+        await runner.run()
+
+    return app
+
+
+# -- the Twilio-like client ------------------------------------------------------------------
+
+def phrase_ulaw() -> bytes:
+    from twilio_emulator.audio import pcm16_to_ulaw, resample
+
+    wav = subprocess.run(["espeak-ng", "-v", "en-us", "-s", "160", "--stdout", PHRASE],
+                         capture_output=True, check=True).stdout
+    import io
+    import wave
+
+    with wave.open(io.BytesIO(wav)) as w:
+        samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+        rate = w.getframerate()
+    return bytes(pcm16_to_ulaw(resample(samples, rate, 8000)))
+
+
+async def one_call(url: str, speech: bytes, deadline: float) -> dict:
+    import websockets
+    from twilio.request_validator import RequestValidator
+
+    sig = RequestValidator(AUTH_TOKEN).compute_signature(url, {})
+    stream_sid, call_sid = "MZ" + uuid.uuid4().hex, "CA" + uuid.uuid4().hex
+    arrivals: list[float] = []
+    outgoing = bytearray()
+    state = {"spoke_at": None, "first_reply": None, "play_until": 0.0, "last_audio": 0.0}
+    async with websockets.connect(url, additional_headers={"X-Twilio-Signature": sig},
+                                  max_size=2**20, ping_interval=None) as ws:
+        await ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
+        await ws.send(json.dumps({"event": "start", "streamSid": stream_sid, "start": {
+            "accountSid": ACCOUNT_SID, "streamSid": stream_sid, "callSid": call_sid,
+            "tracks": ["inbound"], "customParameters": {"caller_id": "+12025550177"},
+            "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}}}))
+
+        async def send_media():
+            tick = time.monotonic()
+            while True:
+                chunk = bytes(outgoing[:160]) if outgoing else b"\xff" * 160
+                del outgoing[:160]
+                if not outgoing and state["spoke_at"] == "speaking":
+                    state["spoke_at"] = time.monotonic()
+                await ws.send(json.dumps({"event": "media", "streamSid": stream_sid, "media": {
+                    "payload": base64.b64encode(chunk).decode()}}))
+                tick += 0.02
+                await asyncio.sleep(max(0, tick - time.monotonic()))
+
+        async def echo_mark(name: str, delay: float):
+            await asyncio.sleep(delay)
+            await ws.send(json.dumps({"event": "mark", "streamSid": stream_sid, "mark": {"name": name}}))
+
+        async def turn_taking():
+            while time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+                now = time.monotonic()
+                quiet = now - max(state["play_until"], arrivals[-1]) if arrivals else 0
+                if state["spoke_at"] is None and quiet > 0.7:
+                    outgoing.extend(speech)
+                    state["spoke_at"] = "speaking"
+
+        sender = asyncio.create_task(send_media())
+        taker = asyncio.create_task(turn_taking())
+        try:
+            async with asyncio.timeout(max(1.0, deadline - time.monotonic())):
+                async for raw in ws:
+                    message = json.loads(raw)
+                    now = time.monotonic()
+                    if message["event"] == "media":
+                        arrivals.append(now)
+                        state["play_until"] = max(state["play_until"], now) + 0.02
+                        if isinstance(state["spoke_at"], float) and state["first_reply"] is None:
+                            state["first_reply"] = now - state["spoke_at"]
+                    elif message["event"] == "mark":
+                        asyncio.get_running_loop().create_task(
+                            echo_mark(message["mark"]["name"], max(0, state["play_until"] - now)))
+                    elif message["event"] == "clear":
+                        state["play_until"] = now
+        except (TimeoutError, websockets.exceptions.ConnectionClosed):
+            pass
+        finally:
+            sender.cancel()
+            taker.cancel()
+    gaps = [b - a for a, b in itertools.pairwise(arrivals) if b - a < UTTERANCE_BREAK]
+    p99 = float(np.percentile(gaps, 99)) if gaps else None
+    return {"p99_gap": p99, "latency": state["first_reply"], "frames": len(arrivals)}
+
+
+# -- servers and measurement ----------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def process_tree_cpu(pid: int) -> float:
+    """utime+stime (s) of a process and its live descendants."""
+    total, todo = 0.0, [pid]
+    tick = os.sysconf("SC_CLK_TCK")
+    while todo:
+        current = todo.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{current}/task").iterdir():
+                children = (task / "children").read_text().split()
+                todo.extend(int(c) for c in children)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
+def bench_database_url() -> str:
+    url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/dialer_bench")
+    import psycopg
+
+    parts = urlsplit(url)
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname=%s", [parts.path[1:]]).fetchone():
+            conn.execute(f'CREATE DATABASE "{parts.path[1:]}"')
+    return url
+
+
+def start_server(kind: str, services: str, port: int, env: dict) -> subprocess.Popen:
+    env = {**env, "BOT_SERVICES": services, "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
+    if kind == "daphne":
+        command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+                   "dialer_site.asgi:application"]
+    else:
+        command = [sys.executable, str(Path(__file__)), "serve-fastapi", "--port", str(port),
+                   "--services", services]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                               stderr=open(LOG_DIR / f"bench-{kind}-{services}.log", "w"))  # noqa: SIM115
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return process
+        if process.poll() is not None:
+            raise RuntimeError(f"{kind} exited; see {LOG_DIR}/bench-{kind}-{services}.log")
+        time.sleep(0.2)
+    raise TimeoutError(f"{kind} did not start")
+
+
+async def hangup_stub(port: int):
+    from aiohttp import web
+
+    async def hang_up(request):
+        return web.json_response({"status": "completed"})
+
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", hang_up)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner
+
+
+async def run_calls(url: str, n: int, speech: bytes, seconds: float) -> list[dict]:
+    deadline = time.monotonic() + seconds
+    return await asyncio.gather(*(one_call(url, speech, deadline) for _ in range(n)))
+
+
+def measure(kind: str, services: str, n: int, env: dict, speech: bytes, seconds: float) -> dict:
+    port = free_port()
+    server = start_server(kind, services, port, env)
+    try:
+        time.sleep(1.0)  # let start-up work (decode pool, VAD session) settle
+        cpu_before, wall_before = process_tree_cpu(server.pid), time.monotonic()
+        results = asyncio.run(run_calls(f"ws://127.0.0.1:{port}/twilio/stream/", n, speech, seconds))
+        cpu = process_tree_cpu(server.pid) - cpu_before
+        wall = time.monotonic() - wall_before
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    held = sum(1 for r in results if r["p99_gap"] is not None and r["p99_gap"] < GAP_LIMIT)
+    latencies = [r["latency"] for r in results if r["latency"] is not None]
+    gaps = [r["p99_gap"] for r in results if r["p99_gap"] is not None]
+    return {
+        "server": kind, "services": services, "calls": n, "held": held,
+        "worst_p99_gap_ms": round(max(gaps) * 1000, 1) if gaps else None,
+        "cpu_per_call": round(cpu / wall / n, 3),
+        "median_latency_ms": round(statistics.median(latencies) * 1000) if latencies else None,
+        "answered": len(latencies),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", nargs="?", default="bench", choices=["bench", "serve-fastapi"])
+    parser.add_argument("--calls", type=int, nargs="+", default=[4, 8])
+    parser.add_argument("--services", nargs="+", default=["standin", "local"])
+    parser.add_argument("--seconds", type=float, default=20.0, help="length of each call")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+
+    if args.command == "serve-fastapi":
+        import uvicorn
+
+        uvicorn.run(fastapi_app(args.services[0]), host="127.0.0.1", port=args.port,
+                    log_level="warning", ws="websockets")
+        return
+
+    stub_port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": bench_database_url(),
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_API_BASE_URL": f"http://127.0.0.1:{stub_port}",
+        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13") + "?socket_timeout=15",
+        "SECRET_KEY": "bench-only", "DEBUG": "false", "READ_DOTENV": "false",
+        "SECURE_SSL_REDIRECT": "false", "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "LOG_LEVEL": "WARNING", "LOGURU_LEVEL": "WARNING",
+    }
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+    speech = phrase_ulaw()
+
+    loop = asyncio.new_event_loop()
+    stub = loop.run_until_complete(hangup_stub(stub_port))
+    import threading
+
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+
+    rows = []
+    for services in args.services:
+        for n in args.calls:
+            for kind in ("daphne", "fastapi"):
+                row = measure(kind, services, n, env, speech, args.seconds)
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+    asyncio.run_coroutine_threadsafe(stub.cleanup(), loop).result(10)
+
+    print(f"\n{'server':8} {'services':8} {'calls':>5} {'held<40ms':>9} {'worst p99':>9} "
+          f"{'cpu/call':>8} {'median stop->audio':>18}")
+    for r in rows:
+        print(f"{r['server']:8} {r['services']:8} {r['calls']:>5} {r['held']:>9} "
+              f"{r['worst_p99_gap_ms']!s:>9} {r['cpu_per_call']:>8} {r['median_latency_ms']!s:>18}")
+
+
+if __name__ == "__main__":
+    main()
