@@ -60,22 +60,24 @@ def bot_parameters(call: Call) -> dict[str, str]:
 
 
 def route_inbound_call(call_sid: str, from_number: str, to_number: str) -> Call:
-    """Create (or, when Twilio retries the webhook, reuse) the inbound Call row."""
-    existing = Call.objects.filter(call_sid=call_sid).select_related("customer", "campaign", "lead").first()
-    if existing:
-        return existing
-    customer = _caller(from_number)
-    campaign, lead = _campaign_for(to_number, customer)
-    try:
-        with transaction.atomic():
-            call = Call.objects.create(
-                direction=Call.Direction.INBOUND, call_sid=call_sid, status=Call.Status.RINGING,
-                from_number=from_number, to_number=to_number,
-                customer=customer, campaign=campaign, lead=lead,
-            )
-            call.parameters = bot_parameters(call)
-            call.save(update_fields=["parameters"])
-            live.publish_call(call)
-    except IntegrityError:  # the same webhook delivered twice at once
-        return Call.objects.get(call_sid=call_sid)
+    """Create the inbound Call row and route it — or reuse it when Twilio retries the
+    webhook, or when a status callback for the call got here first and made a bare row."""
+    with transaction.atomic():
+        call = Call.objects.select_for_update().filter(call_sid=call_sid).first()
+        if call and call.parameters:
+            return call  # already routed
+        customer = _caller(from_number)
+        campaign, lead = _campaign_for(to_number, customer)
+        try:
+            with transaction.atomic():
+                call = call or Call.objects.create(
+                    direction=Call.Direction.INBOUND, call_sid=call_sid, status=Call.Status.RINGING
+                )
+        except IntegrityError:  # the same webhook delivered twice at once: the other one routes it
+            return Call.objects.get(call_sid=call_sid)
+        call.from_number, call.to_number = from_number, to_number
+        call.customer, call.campaign, call.lead = customer, campaign, lead
+        call.parameters = bot_parameters(call)
+        call.save(update_fields=["from_number", "to_number", "customer", "campaign", "lead", "parameters"])
+        live.publish_call(call)
     return call

@@ -108,3 +108,13 @@ def test_it_refuses_a_malformed_call_with_400_and_stores_nothing(twilio_post):
 
 def test_it_answers_only_post(client):
     assert client.get("/twilio/voice/").status_code == 405
+
+
+def test_a_status_callback_that_arrives_first_does_not_stop_the_routing(twilio_post):
+    Customer.objects.create(phone="+12025550123", first_name="Ann")
+    twilio_post("/twilio/status/", {"CallSid": SID, "CallStatus": "ringing", "Direction": "inbound",
+                                    "From": "+12025550123", "To": "+12025550000", "SequenceNumber": "0"})
+    _, parameters = stream_of(twilio_post("/twilio/voice/", inbound()))
+    call = Call.objects.get(call_sid=SID)
+    assert call.customer.first_name == "Ann" and parameters["customer_id"] == str(call.customer_id)
+    assert call.events.count() == 1
