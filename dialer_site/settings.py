@@ -116,7 +116,9 @@ REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
+        # redis-py 8 times socket reads out after 5 s, exactly channels-redis's blocking
+        # receive (BZPOPMIN, 5 s): the read must be allowed to outlast it.
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]},
     }
 }
 CELERY_BROKER_URL = REDIS_URL

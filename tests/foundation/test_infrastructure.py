@@ -1,5 +1,6 @@
 """The real Redis broker, a real Celery worker and the real channels-redis layer."""
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -65,3 +66,19 @@ def test_it_refuses_to_skip_twilio_signatures_in_production():
     result = _start_django(DEBUG="false", TWILIO_VALIDATE_SIGNATURES="false")
     assert result.returncode != 0
     assert "TWILIO_VALIDATE_SIGNATURES" in result.stderr
+
+
+def test_a_consumer_can_wait_quietly_longer_than_the_layers_blocking_read():
+    """A call's bot session waits on its group for minutes; the Redis read under it must
+    not time out first (redis-py 8 defaults to 5 s, the same as the layer's BZPOPMIN)."""
+    layer = get_channel_layer()
+
+    async def idle_then_receive():
+        channel = await layer.new_channel()
+        waiting = asyncio.ensure_future(layer.receive(channel))
+        await asyncio.sleep(7)
+        assert not waiting.done(), waiting.exception() if waiting.done() else None
+        await layer.send(channel, {"type": "bot.hangup"})
+        return await asyncio.wait_for(waiting, 5)
+
+    assert async_to_sync(idle_then_receive)() == {"type": "bot.hangup"}
