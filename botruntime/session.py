@@ -370,8 +370,12 @@ class BotSession:
     async def _transcript(self, speaker: str, text: str) -> None:
         text = " ".join(text.split())
         if text and self.call is not None:
-            await database_sync_to_async(store.add_transcript_line)(
-                self.call.call_id, speaker, text, self.offset_ms())
+            try:
+                await database_sync_to_async(store.add_transcript_line)(
+                    self.call.call_id, speaker, text, self.offset_ms())
+            except Exception:
+                # A lost line must not take the conversation down with it.
+                logger.exception("could not store a transcript line of call %s", self.call.call_id)
 
     def metrics(self) -> dict:
         latencies = self.latencies_ms
@@ -389,6 +393,12 @@ class BotSession:
     async def _finish(self) -> None:
         if self.call is None or self.tools is None:
             return
+        try:
+            await self._store_outcome()
+        except Exception:
+            logger.exception("could not store the outcome of call %s", self.call.call_id)
+
+    async def _store_outcome(self) -> None:
         outcome = self.tools.outcome
         disposition = outcome.disposition or ("hung_up" if self.caller_hung_up else "completed")
         transcript = await database_sync_to_async(store.transcript_lines)(self.call.call_id)
@@ -404,15 +414,12 @@ class BotSession:
         recording = None
         if self.recording:
             recording = store.wav_bytes(*self.recording)
-        try:
-            await database_sync_to_async(store.finish_call)(
-                self.call.call_id, disposition=disposition, notes=outcome.notes, summary=summary,
-                metrics=self.metrics(), recording=recording)
-            if self.call.lead_id and outcome.disposition:
-                await database_sync_to_async(store.record_outcome)(
-                    self.call.lead_id, outcome.disposition, outcome.notes, outcome.callback_at)
-        except Exception:
-            logger.exception("could not store the outcome of call %s", self.call.call_id)
+        await database_sync_to_async(store.finish_call)(
+            self.call.call_id, disposition=disposition, notes=outcome.notes, summary=summary,
+            metrics=self.metrics(), recording=recording)
+        if self.call.lead_id and outcome.disposition:
+            await database_sync_to_async(store.record_outcome)(
+                self.call.lead_id, outcome.disposition, outcome.notes, outcome.callback_at)
 
 
 # Sessions outlive their consumer by a moment (the summary and recording are written after
