@@ -1,0 +1,355 @@
+#!/usr/bin/env python
+"""Status-callback throughput with the Twilio signature check on, against a bare Django view.
+
+Starts a real server — `.venv/bin/daphne dialer_site.asgi:application`, one process, with
+this module as its settings and URLconf: the product's settings and URLs plus two bench views,
+`/bench/bare/` (returns 204, nothing else) and `/bench/signed/` (the same behind the product's
+`calls.twilio_auth.twilio_webhook`, so the signature check's own cost shows) — over a dedicated
+PostgreSQL database (`bench_webhooks`, created and dropped) holding 2,000 dialling calls with
+their campaign, leads and customers; Redis DB 14 for the Channels layer.
+
+An aiohttp client (16 concurrent requests, fixed duration per endpoint) posts status callbacks
+as Twilio sends them: form-encoded, to PUBLIC_BASE_URL/twilio/status/?call_id=…, signed with
+`RequestValidator.compute_signature`, each call going initiated → ringing → in-progress →
+completed with its SequenceNumber (so rows really move, CallEvents are stored and leads
+settle). The bare and signed-bare views get the same signed bodies. Endpoints alternate over
+two rounds; printed: requests per second each, and status callbacks / bare as a ratio.
+Goal: ≥ 0.7×. A smaller in-process figure (Django test client, no server) follows, and
+`--profile` prints where a status callback's time goes (cProfile, in-process).
+
+    .venv/bin/python bench/webhook_throughput.py               # about 1 minute
+    .venv/bin/python bench/webhook_throughput.py --profile     # and a cProfile of the callback
+"""
+
+# In the daphne server this module is imported as bench.webhook_throughput, and is then the
+# server's settings module and URLconf. The product's URLconf is referenced lazily (a
+# URLResolver with a dotted name imports on first use), since apps are not loaded yet here.
+if __name__ == "bench.webhook_throughput":
+    from functools import cache
+
+    from django.http import HttpResponse
+    from django.urls import URLResolver, path
+    from django.urls.resolvers import RoutePattern
+    from django.views.decorators.csrf import csrf_exempt
+
+    from dialer_site.settings import *  # noqa: F403
+
+    ROOT_URLCONF = __name__
+
+    @csrf_exempt
+    def bare(request):
+        return HttpResponse(status=204)
+
+    @cache
+    def _signed_view():
+        from calls.twilio_auth import twilio_webhook
+
+        return twilio_webhook(lambda request: HttpResponse(status=204))
+
+    @csrf_exempt  # the middleware looks at the routed view, not the product's wrapper inside
+    def signed(request):
+        return _signed_view()(request)
+
+    urlpatterns = [
+        path("bench/bare/", bare),
+        path("bench/signed/", signed),
+        URLResolver(RoutePattern(""), "dialer_site.urls"),
+    ]
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import _support
+
+GOAL_RATIO = 0.7
+DATABASE = "bench_webhooks"
+SETTINGS = "bench.webhook_throughput"
+CALLS = 2_000
+STAGES = [("initiated", {}), ("ringing", {}), ("in-progress", {}),
+          ("completed", {"CallDuration": "47", "AnsweredBy": "human"})]
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=8.0, help="per endpoint per round")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--profile", action="store_true", help="cProfile status callbacks in-process")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    return parser.parse_args()
+
+
+def build() -> list[str]:
+    """A running campaign with CALLS dialled calls waiting for their callbacks; their CallSids."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute("""INSERT INTO campaigns_campaign (name, slug, status, status_reason, caller_id,
+            greeting_template, system_prompt_template, script, voice_stack, voicemail_message,
+            answering_machine_detection, window_start, window_end, default_timezone, max_concurrent_calls,
+            max_attempts, retry_delays_minutes, ring_timeout_seconds, created_at, updated_at)
+          VALUES ('Bench: webhooks', 'bench', 'running', '', '+12025550100', 'Hello', '', '{}', 'local', '',
+            true, '09:00', '20:00', 'America/New_York', 5000, 3, '[30]', 30, now(), now())""")
+        cursor.execute("""INSERT INTO campaigns_customer (phone, first_name, last_name, email, timezone,
+            attributes, created_at, updated_at)
+          SELECT '+1' || (2000000000 + g)::text, 'First' || g, 'Last' || g, '', 'America/New_York', '{}',
+            now(), now() FROM generate_series(1, %(calls)s) g""", {"calls": CALLS})
+        # One more pending lead, so settling every bench call never completes the campaign.
+        cursor.execute("""INSERT INTO campaigns_lead (campaign_id, customer_id, parameters, state, attempts,
+            next_attempt_at, claimed_at, last_outcome, last_error, notes, callback_at, created_at, updated_at)
+          SELECT 1, g, '{}', CASE WHEN g < %(calls)s THEN 'in_call' ELSE 'pending' END,
+            CASE WHEN g < %(calls)s THEN 1 ELSE 0 END, now(), now(), '', '', '', NULL, now(), now()
+          FROM generate_series(1, %(calls)s) g""", {"calls": CALLS})
+        cursor.execute("""INSERT INTO calls_call (direction, campaign_id, customer_id, lead_id, attempt,
+            from_number, to_number, call_sid, dial_requested_at, stream_sid, status, answered_by,
+            parameters, created_at, answered_at, ended_at, duration_seconds, disposition, notes, summary,
+            recording, metrics, error_code, error_message)
+          SELECT 'outbound', 1, g, g, 1, '+12025550100', '+1' || (2000000000 + g)::text,
+            'CA' || md5(g::text), now(), '', 'queued', '', '{}', now(), NULL, NULL, NULL, '', '', '', '',
+            '{}', '', '' FROM generate_series(1, %(calls)s - 1) g""", {"calls": CALLS})
+        cursor.execute("ANALYZE")
+        cursor.execute("SELECT id, call_sid FROM calls_call ORDER BY id")
+        return cursor.fetchall()
+
+
+def signed_requests(calls: list[tuple[int, str]], endpoint: str) -> list[tuple[str, bytes, str]]:
+    """(path with query, form body, X-Twilio-Signature) for `endpoint`, in the order Twilio would
+    send them: blocks of 64 calls, each block's calls through the four stages in turn."""
+    from django.conf import settings
+    from twilio.request_validator import RequestValidator
+
+    validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
+    stamp = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime())
+    requests = []
+    for start in range(0, len(calls), 64):
+        block = calls[start:start + 64]
+        for sequence, (status, extra) in enumerate(STAGES):
+            for call_id, sid in block:
+                path = f"{endpoint}?call_id={call_id}"
+                callee = f"+1{2000000000 + call_id}"
+                params = {
+                    "AccountSid": settings.TWILIO_ACCOUNT_SID, "ApiVersion": "2010-04-01",
+                    "CallSid": sid, "CallStatus": status, "SequenceNumber": str(sequence),
+                    "CallbackSource": "call-progress-events", "Direction": "outbound-api",
+                    "From": "+12025550100", "To": callee, "Called": callee, "Caller": "+12025550100",
+                    "Timestamp": stamp, **extra,
+                }
+                signature = validator.compute_signature(settings.PUBLIC_BASE_URL + path, params)
+                requests.append((path, urlencode(params).encode(), signature))
+    return requests
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(database: str, port: int, log) -> subprocess.Popen:
+    # DATABASE_CONN_MAX_AGE=0: with the default (60 s) every request, run in its own thread by
+    # Django's ASGI handler, leaves its own connection open, and the shared PostgreSQL server runs
+    # out of connections within seconds ("sorry, too many clients already", 500s).
+    env = {**os.environ, **_support.bench_environment(database, DATABASE_CONN_MAX_AGE="0"),
+           "DJANGO_SETTINGS_MODULE": SETTINGS, "PYTHONPATH": str(_support.ROOT)}
+    server = subprocess.Popen(
+        [str(_support.ROOT / ".venv/bin/daphne"), "-v", "0", "-b", "127.0.0.1", "-p", str(port),
+         "dialer_site.asgi:application"],
+        cwd=_support.ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,  # a file: a pipe could fill
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            log.seek(0)
+            sys.exit(f"daphne exited: {log.read().decode()[-2000:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return server
+        except OSError:
+            time.sleep(0.1)
+    server.kill()
+    sys.exit("daphne did not start listening within 30 s")
+
+
+class Feed:
+    """Hands out the pre-signed callbacks in order, round and round (a rerun is a duplicate,
+    which Twilio also sends and the view must take)."""
+
+    def __init__(self, requests):
+        self.requests, self.next = requests, 0
+
+    def take(self):
+        request = self.requests[self.next % len(self.requests)]
+        self.next += 1
+        return request
+
+
+async def drive(base: str, feed: Feed, seconds: float, concurrency: int) -> tuple[float, dict]:
+    """POST for `seconds` with `concurrency` requests in flight; requests/s and status counts."""
+    import aiohttp
+
+    codes: dict[int, int] = {}
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+
+        async def worker(deadline: float) -> int:
+            done = 0
+            while time.monotonic() < deadline:
+                path, body, signature = feed.take()
+                url = base + path
+                async with session.post(url, data=body, headers={
+                    "X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded",
+                }) as response:
+                    await response.read()
+                    codes[response.status] = codes.get(response.status, 0) + 1
+                done += 1
+            return done
+
+        await asyncio.gather(*(worker(time.monotonic() + 0.5) for _ in range(concurrency)))  # warm
+        codes.clear()
+        started = time.monotonic()
+        counts = await asyncio.gather(*(worker(started + seconds) for _ in range(concurrency)))
+        elapsed = time.monotonic() - started
+    return sum(counts) / elapsed, codes
+
+
+def server_connections() -> int:
+    """Connections to the bench database other than ours, right after a phase."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                       [DATABASE])
+        return cursor.fetchone()[0]
+
+
+ENDPOINTS = [("bare", "/bench/bare/", "bare Django view (204)"),
+             ("signed", "/bench/signed/", "bare view + twilio_webhook (signature)"),
+             ("status", "/twilio/status/", "POST /twilio/status/ (signed, full)")]
+
+
+def bench_server(database: str, requests: dict, args) -> float:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    rates: dict[str, list[float]] = {name: [] for name, _, _ in ENDPOINTS}
+    feeds = {name: Feed(requests[name]) for name, _, _ in ENDPOINTS}
+    with tempfile.TemporaryFile() as log:
+        server = start_server(database, port, log)
+        try:
+            print(f"\ndaphne (1 process) on {base}, aiohttp client, {args.concurrency} in flight,"
+                  f" {args.seconds:.0f} s per endpoint per round")
+            print(f"{'round':>5} {'endpoint':42} {'req/s':>8} {'db conns':>8}  responses")
+            for round_ in range(1, args.rounds + 1):
+                for name, _, label in ENDPOINTS:
+                    rate, codes = asyncio.run(drive(base, feeds[name], args.seconds, args.concurrency))
+                    rates[name].append(rate)
+                    print(f"{round_:5d} {label:42} {rate:8.0f} {server_connections():8d}"
+                          f"  {dict(sorted(codes.items()))}")
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+            log.seek(0)
+            errors = log.read().decode(errors="replace").strip()
+            if errors:
+                print(f"daphne's log (last 1,500 characters):\n{errors[-1500:]}")
+    bare, signed, status = (statistics.median(rates[name]) for name, _, _ in ENDPOINTS)
+    print(f"\nMedian over rounds: bare {bare:.0f} req/s, signed bare {signed:.0f} req/s"
+          f" ({signed / bare:.2f}×), status callback {status:.0f} req/s")
+    ratio = status / bare
+    print(f"Status callbacks / bare view: {ratio:.2f}× (goal ≥ {GOAL_RATIO}×) —"
+          f" {'met' if ratio >= GOAL_RATIO else 'NOT met'}")
+    return ratio
+
+
+def reset_calls() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM calls_callevent")
+        cursor.execute("""UPDATE calls_call SET status = 'queued', last_sequence_number = NULL,
+            answered_at = NULL, ended_at = NULL, duration_seconds = NULL, answered_by = '',
+            disposition = ''""")
+        cursor.execute("""UPDATE campaigns_lead SET state = 'in_call', last_outcome = '',
+            next_attempt_at = now() WHERE state <> 'pending'""")
+
+
+def bench_in_process(requests: dict, seconds: float) -> None:
+    """Django's test client, no server and no client cost: the views' own throughput."""
+    from django.test import Client
+
+    reset_calls()
+    client = Client()
+    print("\nIn-process (Django test client, sequential, one thread):")
+    results = {}
+    for name, _, _ in ENDPOINTS:
+        feed, done = Feed(requests[name]), 0
+        started = time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            path, body, signature = feed.take()
+            response = client.post(path, body, content_type="application/x-www-form-urlencoded",
+                                   headers={"X-Twilio-Signature": signature})
+            assert response.status_code == 204, (name, response.status_code, response.content[:200])
+            done += 1
+        results[name] = done / (time.perf_counter() - started)
+        print(f"  {name:8} {results[name]:8.0f} req/s  {1000 / results[name]:6.2f} ms each")
+    print(f"  status / bare: {results['status'] / results['bare']:.2f}×")
+
+
+def profile(requests: list, count: int = 400) -> None:
+    import cProfile
+    import pstats
+
+    from django.test import Client
+
+    reset_calls()
+    client, feed = Client(), Feed(requests)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(count):
+        path, body, signature = feed.take()
+        client.post(path, body, content_type="application/x-www-form-urlencoded",
+                    headers={"X-Twilio-Signature": signature})
+    profiler.disable()
+    print(f"\ncProfile of {count} status callbacks in-process (cumulative, top 35):")
+    pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(35)
+
+
+def main() -> int:
+    args = parse_args()
+    database = _support.create_database(DATABASE)
+    _support.setup_django(database, settings_module=SETTINGS)
+    try:
+        calls = build()
+        requests = {name: signed_requests(calls, path) for name, path, _ in ENDPOINTS}
+        print(f"{len(calls):,} dialled calls, {len(requests['status']):,} signed status callbacks prepared")
+        ratio = bench_server(database, requests, args)
+        bench_in_process(requests, seconds=4.0)
+        if args.profile:
+            profile(requests["status"])
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if not args.keep:
+            _support.drop_database(DATABASE)
+    return 0 if ratio >= GOAL_RATIO else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
