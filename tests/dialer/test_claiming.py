@@ -10,11 +10,16 @@ from django.db import connection
 from calls.models import Call
 from campaigns.dispatch import claim_due_leads
 from campaigns.models import Campaign, Customer, DoNotCall, Lead
-from tests.dialer.conftest import make_campaign
+from tests.dialer.conftest import make_campaign as dialer_campaign
 
 pytestmark = pytest.mark.django_db
 
 NOON_UTC = datetime(2027, 7, 1, 12, 0, tzinfo=UTC)
+
+
+def make_campaign(numbers, **options):
+    # 12:00 UTC in July is 13:00 in London: inside every window these tests use.
+    return dialer_campaign(numbers, zone="Europe/London", **options)
 
 
 def running(campaign):
