@@ -10,6 +10,14 @@ E164_REGEX = r"^\+[1-9][0-9]{1,14}$"
 
 def to_e164(raw: str, default_country: str | None = None) -> str:
     """Return `raw` as E.164, or raise ValidationError with a reason a person understands."""
+    return format_e164(parse_valid(raw, default_country))
+
+
+def parse_valid(raw: str, default_country: str | None = None) -> phonenumbers.PhoneNumber:
+    """`raw` parsed and checked by `phonenumbers`, or ValidationError as for `to_e164`.
+
+    For callers that need more than the E.164 text, such as the contact import, which
+    also wants the time zone: parsing is most of the cost, so it is done once."""
     text = (raw or "").strip()
     if text.startswith("00"):
         text = "+" + text[2:]
@@ -20,6 +28,10 @@ def to_e164(raw: str, default_country: str | None = None) -> str:
         raise ValidationError(_invalid_message(raw, region)) from None
     if not phonenumbers.is_valid_number(number):
         raise ValidationError(_invalid_message(raw, region))
+    return number
+
+
+def format_e164(number: phonenumbers.PhoneNumber) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -31,7 +43,13 @@ def _invalid_message(raw: str, region: str | None) -> str:
 def timezone_for_number(e164: str) -> str | None:
     """The number's time zone when the numbering plan pins down exactly one."""
     try:
-        zones = phone_timezones.time_zones_for_number(phonenumbers.parse(e164))
+        number = phonenumbers.parse(e164)
     except phonenumbers.NumberParseException:
         return None
+    return timezone_of(number)
+
+
+def timezone_of(number: phonenumbers.PhoneNumber) -> str | None:
+    """As `timezone_for_number`, for a number already parsed."""
+    zones = phone_timezones.time_zones_for_number(number)
     return zones[0] if len(zones) == 1 and zones[0] != "Etc/Unknown" else None

@@ -89,3 +89,18 @@ def test_a_row_with_more_values_than_columns_is_rejected():
     done = import_now("phone,first_name\n+12025550101,Ann,,\n+12025550102,Bob,surprise\n")
     assert buckets(done) == {"imported": 1, "invalid": 1}
     assert reasons(done) == ["line 3: has 3 values but the header has 2 columns"]
+
+
+def test_a_short_row_reads_its_missing_values_as_empty(campaign):
+    done = import_now("phone,first_name,last_name,plan\n+12025550101,Ann\n", campaign)
+    assert buckets(done) == {"imported": 1}
+    customer = Customer.objects.get()
+    assert (customer.first_name, customer.last_name, customer.attributes) == ("Ann", "", {})
+    assert Lead.objects.get().parameters == {}
+
+
+def test_a_value_over_128_kb_past_the_last_column_is_named_by_position():
+    done = import_now(f"phone,note\n+12025550101,ok,{'y' * (129 * 1024)}\n")
+    assert reasons(done) == ["line 2: has 3 values but the header has 2 columns"]
+    done = import_now(f"phone,note\n+12025550101,ok,{' ' * (129 * 1024)}\n")  # blank, but too long
+    assert reasons(done) == ["line 2: the value in 'column 3' is longer than 128 KB"]
