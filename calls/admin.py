@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.urls import reverse
 from django.utils.html import format_html
 
 from calls.models import ApiToken, Call, CallEvent, TranscriptLine
@@ -35,6 +36,10 @@ class CallAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     # A million calls: skip the unfiltered COUNT(*) the changelist would run on every page.
     show_full_result_count = False
+    # Recordings are never served from MEDIA_URL (it would 404, and must not be public): the
+    # field is read-only and links to the staff-only streaming view instead.
+    exclude = ["recording"]
+    readonly_fields = ["recording_link"]
     # templates/admin/calls/call/change_form.html adds the live status and transcript panel;
     # change_list.html loads static/js/live.js, which keeps the status badges current.
 
@@ -44,6 +49,19 @@ class CallAdmin(admin.ModelAdmin):
             '<span class="badge status-{}" data-call-status="{}" data-status="{}">{}</span>',
             call.status, call.pk, call.status, call.get_status_display(),
         )
+
+    def get_fields(self, request, obj=None):
+        # The link takes the recording field's place, after the summary, not the form's end.
+        fields = [name for name in super().get_fields(request, obj) if name != "recording_link"]
+        fields.insert(fields.index("summary") + 1, "recording_link")
+        return fields
+
+    @admin.display(description="recording")
+    def recording_link(self, call):
+        if not call.recording:
+            return "-"
+        url = reverse("call-recording", args=[call.pk])
+        return format_html('<a href="{}">Play or download the recording</a>', url)
 
 
 @admin.register(CallEvent)

@@ -64,3 +64,17 @@ def test_the_call_change_page_has_the_live_transcript(admin_client, live_call):
     assert f'data-live-call="{live_call.pk}"' in html
     assert f'data-live-url="/calls/{live_call.pk}/live.json"' in html
     assert 'class="bubble caller"' in html and "what&#x27;s this about?" in html
+
+
+def test_the_call_change_page_links_the_recording_to_the_staff_view_not_media(admin_client, live_call):
+    live_call.recording = "recordings/2025/06/01/call-1.wav"
+    live_call.save(update_fields=["recording"])
+    html = admin_client.get(f"/admin/calls/call/{live_call.pk}/change/").content.decode()
+    assert f'<a href="/calls/{live_call.pk}/recording/">Play or download the recording</a>' in html
+    assert "/media/recordings/" not in html and "Currently:" not in html
+    assert 'name="recording"' not in html  # read-only: no file input to replace it
+
+
+def test_a_call_without_a_recording_shows_no_link(admin_client, live_call):
+    html = admin_client.get(f"/admin/calls/call/{live_call.pk}/change/").content.decode()
+    assert f"/calls/{live_call.pk}/recording/" not in html
