@@ -47,12 +47,15 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 20) -> 
 
 class Daphne:
     """daphne serving dialer_site.asgi against the test database; stop() and start() again on
-    the same port to test reconnecting pages."""
+    the same port to test reconnecting pages. `env` adds to (or overrides) the environment,
+    e.g. the Twilio emulator's account and URL; the port is known before start() for that."""
 
-    def __init__(self, media_root: Path, port: int | None = None, log: Path | None = None):
+    def __init__(self, media_root: Path, port: int | None = None, log: Path | None = None,
+                 env: dict[str, str] | None = None):
         self.port = port or free_port()
         self.media_root = media_root
         self.log = log or ROOT / "test-output" / "daphne.log"
+        self.env = dict(env or {})
         self.process: subprocess.Popen | None = None
 
     @property
@@ -61,7 +64,7 @@ class Daphne:
 
     def start(self) -> None:
         env = os.environ | {"DATABASE_URL": test_database_url(), "MEDIA_ROOT": str(self.media_root),
-                            "DATABASE_CONN_MAX_AGE": "0"}
+                            "DATABASE_CONN_MAX_AGE": "0"} | self.env
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(

@@ -1,6 +1,7 @@
 import pytest
 
 from tests.dashboard import factory
+from tests.dashboard.browser import chromium
 
 
 @pytest.fixture
@@ -15,3 +16,15 @@ def live_call(campaign):
     factory.line(call, "bot", "Hello Ada, this is the assistant from Summer sale.", 300)
     factory.line(call, "caller", "Oh hi, what's this about?", 2100)
     return call
+
+
+@pytest.fixture
+def boss(django_user_model):
+    """The staff member the browser tests log in as."""
+    return django_user_model.objects.create_superuser("boss", "boss@example.com", "pw-boss-12345")
+
+
+@pytest.fixture
+def chrome():
+    with chromium() as browser:
+        yield browser

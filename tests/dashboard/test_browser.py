@@ -11,7 +11,7 @@ from django.utils import timezone
 from calls import live
 from calls.models import Call
 from tests.dashboard import factory
-from tests.dashboard.browser import Daphne, chromium, log_in, screenshot
+from tests.dashboard.browser import Daphne, log_in, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -52,17 +52,6 @@ def server(tmp_path):
     daphne.start()
     yield daphne
     daphne.stop()
-
-
-@pytest.fixture
-def chrome():
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def boss(django_user_model):
-    return django_user_model.objects.create_superuser("boss", "boss@example.com", "pw-boss-12345")
 
 
 def write_recording(media_root, call):
