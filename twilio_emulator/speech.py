@@ -20,6 +20,9 @@ from .audio import pcm16_to_ulaw, resample
 ESPEAK = "espeak-ng"
 DEFAULT_VOICE = "en-us"
 DEFAULT_WORDS_PER_MINUTE = 160
+# Part of the cache key: bump it when the conversion to μ-law changes, or phrases cached on
+# disk by an older emulator keep playing the old audio.
+AUDIO_VERSION = "soxr-1"
 
 
 class SpeechUnavailable(RuntimeError):
@@ -47,7 +50,7 @@ class Synthesizer:
         self._in_flight: dict[str, asyncio.Future[bytes]] = {}
 
     def _key(self, text: str) -> str:
-        identity = f"{self.voice}|{self.words_per_minute}|{text}"
+        identity = f"{AUDIO_VERSION}|{self.voice}|{self.words_per_minute}|{text}"
         return hashlib.sha256(identity.encode()).hexdigest()
 
     async def ulaw(self, text: str) -> bytes:
