@@ -97,4 +97,5 @@ def record_outcome(
         else:
             _apply(lead, disposition, callback_at)
         lead.save()
+        lifecycle.reopen_for(lead)
     lifecycle.complete_if_finished(lead.campaign)

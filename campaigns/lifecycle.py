@@ -89,14 +89,28 @@ def cancel(campaign: Campaign) -> None:
         )
 
 
+ALL_FINAL = "Every contact has a final outcome."
+
+
 def complete_if_finished(campaign: Campaign) -> bool:
     """Complete a running campaign once no lead can be called any more."""
     if campaign.leads.filter(state__in=OPEN_LEAD_STATES).exists():
         return False
     changed = Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.RUNNING).update(
-        status=Campaign.Status.COMPLETED, status_reason="Every contact has a final outcome.",
-        updated_at=timezone.now(),
+        status=Campaign.Status.COMPLETED, status_reason=ALL_FINAL, updated_at=timezone.now(),
     )
+    return bool(changed)
+
+
+def reopen_for(lead) -> bool:
+    """A verdict that came after the campaign completed gave a lead more to do (a callback
+    asked for in the call's last second): run again. A campaign completed for any other
+    reason — its end date — stays completed."""
+    if lead.state not in OPEN_LEAD_STATES:
+        return False
+    changed = Campaign.objects.filter(
+        pk=lead.campaign_id, status=Campaign.Status.COMPLETED, status_reason=ALL_FINAL
+    ).update(status=Campaign.Status.RUNNING, status_reason="", updated_at=timezone.now())
     return bool(changed)
 
 

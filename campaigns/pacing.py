@@ -42,13 +42,17 @@ class CallsPerSecond:
         self.key = key
         self.redis = client or redis.Redis.from_url(settings.REDIS_URL)
         self._take = self.redis.register_script(_TAKE)
+        self.granted_at_ms: int | None = None  # Redis's clock when the last token was taken
 
     def try_take(self) -> float:
         """Take a token now if there is one; return 0, or the seconds to wait for one."""
         # Redis's own clock, so hosts whose clocks differ still share one pace.
         seconds, micros = self.redis.time()
         now_ms = seconds * 1000 + micros // 1000
-        return self._take(keys=[self.key], args=[self.rate, 1, now_ms]) / 1000
+        wait_ms = self._take(keys=[self.key], args=[self.rate, 1, now_ms])
+        if wait_ms == 0:
+            self.granted_at_ms = now_ms
+        return wait_ms / 1000
 
     def take(self, timeout: float) -> bool:
         """Wait for a token for at most `timeout` seconds."""

@@ -18,15 +18,18 @@ def take_for(seconds: float, rate: float, redis_url: str, results) -> None:
     deadline = time.time() + seconds
     while time.time() < deadline:
         if bucket.take(timeout=0.5):
-            results.append(time.time())
+            # When Redis granted it: a loaded machine may delay this process afterwards.
+            results.append(bucket.granted_at_ms / 1000)
 
 
 @pytest.mark.parametrize("rate", [1, 5])
 def test_two_worker_processes_together_never_exceed_the_rate(rate):
     redis.Redis.from_url(settings.REDIS_URL).delete(KEY)
-    with multiprocessing.Manager() as manager:
+    # Spawned, not forked: the test process already runs threads (workers, event loops).
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager:
         taken = manager.list()
-        workers = [multiprocessing.Process(target=take_for, args=(3, rate, settings.REDIS_URL, taken))
+        workers = [context.Process(target=take_for, args=(3, rate, settings.REDIS_URL, taken))
                    for _ in range(2)]
         for worker in workers:
             worker.start()
@@ -40,7 +43,7 @@ def test_two_worker_processes_together_never_exceed_the_rate(rate):
         in_window = sum(1 for stamp in stamps[index:] if stamp < start + 1.0)
         assert in_window <= rate + 1
     gaps = [b - a for a, b in itertools.pairwise(stamps)]
-    assert min(gaps) >= (1 / rate) * 0.9
+    assert min(gaps) >= (1 / rate) * 0.99
 
 
 def test_a_bucket_says_how_long_to_wait():

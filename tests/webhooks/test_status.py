@@ -107,6 +107,22 @@ def test_the_bots_verdict_given_during_the_call_settles_the_lead(twilio_post, ca
     assert call.disposition == Disposition.CALLBACK_REQUESTED
 
 
+def test_a_callback_asked_for_as_the_call_ends_reopens_the_completed_campaign(twilio_post, call, lead):
+    from campaigns.dialing import record_outcome
+
+    Campaign.objects.filter(pk=lead.campaign_id).update(status=Campaign.Status.RUNNING)
+    twilio_post("/twilio/status/", callback("completed", 3, CallDuration="30"))
+    lead.campaign.refresh_from_db()
+    assert lead.campaign.status == Campaign.Status.COMPLETED  # the final callback came first
+
+    callback_at = timezone.now() + timedelta(days=1)
+    record_outcome(lead.pk, Disposition.CALLBACK_REQUESTED, "tomorrow at ten", callback_at)
+    lead.refresh_from_db()
+    lead.campaign.refresh_from_db()
+    assert lead.state == Lead.State.RETRY and lead.next_attempt_at == callback_at
+    assert lead.campaign.status == Campaign.Status.RUNNING  # so the callback will be dialled
+
+
 def test_a_verdict_after_the_final_callback_still_counts(twilio_post, call, lead):
     from campaigns.dialing import record_outcome
 
