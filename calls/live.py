@@ -62,33 +62,46 @@ def _groups_for(call: Call) -> list[str]:
     return groups
 
 
-def _send_after_commit(groups: list[str], message: dict) -> None:
-    def send():
-        layer = get_channel_layer()
-        for group in groups:
-            async_to_sync(layer.group_send)(group, message)
+def _send_after_commit(deliveries: list[tuple[str, dict]]) -> None:
+    """Send (group, message) pairs once the transaction commits — all through one
+    async_to_sync, which costs milliseconds each time it is entered."""
 
-    transaction.on_commit(send)
+    async def send_all():
+        layer = get_channel_layer()
+        for group, message in deliveries:
+            await layer.group_send(group, message)
+
+    transaction.on_commit(async_to_sync(send_all))
+
+
+def _call_update(call: Call) -> list[tuple[str, dict]]:
+    message = {"type": "call.update", "call": call_payload(call)}
+    return [(group, message) for group in _groups_for(call)]
 
 
 def publish_call(call: Call) -> None:
     """Tell the call's and its campaign's pages that the call changed."""
-    _send_after_commit(_groups_for(call), {"type": "call.update", "call": call_payload(call)})
+    _send_after_commit(_call_update(call))
+
+
+def publish_calls(calls: list[Call]) -> None:
+    """publish_call for many calls (a dispatch tick's new calls) in one send."""
+    _send_after_commit([delivery for call in calls for delivery in _call_update(call)])
 
 
 def publish_transcript(line: TranscriptLine) -> None:
-    _send_after_commit(
-        _groups_for(line.call), {"type": "transcript.line", "line": transcript_payload(line)}
-    )
+    message = {"type": "transcript.line", "line": transcript_payload(line)}
+    _send_after_commit([(group, message) for group in _groups_for(line.call)])
 
 
 def tell_bot(call_sid: str, message: dict) -> None:
     """Send an event (e.g. {"type": "amd.result", "answered_by": "machine_end_beep"}) to the
     bot session holding this call's media stream, if there is one."""
-    _send_after_commit([bot_group(call_sid)], message)
+    _send_after_commit([(bot_group(call_sid), message)])
 
 
 def publish_campaign(campaign_id: int, summary: dict) -> None:
     """Tell a campaign's pages that its status or progress changed; `summary` is
     campaigns.stats.campaign_summary(...) (status, lead counts, live calls, answer rate)."""
-    _send_after_commit([campaign_group(campaign_id)], {"type": "campaign.update", "campaign": summary})
+    message = {"type": "campaign.update", "campaign": summary}
+    _send_after_commit([(campaign_group(campaign_id), message)])

@@ -89,7 +89,10 @@ def _move_forward(call: Call, params: dict) -> bool:
         )
         call.error_code = call.error_code or error or ""
         call.error_message = call.error_message or params.get("ErrorMessage", "")
-    call.save()
+    call.save(update_fields=[
+        "last_sequence_number", "status", "answered_at", "ended_at", "duration_seconds", "answered_by",
+        "error_code", "error_message",
+    ])
     return not was_final and call.status in Call.FINAL_STATUSES
 
 

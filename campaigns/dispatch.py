@@ -15,8 +15,8 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Greatest
 from django.urls import reverse
 from django.utils import timezone
@@ -44,20 +44,55 @@ STALE_LIVE_CALL = timedelta(hours=2)
 STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
 
 
-def due_leads(campaign: Campaign, now: datetime):
-    """Leads the campaign may dial now, oldest due first (served by Lead's lead_due_idx)."""
-    zones = calling_window.open_zones(campaign, now)
+DUE_STATES = [Lead.State.PENDING, Lead.State.RETRY]
+# Leads whose zone is not known yet, resolved per tick: enough for a list being dialled
+# while it is imported; the resolve_lead_zones task does big lists in bulk.
+RESOLVE_PER_TICK = 200
+RESOLVE_PER_TASK = 20_000
+
+# Every distinct zone among a campaign's callable leads, by a loose index scan: one probe
+# of lead_zone_due_idx per zone instead of a read of every lead.
+CAMPAIGN_ZONES_SQL = """
+WITH RECURSIVE zones(timezone) AS (
+    SELECT MIN(timezone) FROM campaigns_lead WHERE campaign_id = %s AND state IN ('pending', 'retry')
+  UNION ALL
+    SELECT (SELECT MIN(timezone) FROM campaigns_lead
+            WHERE campaign_id = %s AND state IN ('pending', 'retry') AND timezone > zones.timezone)
+    FROM zones WHERE zones.timezone IS NOT NULL
+)
+SELECT timezone FROM zones WHERE timezone IS NOT NULL
+"""  # the states are DUE_STATES, and must match lead_zone_due_idx's condition
+
+
+def campaign_zones(campaign: Campaign) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(CAMPAIGN_ZONES_SQL, [campaign.pk, campaign.pk])
+        return [zone for (zone,) in cursor.fetchall()]
+
+
+def due_leads(campaign: Campaign, zone: str, now: datetime):
+    """One zone's leads the campaign may dial now, oldest due first (lead_zone_due_idx)."""
     return (
-        Lead.objects.filter(
-            campaign=campaign,
-            state__in=[Lead.State.PENDING, Lead.State.RETRY],
-            next_attempt_at__lte=now,
-        )
+        Lead.objects.filter(campaign=campaign, state__in=DUE_STATES, timezone=zone, next_attempt_at__lte=now)
         .filter(Q(attempts__lt=campaign.max_attempts) | Q(callback_at__isnull=False))
-        .filter(Q(customer__timezone__in=zones) | Q(customer__timezone=""))
         .exclude(Exists(DoNotCall.objects.filter(phone=OuterRef("customer__phone"))))
         .order_by("next_attempt_at", "id")
     )
+
+
+def resolve_zones(campaign: Campaign, limit: int) -> int:
+    """Give callable leads without a zone theirs; returns how many were resolved."""
+    blank = Lead.objects.filter(campaign=campaign, state__in=DUE_STATES, timezone="")
+    # Most take their contact's zone in one statement; the rest are looked up by number.
+    from_contacts = Customer.objects.filter(pk=OuterRef("customer_id")).exclude(timezone="")
+    resolved = Lead.objects.filter(pk__in=blank.filter(Exists(from_contacts)).values("pk")[:limit]).update(
+        timezone=Subquery(from_contacts.values("timezone")[:1])
+    )
+    rest = list(blank.select_related("customer")[: max(limit - resolved, 0)])
+    for lead in rest:
+        lead.timezone = calling_window.customer_zone(lead.customer, campaign)
+    Lead.objects.bulk_update(rest, ["timezone"], batch_size=1000)
+    return resolved + len(rest)
 
 
 def outbound_parameters(
@@ -98,37 +133,46 @@ def claim_due_leads(campaign_id: int, now: datetime | None = None) -> list[int]:
     room = min(campaign.max_concurrent_calls - live_call_count(campaign), CLAIM_BATCH_MAX)
     if room <= 0:
         return []
+    zones = campaign_zones(campaign)
+    if "" in zones:
+        resolve_zones(campaign, RESOLVE_PER_TICK)
+        zones = campaign_zones(campaign)
+    open_zones = [zone for zone in zones if zone and calling_window.is_open(zone, campaign, now)]
+    if not open_zones:
+        return []
     with transaction.atomic():
-        due = due_leads(campaign, now).select_related("customer")
-        candidates = due.select_for_update(skip_locked=True, of=("self",))[:room]
-        leads = [lead for lead in candidates if _in_window(lead, campaign, now)]
-        calls = [_claim(lead, campaign, now) for lead in leads]
+        candidates = [
+            lead
+            for zone in open_zones
+            for lead in due_leads(campaign, zone, now)
+            .select_related("customer")
+            .select_for_update(skip_locked=True, of=("self",))[:room]
+        ]
+        # The oldest due across zones; rows locked but not taken are released at commit.
+        leads = sorted(candidates, key=lambda lead: (lead.next_attempt_at, lead.pk))[:room]
+        calls = _claim(leads, campaign, now)
     return [call.pk for call in calls]
 
 
-def _in_window(lead: Lead, campaign: Campaign, now: datetime) -> bool:
-    if not lead.customer.timezone:
-        # Resolved once (from the number, else the campaign) and kept, so the SQL filter
-        # finds this lead by its zone from the next tick on.
-        zone = calling_window.customer_zone(lead.customer, campaign)
-        Customer.objects.filter(pk=lead.customer_id, timezone="").update(timezone=zone)
-        lead.customer.timezone = zone
-    return calling_window.is_open(lead.customer.timezone, campaign, now)
-
-
-def _claim(lead: Lead, campaign: Campaign, now: datetime) -> Call:
-    lead.state, lead.claimed_at = Lead.State.DIALING, now
-    lead.attempts += 1
-    lead.last_outcome, lead.callback_at = "", None  # the new attempt's verdict starts empty
-    lead.save(update_fields=["state", "claimed_at", "attempts", "last_outcome", "callback_at", "updated_at"])
-    call = Call.objects.create(
-        direction=Call.Direction.OUTBOUND, campaign=campaign, customer=lead.customer, lead=lead,
-        attempt=lead.attempts, from_number=campaign.caller_id, to_number=lead.customer.phone,
+def _claim(leads: list[Lead], campaign: Campaign, now: datetime) -> list[Call]:
+    """Count the attempt on each lead and create its Call row: three statements in all."""
+    for lead in leads:
+        lead.state, lead.claimed_at, lead.updated_at = Lead.State.DIALING, now, now
+        lead.attempts += 1
+        lead.last_outcome, lead.callback_at = "", None  # the new attempt's verdict starts empty
+    Lead.objects.bulk_update(
+        leads, ["state", "claimed_at", "attempts", "last_outcome", "callback_at", "updated_at"]
     )
-    call.parameters = outbound_parameters(call, lead.customer, campaign, lead.parameters)
-    call.save(update_fields=["parameters"])
-    live.publish_call(call)
-    return call
+    calls = Call.objects.bulk_create([
+        Call(direction=Call.Direction.OUTBOUND, campaign=campaign, customer=lead.customer, lead=lead,
+             attempt=lead.attempts, from_number=campaign.caller_id, to_number=lead.customer.phone)
+        for lead in leads
+    ])
+    for call in calls:
+        call.parameters = outbound_parameters(call, call.customer, campaign, call.lead.parameters)
+    Call.objects.bulk_update(calls, ["parameters"])
+    live.publish_calls(calls)
+    return calls
 
 
 def place_call(call_id: int) -> None:
@@ -139,7 +183,7 @@ def place_call(call_id: int) -> None:
     if call.lead and call.campaign.status != Campaign.Status.RUNNING:
         _abandon(call, "The campaign stopped before the call was placed.")
         return
-    if call.lead and not calling_window.is_open(call.customer.timezone, call.campaign, timezone.now()):
+    if call.lead and not calling_window.is_open(call.lead.timezone, call.campaign, timezone.now()):
         _abandon(call, "The calling window closed before the call was placed.")
         return
     if not account_pacer().take(timeout=PACER_WAIT_SECONDS):

@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from campaigns import contact_import, dispatch, lifecycle
+from campaigns.models import Campaign
 
 
 # --- Contact import -------------------------------------------------------------------
@@ -42,3 +43,11 @@ def place_call(call_id: int) -> None:
 @shared_task(ignore_result=True)
 def reap_dials() -> None:
     dispatch.reap()
+
+
+# A million-row list imported into a running campaign gets its zones here, in bulk, so a
+# dispatch tick never has to (it resolves a few hundred itself, for small lists).
+@shared_task(ignore_result=True)
+def resolve_lead_zones() -> None:
+    for campaign in Campaign.objects.filter(status__in=[Campaign.Status.RUNNING, Campaign.Status.SCHEDULED]):
+        dispatch.resolve_zones(campaign, dispatch.RESOLVE_PER_TASK)

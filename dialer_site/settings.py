@@ -67,7 +67,9 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        # 0: under ASGI every request runs on its own thread, and a kept connection per
+        # thread exhausts PostgreSQL's max_connections (seen in bench/webhook_throughput.py).
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
         conn_health_checks=True,
     )
 }
@@ -133,6 +135,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "dispatch-due-leads": {"task": "campaigns.tasks.dispatch_tick", "schedule": 2.0},
     "reap-unknown-dials": {"task": "campaigns.tasks.reap_dials", "schedule": 60.0},
+    "resolve-lead-zones": {"task": "campaigns.tasks.resolve_lead_zones", "schedule": 10.0},
 }
 
 # --- Twilio -----------------------------------------------------------------------

@@ -99,13 +99,19 @@ class TestCallingWindows:
         assert claimed_numbers(campaign, datetime(2027, 7, 1, 12, 30, tzinfo=UTC)) == [
             "+12025550111", "+12025550113"]
 
+    def test_a_night_with_every_zone_closed_reads_no_lead(self, django_assert_max_num_queries):
+        campaign = running(make_campaign([f"+120255501{n:02d}" for n in range(10, 30)]))
+        claim_due_leads(campaign.pk, datetime(2027, 7, 1, 3, 0, tzinfo=UTC))  # zones resolved
+        with django_assert_max_num_queries(3):  # campaign, live calls, its zones: no lead scan
+            assert claim_due_leads(campaign.pk, datetime(2027, 7, 1, 3, 0, tzinfo=UTC)) == []
+
     def test_without_a_zone_on_the_contact_the_number_decides(self):
         campaign = running(make_campaign([], window_start=time(9), window_end=time(20),
                                          default_timezone="Asia/Tokyo"))
         Lead.objects.create(campaign=campaign, customer=Customer.objects.create(phone="+14155550123"))
         # 17:00 UTC is 10:00 in San Francisco (the number's zone), 02:00 in Tokyo (the default).
         assert claimed_numbers(campaign, datetime(2027, 7, 1, 17, 0, tzinfo=UTC)) == ["+14155550123"]
-        assert Customer.objects.get(phone="+14155550123").timezone == "America/Los_Angeles"
+        assert Lead.objects.get(customer__phone="+14155550123").timezone == "America/Los_Angeles"
 
 
 def test_a_scheduled_campaign_starts_when_its_time_comes():
