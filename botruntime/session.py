@@ -126,6 +126,7 @@ class BotSession:
         self.bot_quiet.set()
         self.ending = False
         self.end_reason = ""
+        self.voicemail_started = False
         self.caller_hung_up = False
         self.latencies_ms: list[int] = []
         self.ttfb: dict[str, list[int]] = {}
@@ -179,8 +180,11 @@ class BotSession:
         if not answered_by.startswith("machine") and answered_by != "fax":
             return
         await self._ready.wait()
-        if self.ending:
+        # Twilio retries a callback that timed out, and each one reaches us: check and claim
+        # with no await in between, or two results would both leave the message.
+        if self.ending or self.voicemail_started:
             return
+        self.voicemail_started = True
         if self.agent is not None:
             self.agent.silenced = True
         self.tools.outcome.disposition = "voicemail"
@@ -322,8 +326,7 @@ class BotSession:
                 await self.end_after_speech("maximum call length")
 
         self._timers.append(asyncio.create_task(max_length()))
-        await self.worker.queue_frame(TTSSpeakFrame(first_words))
-        await self._transcript("bot", first_words)
+        await self._say(first_words)
 
         runner = WorkerRunner(handle_sigint=False)
         await runner.add_workers(self.worker)
@@ -332,7 +335,14 @@ class BotSession:
     # -- ending ---------------------------------------------------------------------------
 
     async def _say(self, text: str) -> None:
-        await self.worker.queue_frame(TTSSpeakFrame(text))
+        """Speak and store one of our own lines (greeting, voicemail, goodbyes).
+
+        Not appended to the context: the assistant aggregator would then also commit it as a
+        turn and `on_bot_turn` would store it a second time (every greeting and voicemail
+        was stored twice). The greeting is in the context already, as its first message;
+        replies from the agent or LLM are stored by `on_bot_turn` alone.
+        """
+        await self.worker.queue_frame(TTSSpeakFrame(text, append_to_context=False))
         await self._transcript("bot", text)
 
     async def end_after_speech(self, reason: str) -> None:
@@ -414,12 +424,13 @@ class BotSession:
         recording = None
         if self.recording:
             recording = store.wav_bytes(*self.recording)
-        await database_sync_to_async(store.finish_call)(
-            self.call.call_id, disposition=disposition, notes=outcome.notes, summary=summary,
-            metrics=self.metrics(), recording=recording)
+        # The lead first: the summary appearing on the call is the sign that all is stored.
         if self.call.lead_id and outcome.disposition:
             await database_sync_to_async(store.record_outcome)(
                 self.call.lead_id, outcome.disposition, outcome.notes, outcome.callback_at)
+        await database_sync_to_async(store.finish_call)(
+            self.call.call_id, disposition=disposition, notes=outcome.notes, summary=summary,
+            metrics=self.metrics(), recording=recording)
 
 
 # Sessions outlive their consumer by a moment (the summary and recording are written after

@@ -2,6 +2,7 @@
 
 import asyncio
 import threading
+from itertools import pairwise
 
 import pytest
 from channels_redis.core import RedisChannelLayer
@@ -63,6 +64,31 @@ def test_it_schedules_the_callback_the_caller_asks_for(daphne, emulator):
     lead = Lead.objects.get(pk=call.lead_id)
     assert lead.callback_at is not None
     assert "Call back at" in call.summary
+
+
+@pytest.mark.parametrize(("number", "disposition", "bot_said"), [
+    ("+12025550101", "interested", "A specialist will be in touch"),
+    ("+12025550102", "not_interested", "Thank you for letting me know"),
+])
+def test_it_understands_the_interested_and_not_interested_callees(
+        number, disposition, bot_said, daphne, emulator):
+    campaign = factory.campaign()
+    call = factory.outbound_call(campaign, factory.customer(number))
+
+    sid = dial(emulator, daphne, call)
+    emulator.wait_for_status(sid, "completed", timeout=60)
+    wait_until(lambda: finished(call), timeout=15)
+
+    lines = list(TranscriptLine.objects.filter(call=call).values_list("speaker", "text"))
+    assert call.disposition == disposition, lines
+    assert any(bot_said in text for speaker, text in lines if speaker == "bot")
+    assert Lead.objects.get(pk=call.lead_id).last_outcome == disposition
+    assert_each_line_stored_once(lines)
+
+
+def assert_each_line_stored_once(lines: list[tuple[str, str]]) -> None:
+    repeated = [line for previous, line in pairwise(lines) if line == previous]
+    assert not repeated, lines
 
 
 class GroupListener:

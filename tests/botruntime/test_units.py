@@ -1,12 +1,15 @@
 """The parts without a phone line: script, callback times, prompts, the cloud stack."""
 
+import asyncio
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from pipecat.frames.frames import TTSSpeakFrame
 
 from botruntime import cloud, prompts
 from botruntime.script import DEFAULT_SCRIPT, ScriptedDialogue, merged_script, parse_callback_time, vocabulary
+from botruntime.session import BotSession, StreamStart
 from botruntime.store import CallContext
 from botruntime.tools import SCHEMAS, CallTools, register
 
@@ -114,3 +117,39 @@ def test_the_cloud_stack_builds_and_wires_the_tools(settings):
 
     register(llm, CallTools(context(), ended))
     assert {schema.name for schema in SCHEMAS} <= set(llm._functions)
+
+
+class RecordingWorker:
+    """Stands in for the PipelineWorker: keeps what the session queues."""
+
+    def __init__(self):
+        self.frames = []
+
+    async def queue_frame(self, frame):
+        self.frames.append(frame)
+
+
+@pytest.mark.asyncio
+async def test_two_amd_results_at_once_leave_one_voicemail(settings):
+    # Twilio retries an AMD callback that timed out, and each one reaches the session.
+    session = BotSession(StreamStart("MZ1", "CA1", "AC1"), send=None, close=None)
+    session.call = context()
+    session.tools = CallTools(session.call, session.end_after_speech)
+    session.worker = RecordingWorker()
+    stored = []
+
+    async def slow_transcript(speaker, text):
+        await asyncio.sleep(0.05)  # the database write
+        stored.append(text)
+
+    session._transcript = slow_transcript
+    session._ready.set()
+
+    await asyncio.gather(session.answered_by("machine_end_beep"),
+                         session.answered_by("machine_end_beep"))
+    for timer in session._timers:
+        timer.cancel()
+
+    spoken = [f.text for f in session.worker.frames if isinstance(f, TTSSpeakFrame)]
+    assert len(spoken) == 1 and stored == spoken
+    assert session.tools.outcome.disposition == "voicemail"
