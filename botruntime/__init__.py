@@ -1,7 +1,8 @@
 """The bot runtime: Pipecat pipelines for Twilio media streams, run inside daphne.
 
 `warm_up()` loads what every call shares (the Silero session, the pocketsphinx worker
-processes) once at start-up, so the first call does not stall the event loop loading them.
+processes) once at start-up, so the first call does not stall the event loop loading them,
+and routes Pipecat's logs into Python logging.
 """
 
 import logging
@@ -11,11 +12,44 @@ logger = logging.getLogger(__name__)
 _warm = False
 
 
+def route_pipecat_logs() -> None:
+    """Send Pipecat's loguru records through Python logging, at the project's LOG_LEVEL.
+
+    Pipecat logs with loguru, whose default sink prints everything from DEBUG up to stderr:
+    a line for nearly every frame of every call, in its own format, whatever LOGGING says.
+    Here loguru has one sink that hands each record to the Python logger of the same name
+    (`pipecat.services.stt_service`, ...), so LOGGING's level, handlers and JSON format
+    apply; loguru itself drops records below that level before formatting them.
+    """
+    from loguru import logger as loguru_logger
+
+    loguru_logger.remove()
+    loguru_logger.add(_to_logging, level=logging.getLogger("pipecat").getEffectiveLevel(),
+                      format="{message}")
+
+
+def _to_logging(message) -> None:
+    record = message.record
+    target = logging.getLogger(record["name"] or "pipecat")
+    level = record["level"].no  # loguru's numbers are logging's (TRACE is 5)
+    if not target.isEnabledFor(level):
+        return
+    exception = record["exception"]
+    target.handle(target.makeRecord(
+        target.name, level, record["file"].path, record["line"], record["message"], (),
+        (exception.type, exception.value, exception.traceback) if exception else None,
+        func=record["function"],
+    ))
+
+
 def warm_up() -> None:
     global _warm
-    if _warm or os.environ.get("BOT_WARM_UP", "true").lower() == "false":
+    if _warm:
         return
     _warm = True
+    route_pipecat_logs()
+    if os.environ.get("BOT_WARM_UP", "true").lower() == "false":
+        return
     from botruntime import asr, vad
     from botruntime.script import DEFAULT_SCRIPT, vocabulary
 

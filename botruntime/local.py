@@ -13,6 +13,7 @@ from collections.abc import AsyncGenerator
 import numpy as np
 import soxr
 from pipecat.frames.frames import ErrorFrame, Frame, TranscriptionFrame, TTSAudioRawFrame
+from pipecat.services.settings import STTSettings, TTSSettings
 from pipecat.services.stt_service import SegmentedSTTService
 from pipecat.services.tts_service import TTSService
 from pipecat.utils.time import time_now_iso8601
@@ -25,8 +26,14 @@ logger = logging.getLogger(__name__)
 class PocketsphinxSTTService(SegmentedSTTService):
     """Transcribes each VAD segment in the decode process pool with a campaign vocabulary."""
 
+    # Speech end to transcript: Pipecat's default, stated so it does not warn on every call.
+    # Our VAD waits 0.5 s (vad.PHONE_VAD_PARAMS) and a decode takes ~0.4 s.
+    TTFS_P99_SECS = 1.0
+
     def __init__(self, *, phrases: tuple[str, ...], **kwargs):
-        super().__init__(**kwargs)
+        # Pipecat logs an error per call for settings left unset; these are not switchable.
+        super().__init__(settings=STTSettings(model=None, language=None),
+                         ttfs_p99_latency=self.TTFS_P99_SECS, **kwargs)
         self._phrases = phrases
 
     @property
@@ -73,7 +80,8 @@ class EspeakTTSService(TTSService):
     _cache: OrderedDict[tuple, bytes] = OrderedDict()
 
     def __init__(self, *, voice: str = "en-us", words_per_minute: int = 165, **kwargs):
-        super().__init__(push_start_frame=True, push_stop_frames=True, **kwargs)
+        super().__init__(push_start_frame=True, push_stop_frames=True,
+                         settings=TTSSettings(model=None, voice=voice, language=None), **kwargs)
         self._voice = voice
         self._wpm = words_per_minute
         self._binary = espeak_binary()

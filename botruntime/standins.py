@@ -13,6 +13,7 @@ from collections.abc import AsyncGenerator
 import numpy as np
 from pipecat.frames.frames import Frame, LLMContextFrame, TranscriptionFrame, TTSAudioRawFrame
 from pipecat.processors.frame_processor import FrameDirection
+from pipecat.services.settings import STTSettings, TTSSettings
 from pipecat.services.stt_service import SegmentedSTTService
 from pipecat.services.tts_service import TTSService
 from pipecat.utils.time import time_now_iso8601
@@ -28,7 +29,8 @@ SECONDS_PER_CHAR = 0.06
 
 class StandInSTT(SegmentedSTTService):
     def __init__(self, text: str = STANDIN_TEXT, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(settings=STTSettings(model=None, language=None), ttfs_p99_latency=1.0,
+                         **kwargs)
         self._text = text
 
     @property
@@ -54,7 +56,8 @@ class StandInAgent(ScriptedAgent):
 
 class StandInTTS(TTSService):
     def __init__(self, **kwargs):
-        super().__init__(push_start_frame=True, push_stop_frames=True, **kwargs)
+        super().__init__(push_start_frame=True, push_stop_frames=True,
+                         settings=TTSSettings(model=None, voice=None, language=None), **kwargs)
 
     def can_generate_metrics(self) -> bool:
         return True

@@ -1,13 +1,15 @@
 """The parts without a phone line: script, callback times, prompts, the cloud stack."""
 
 import asyncio
+import logging
+import sys
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 from pipecat.frames.frames import TTSSpeakFrame
 
-from botruntime import cloud, prompts
+from botruntime import cloud, prompts, route_pipecat_logs
 from botruntime.script import DEFAULT_SCRIPT, ScriptedDialogue, merged_script, parse_callback_time, vocabulary
 from botruntime.session import BotSession, StreamStart
 from botruntime.store import CallContext
@@ -153,3 +155,21 @@ async def test_two_amd_results_at_once_leave_one_voicemail(settings):
     spoken = [f.text for f in session.worker.frames if isinstance(f, TTSSpeakFrame)]
     assert len(spoken) == 1 and stored == spoken
     assert session.tools.outcome.disposition == "voicemail"
+
+
+def test_pipecats_logs_go_through_logging_at_the_projects_level(caplog):
+    from loguru import logger as loguru_logger
+
+    caplog.set_level(logging.INFO, logger="pipecat")
+    route_pipecat_logs()
+    try:
+        pipecat_logger = loguru_logger.patch(lambda record: record.update(name="pipecat.test"))
+        pipecat_logger.debug("frame pushed")
+        pipecat_logger.info("call started")
+        pipecat_logger.warning("call-level trouble")
+    finally:
+        loguru_logger.remove()
+        loguru_logger.add(sys.stderr)
+
+    assert [(r.name, r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("pipecat.test", "INFO", "call started"), ("pipecat.test", "WARNING", "call-level trouble")]
