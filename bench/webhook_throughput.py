@@ -159,10 +159,11 @@ def free_port() -> int:
 
 
 def start_server(database: str, port: int, log) -> subprocess.Popen:
-    # DATABASE_CONN_MAX_AGE=0: with the default (60 s) every request, run in its own thread by
-    # Django's ASGI handler, leaves its own connection open, and the shared PostgreSQL server runs
-    # out of connections within seconds ("sorry, too many clients already", 500s).
-    env = {**os.environ, **_support.bench_environment(database, DATABASE_CONN_MAX_AGE="0"),
+    # The product's defaults, DATABASE_CONN_MAX_AGE included (0 since kept connections, one per
+    # ASGI request thread, ran the shared PostgreSQL server out of connections within seconds).
+    # An exported DATABASE_CONN_MAX_AGE is dropped so a shell setting cannot change the figures.
+    env = {**{k: v for k, v in os.environ.items() if k != "DATABASE_CONN_MAX_AGE"},
+           **_support.bench_environment(database),
            "DJANGO_SETTINGS_MODULE": SETTINGS, "PYTHONPATH": str(_support.ROOT)}
     server = subprocess.Popen(
         [str(_support.ROOT / ".venv/bin/daphne"), "-v", "0", "-b", "127.0.0.1", "-p", str(port),
