@@ -354,7 +354,7 @@ def _write_contacts(contact_import: ContactImport, plan: Plan, writes: dict[str,
          for p, c in writes.items()],
         update_conflicts=True,
         unique_fields=["campaign", "customer"],
-        update_fields=["parameters", "updated_at"],
+        update_fields=["parameters", "timezone", "updated_at"],  # the zone blank: resolved again
     )
     Lead.objects.bulk_create(
         [Lead(campaign_id=campaign_id, customer_id=ids[p], parameters=c.parameters)
@@ -385,8 +385,10 @@ def _copy_contacts(campaign_id: int | None, update_fields: list[str], writes: di
                        f"ON CONFLICT (phone) DO UPDATE SET {updates}")
         if campaign_id is None:
             return
+        # An updated lead's zone is blanked: the dispatcher resolves it again from the
+        # contact, whose zone this file may have just corrected.
         for keep, on_conflict in ((False, "DO UPDATE SET parameters = EXCLUDED.parameters, "
-                                          "updated_at = EXCLUDED.updated_at"),
+                                          "timezone = '', updated_at = EXCLUDED.updated_at"),
                                   (True, "DO NOTHING")):
             # The customer's id by a scalar subquery, as in LOOKUP_SQL: an index probe per
             # row, never a scan of every customer per batch.

@@ -80,14 +80,18 @@ def due_leads(campaign: Campaign, zone: str, now: datetime):
     )
 
 
-def resolve_zones(campaign: Campaign, limit: int) -> int:
-    """Give callable leads without a zone theirs; returns how many were resolved."""
-    blank = Lead.objects.filter(campaign=campaign, state__in=DUE_STATES, timezone="")
-    # Most take their contact's zone in one statement; the rest are looked up by number.
-    from_contacts = Customer.objects.filter(pk=OuterRef("customer_id")).exclude(timezone="")
-    resolved = Lead.objects.filter(pk__in=blank.filter(Exists(from_contacts)).values("pk")[:limit]).update(
-        timezone=Subquery(from_contacts.values("timezone")[:1])
-    )
+def resolve_zones(campaign: Campaign, limit: int, *, in_bulk: bool = False) -> int:
+    """Give up to `limit` callable leads without a zone theirs; returns how many.
+
+    In bulk (the periodic task), leads whose contact has a zone take it in one statement
+    first; a tick only looks up a few hundred one by one, cheaply, by the same rule."""
+    blank = Lead.objects.filter(campaign=campaign, state__in=DUE_STATES, timezone="").order_by()
+    resolved = 0
+    if in_bulk:
+        from_contacts = Customer.objects.filter(pk=OuterRef("customer_id")).exclude(timezone="").order_by()
+        resolved = Lead.objects.filter(
+            pk__in=blank.filter(Exists(from_contacts)).values("pk")[:limit]
+        ).update(timezone=Subquery(from_contacts.values("timezone")[:1]))
     rest = list(blank.select_related("customer")[: max(limit - resolved, 0)])
     for lead in rest:
         lead.timezone = calling_window.customer_zone(lead.customer, campaign)
@@ -149,20 +153,33 @@ def claim_due_leads(campaign_id: int, now: datetime | None = None) -> list[int]:
             .select_for_update(skip_locked=True, of=("self",))[:room]
         ]
         # The oldest due across zones; rows locked but not taken are released at commit.
-        leads = sorted(candidates, key=lambda lead: (lead.next_attempt_at, lead.pk))[:room]
+        oldest = sorted(candidates, key=lambda lead: (lead.next_attempt_at, lead.pk))[:room]
+        leads = _still_in_window(oldest, campaign, now)
         calls = _claim(leads, campaign, now)
     return [call.pk for call in calls]
 
 
+def _still_in_window(leads: list[Lead], campaign: Campaign, now: datetime) -> list[Lead]:
+    """The contact's zone is the truth (a re-import may have corrected it since the lead's
+    copy was made): follow it, and hold back anyone whose real window is closed."""
+    moved = []
+    for lead in leads:
+        zone = calling_window.customer_zone(lead.customer, campaign)
+        if zone != lead.timezone:
+            lead.timezone = zone
+            moved.append(lead)
+    Lead.objects.bulk_update(moved, ["timezone"])
+    return [lead for lead in leads if calling_window.is_open(lead.timezone, campaign, now)]
+
+
 def _claim(leads: list[Lead], campaign: Campaign, now: datetime) -> list[Call]:
     """Count the attempt on each lead and create its Call row: three statements in all."""
-    for lead in leads:
-        lead.state, lead.claimed_at, lead.updated_at = Lead.State.DIALING, now, now
-        lead.attempts += 1
-        lead.last_outcome, lead.callback_at = "", None  # the new attempt's verdict starts empty
-    Lead.objects.bulk_update(
-        leads, ["state", "claimed_at", "attempts", "last_outcome", "callback_at", "updated_at"]
+    Lead.objects.filter(pk__in=[lead.pk for lead in leads]).update(
+        state=Lead.State.DIALING, claimed_at=now, updated_at=now, attempts=F("attempts") + 1,
+        last_outcome="", callback_at=None,  # the new attempt's verdict starts empty
     )
+    for lead in leads:  # the rows are locked: memory and database agree
+        lead.attempts += 1
     calls = Call.objects.bulk_create([
         Call(direction=Call.Direction.OUTBOUND, campaign=campaign, customer=lead.customer, lead=lead,
              attempt=lead.attempts, from_number=campaign.caller_id, to_number=lead.customer.phone)

@@ -50,4 +50,4 @@ def reap_dials() -> None:
 @shared_task(ignore_result=True)
 def resolve_lead_zones() -> None:
     for campaign in Campaign.objects.filter(status__in=[Campaign.Status.RUNNING, Campaign.Status.SCHEDULED]):
-        dispatch.resolve_zones(campaign, dispatch.RESOLVE_PER_TASK)
+        dispatch.resolve_zones(campaign, dispatch.RESOLVE_PER_TASK, in_bulk=True)

@@ -105,6 +105,15 @@ class TestCallingWindows:
         with django_assert_max_num_queries(3):  # campaign, live calls, its zones: no lead scan
             assert claim_due_leads(campaign.pk, datetime(2027, 7, 1, 3, 0, tzinfo=UTC)) == []
 
+    def test_a_zone_corrected_on_the_contact_is_followed_over_the_leads_copy(self):
+        campaign = running(make_campaign([], window_start=time(9), window_end=time(20)))
+        customer = Customer.objects.create(phone="+12025550111", timezone="Asia/Tokyo")
+        # The lead still holds the zone the contact had before a re-import corrected it.
+        Lead.objects.create(campaign=campaign, customer=customer, timezone="Europe/London")
+        # 12:00 UTC: 13:00 in London (open) but 21:00 in Tokyo, where the person really is.
+        assert claimed_numbers(campaign, NOON_UTC) == []
+        assert Lead.objects.get().timezone == "Asia/Tokyo"
+
     def test_without_a_zone_on_the_contact_the_number_decides(self):
         campaign = running(make_campaign([], window_start=time(9), window_end=time(20),
                                          default_timezone="Asia/Tokyo"))
