@@ -41,7 +41,6 @@ def bot_parameters(call: Call) -> dict[str, str]:
     # The contact list's own columns first, so they can never shadow ours.
     parameters = {k: str(v) for k, v in call.lead.parameters.items()} if call.lead_id else {}
     parameters |= {
-        "call_id": str(call.pk),
         "call_type": "inbound",
         "caller_id": call.from_number,
         "session_type": "sales" if campaign else ("support" if customer else "general"),

@@ -21,7 +21,7 @@ def voice(request):
         return _bad_request(form)
     data = form.cleaned_data
     call = inbound.route_inbound_call(data["CallSid"], data["From"], data["To"])
-    return HttpResponse(connect_to_bot(call.parameters), content_type="text/xml")
+    return HttpResponse(connect_to_bot(call), content_type="text/xml")
 
 
 @twilio_webhook
@@ -52,4 +52,4 @@ def connect(request):
     call = Call.objects.filter(pk=call_id).first() if call_id.isdigit() else None
     if call is None:
         return HttpResponseBadRequest("Unknown call.")
-    return HttpResponse(connect_to_bot(call.parameters), content_type="text/xml")
+    return HttpResponse(connect_to_bot(call), content_type="text/xml")

@@ -99,14 +99,11 @@ def resolve_zones(campaign: Campaign, limit: int, *, in_bulk: bool = False) -> i
     return resolved + len(rest)
 
 
-def outbound_parameters(
-    call: Call, customer: Customer, campaign: Campaign | None, extra: dict
-) -> dict[str, str]:
-    """The <Parameter>s for the bot: the contact list's own columns (`extra`) first, so
-    they can never shadow ours."""
+def outbound_parameters(customer: Customer, campaign: Campaign | None, extra: dict) -> dict[str, str]:
+    """The <Parameter>s for the bot (connect_to_bot adds our call id): the contact list's own
+    columns (`extra`) first, so they can never shadow ours."""
     parameters = {name: str(value) for name, value in extra.items()}
     parameters |= {
-        "call_id": str(call.pk),
         "call_type": "outbound",
         "caller_id": customer.phone,
         "customer_id": str(customer.pk),
@@ -145,15 +142,19 @@ def claim_due_leads(campaign_id: int, now: datetime | None = None) -> list[int]:
     if not open_zones:
         return []
     with transaction.atomic():
-        candidates = [
-            lead
-            for zone in open_zones
-            for lead in due_leads(campaign, zone, now)
+        # The oldest due across the open zones, read from the index alone; then only those
+        # rows are locked and loaded. One a worker claimed meanwhile is skipped (locked) or
+        # no longer due (committed), so it is never claimed twice.
+        picks = sorted(
+            pick for zone in open_zones
+            for pick in due_leads(campaign, zone, now).values_list("next_attempt_at", "pk")[:room]
+        )[:room]
+        oldest = list(
+            Lead.objects.filter(pk__in=[pk for _, pk in picks], state__in=DUE_STATES)
             .select_related("customer")
-            .select_for_update(skip_locked=True, of=("self",))[:room]
-        ]
-        # The oldest due across zones; rows locked but not taken are released at commit.
-        oldest = sorted(candidates, key=lambda lead: (lead.next_attempt_at, lead.pk))[:room]
+            .select_for_update(skip_locked=True, of=("self",))
+            .order_by("next_attempt_at", "id")
+        )
         leads = _still_in_window(oldest, campaign, now)
         calls = _claim(leads, campaign, now)
     return [call.pk for call in calls]
@@ -173,7 +174,7 @@ def _still_in_window(leads: list[Lead], campaign: Campaign, now: datetime) -> li
 
 
 def _claim(leads: list[Lead], campaign: Campaign, now: datetime) -> list[Call]:
-    """Count the attempt on each lead and create its Call row: three statements in all."""
+    """Count the attempt on each lead and create its Call row: two statements in all."""
     Lead.objects.filter(pk__in=[lead.pk for lead in leads]).update(
         state=Lead.State.DIALING, claimed_at=now, updated_at=now, attempts=F("attempts") + 1,
         last_outcome="", callback_at=None,  # the new attempt's verdict starts empty
@@ -182,12 +183,10 @@ def _claim(leads: list[Lead], campaign: Campaign, now: datetime) -> list[Call]:
         lead.attempts += 1
     calls = Call.objects.bulk_create([
         Call(direction=Call.Direction.OUTBOUND, campaign=campaign, customer=lead.customer, lead=lead,
-             attempt=lead.attempts, from_number=campaign.caller_id, to_number=lead.customer.phone)
+             attempt=lead.attempts, from_number=campaign.caller_id, to_number=lead.customer.phone,
+             parameters=outbound_parameters(lead.customer, campaign, lead.parameters))
         for lead in leads
     ])
-    for call in calls:
-        call.parameters = outbound_parameters(call, call.customer, campaign, call.lead.parameters)
-    Call.objects.bulk_update(calls, ["parameters"])
     live.publish_calls(calls)
     return calls
 
@@ -237,7 +236,7 @@ def _create_arguments(call: Call) -> dict:
         "status_callback_event": STATUS_EVENTS,
         "status_callback_method": "POST",
     }
-    twiml = connect_to_bot(call.parameters)
+    twiml = connect_to_bot(call)
     if len(twiml) <= TWIML_INLINE_LIMIT:
         arguments["twiml"] = twiml
     else:
@@ -383,9 +382,8 @@ def call_now(customer: Customer, campaign: Campaign | None, from_number: str, pa
     call = Call.objects.create(
         direction=Call.Direction.OUTBOUND, campaign=campaign, customer=customer,
         from_number=from_number, to_number=customer.phone,
+        parameters=outbound_parameters(customer, campaign, parameters),
     )
-    call.parameters = outbound_parameters(call, customer, campaign, parameters)
-    call.save(update_fields=["parameters"])
     place_call(call.pk)
     call.refresh_from_db()
     return call

@@ -39,7 +39,7 @@ def test_it_claims_due_leads_and_creates_their_calls_first():
         assert lead.state == Lead.State.DIALING and lead.attempts == 1
         call = lead.calls.get()
         assert call.call_sid is None and call.attempt == 1 and call.status == "queued"
-        assert call.parameters["plan"] == "gold" and call.parameters["call_id"] == str(call.pk)
+        assert call.parameters["plan"] == "gold" and call.parameters["customer_id"] == str(lead.customer_id)
         assert call.parameters["call_type"] == "outbound"
 
 
