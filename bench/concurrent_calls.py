@@ -11,6 +11,14 @@ answer. Printed per run: calls whose p99 outbound frame gap (within bot speech) 
 40 ms, server CPU per call (process and its decode workers, in cores), and the median time
 from the caller's last speech frame to the bot's first audio.
 
+"answered" counts calls whose reply arrived within --seconds. One server process runs every
+call on one event loop, which cannot use more than one core: once cpu/call x calls nears 1.0
+it falls behind real time, hears the callers later and later, and past the call length answers
+none although every conversation would finish. On a 2-core machine daphne (~0.05 core a call)
+answered 16 of 16 at 0.8 core but 0 of 24 at 0.96 core in 20 s, and 24 of 24 (median 6 s)
+with --seconds 45; FastAPI (~0.04) still answered 24 at 0.86. Other work on the machine
+tips it over sooner, so each row also gives this client's CPU and the load average.
+
 Needs PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/dialer_bench,
 created and migrated if missing) and Redis (REDIS_URL) for daphne, espeak-ng for the callee.
 The FastAPI side writes nothing to a database; daphne's side stores transcripts as usual.
@@ -312,9 +320,12 @@ def measure(kind: str, services: str, n: int, env: dict, speech: bytes, seconds:
     try:
         time.sleep(1.0)  # let start-up work (decode pool, VAD session) settle
         cpu_before, wall_before = process_tree_cpu(server.pid), time.monotonic()
+        client_before = time.process_time()
         results = asyncio.run(run_calls(f"ws://127.0.0.1:{port}/twilio/stream/", n, speech, seconds))
         cpu = process_tree_cpu(server.pid) - cpu_before
         wall = time.monotonic() - wall_before
+        client_cpu = time.process_time() - client_before
+        load = os.getloadavg()[0]
     finally:
         server.terminate()
         try:
@@ -330,6 +341,8 @@ def measure(kind: str, services: str, n: int, env: dict, speech: bytes, seconds:
         "cpu_per_call": round(cpu / wall / n, 3),
         "median_latency_ms": round(statistics.median(latencies) * 1000) if latencies else None,
         "answered": len(latencies),
+        "client_cpu": round(client_cpu / wall, 2),
+        "load1": round(load, 1),
     }
 
 
@@ -379,10 +392,11 @@ def main() -> None:
     asyncio.run_coroutine_threadsafe(stub.cleanup(), loop).result(10)
 
     print(f"\n{'server':8} {'services':8} {'calls':>5} {'held<40ms':>9} {'worst p99':>9} "
-          f"{'cpu/call':>8} {'median stop->audio':>18}")
+          f"{'cpu/call':>8} {'median stop->audio':>18} {'answered':>8} {'client cpu':>10} {'load':>5}")
     for r in rows:
         print(f"{r['server']:8} {r['services']:8} {r['calls']:>5} {r['held']:>9} "
-              f"{r['worst_p99_gap_ms']!s:>9} {r['cpu_per_call']:>8} {r['median_latency_ms']!s:>18}")
+              f"{r['worst_p99_gap_ms']!s:>9} {r['cpu_per_call']:>8} {r['median_latency_ms']!s:>18} "
+              f"{r['answered']:>8} {r['client_cpu']:>10} {r['load1']:>5}")
 
 
 if __name__ == "__main__":
