@@ -23,18 +23,17 @@ from botruntime import asr
 logger = logging.getLogger(__name__)
 
 
-class PocketsphinxSTTService(SegmentedSTTService):
-    """Transcribes each VAD segment in the decode process pool with a campaign vocabulary."""
+class RawSegmentSTTService(SegmentedSTTService):
+    """A segmented STT fed raw PCM (no WAV header), with metrics, for services of our own."""
 
     # Speech end to transcript: Pipecat's default, stated so it does not warn on every call.
     # Our VAD waits 0.5 s (vad.PHONE_VAD_PARAMS) and a decode takes ~0.4 s.
     TTFS_P99_SECS = 1.0
 
-    def __init__(self, *, phrases: tuple[str, ...], **kwargs):
+    def __init__(self, **kwargs):
         # Pipecat logs an error per call for settings left unset; these are not switchable.
         super().__init__(settings=STTSettings(model=None, language=None),
                          ttfs_p99_latency=self.TTFS_P99_SECS, **kwargs)
-        self._phrases = phrases
 
     @property
     def wants_wav_segments(self) -> bool:
@@ -42,6 +41,14 @@ class PocketsphinxSTTService(SegmentedSTTService):
 
     def can_generate_metrics(self) -> bool:
         return True
+
+
+class PocketsphinxSTTService(RawSegmentSTTService):
+    """Transcribes each VAD segment in the decode process pool with a campaign vocabulary."""
+
+    def __init__(self, *, phrases: tuple[str, ...], **kwargs):
+        super().__init__(**kwargs)
+        self._phrases = phrases
 
     async def run_stt(self, audio: bytes) -> AsyncGenerator[Frame, None]:
         await self.start_processing_metrics()

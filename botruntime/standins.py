@@ -13,12 +13,12 @@ from collections.abc import AsyncGenerator
 import numpy as np
 from pipecat.frames.frames import Frame, LLMContextFrame, TranscriptionFrame, TTSAudioRawFrame
 from pipecat.processors.frame_processor import FrameDirection
-from pipecat.services.settings import STTSettings, TTSSettings
-from pipecat.services.stt_service import SegmentedSTTService
+from pipecat.services.settings import TTSSettings
 from pipecat.services.tts_service import TTSService
 from pipecat.utils.time import time_now_iso8601
 
 from botruntime.agent import ScriptedAgent
+from botruntime.local import RawSegmentSTTService
 
 STT_SECS = 0.15
 LLM_SECS = 0.25
@@ -27,18 +27,10 @@ STANDIN_TEXT = "please do not call me again remove me from your list"
 SECONDS_PER_CHAR = 0.06
 
 
-class StandInSTT(SegmentedSTTService):
+class StandInSTT(RawSegmentSTTService):
     def __init__(self, text: str = STANDIN_TEXT, **kwargs):
-        super().__init__(settings=STTSettings(model=None, language=None), ttfs_p99_latency=1.0,
-                         **kwargs)
+        super().__init__(**kwargs)
         self._text = text
-
-    @property
-    def wants_wav_segments(self) -> bool:
-        return False
-
-    def can_generate_metrics(self) -> bool:
-        return True
 
     async def run_stt(self, audio: bytes) -> AsyncGenerator[Frame, None]:
         await self.start_ttfb_metrics()
