@@ -56,7 +56,7 @@ US_ZONES = ["America/New_York", "America/Chicago", "America/Denver", "America/Ph
 # "1 % blank": the leads' zones as an import leaves them (a tick resolves 200 first).
 # "all resolved": after the resolve_lead_zones task, as a running campaign's ticks soon see
 # them; a night tick then reads no lead at all. "no publish" is a diagnostic: the same tick
-# with calls.live.publish_calls (one after-commit Channels send) stubbed out.
+# with calls.live.publish_new_calls (one after-commit Channels send) stubbed out.
 BLANK, RESOLVED, NO_PUBLISH = "1 % blank", "all resolved", "all resolved, no publish"
 MIDDAY, EVENING, NIGHT = timedelta(0), timedelta(hours=7, minutes=30), timedelta(hours=13)
 SCENARIOS = [("midday", MIDDAY, BLANK), ("midday", MIDDAY, RESOLVED), ("midday", MIDDAY, NO_PUBLISH),
@@ -274,7 +274,7 @@ def variant(kind: str, campaign, resolves: list):
     resolves.append(resolve_all(campaign))
     try:
         if kind == NO_PUBLISH:
-            with mock.patch.object(live, "publish_calls", lambda calls: None):
+            with mock.patch.object(live, "publish_new_calls", lambda calls: None):
                 yield
         else:
             yield

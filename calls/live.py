@@ -84,9 +84,13 @@ def publish_call(call: Call) -> None:
     _send_after_commit(_call_update(call))
 
 
-def publish_calls(calls: list[Call]) -> None:
-    """publish_call for many calls (a dispatch tick's new calls) in one send."""
-    _send_after_commit([delivery for call in calls for delivery in _call_update(call)])
+def publish_new_calls(calls: list[Call]) -> None:
+    """A dispatch tick's new calls, in one send, to their campaign's pages only: a call
+    that did not exist a moment ago has no page of its own open yet."""
+    _send_after_commit([
+        (campaign_group(call.campaign_id), {"type": "call.update", "call": call_payload(call)})
+        for call in calls
+    ])
 
 
 def publish_transcript(line: TranscriptLine) -> None:

@@ -45,9 +45,9 @@ STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
 
 
 DUE_STATES = [Lead.State.PENDING, Lead.State.RETRY]
-# Leads whose zone is not known yet, resolved per tick: enough for a list being dialled
+# Leads whose zone is not known yet, resolved per tick: enough for a small list dialled
 # while it is imported; the resolve_lead_zones task does big lists in bulk.
-RESOLVE_PER_TICK = 200
+RESOLVE_PER_TICK = 50
 RESOLVE_PER_TASK = 20_000
 
 # Every distinct zone among a campaign's callable leads, by a loose index scan: one probe
@@ -187,7 +187,7 @@ def _claim(leads: list[Lead], campaign: Campaign, now: datetime) -> list[Call]:
              parameters=outbound_parameters(lead.customer, campaign, lead.parameters))
         for lead in leads
     ])
-    live.publish_calls(calls)
+    live.publish_new_calls(calls)
     return calls
 
 
