@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from calls import live
 from calls.models import Call, TranscriptLine
-from campaigns.models import Campaign, Customer, Disposition, DoNotCall, Lead
+from campaigns.models import Campaign, Customer, DoNotCall, Lead
 
 logger = logging.getLogger(__name__)
 
@@ -190,8 +190,3 @@ def finish_call(
 def transcript_lines(call_id: int) -> list[tuple[str, str]]:
     return list(TranscriptLine.objects.filter(call_id=call_id).values_list("speaker", "text"))
 
-
-BOT_SETTABLE = {
-    Disposition.INTERESTED, Disposition.NOT_INTERESTED, Disposition.CALLBACK_REQUESTED,
-    Disposition.WRONG_NUMBER, Disposition.DO_NOT_CALL, Disposition.VOICEMAIL,
-}

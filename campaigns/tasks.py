@@ -1,6 +1,7 @@
 """Celery tasks for campaigns: thin, take primitive ids, delegate to the services."""
 
 from celery import shared_task
+from django.conf import settings
 
 from campaigns import contact_import, dispatch, lifecycle
 from campaigns.models import Campaign
@@ -19,13 +20,10 @@ def run_contact_import(contact_import_id: int) -> None:
 # Beat runs dispatch_tick every few seconds (one beat only: see the README). Each tick fans
 # out one dispatch per running campaign; a tick's messages expire with the next tick, so a
 # backlog after an outage never replays old ticks.
-TICK_SECONDS = 2.0
-
-
 @shared_task(ignore_result=True)
 def dispatch_tick() -> None:
     for campaign_id in lifecycle.campaigns_to_dispatch():
-        dispatch_campaign.apply_async((campaign_id,), expires=TICK_SECONDS * 2)
+        dispatch_campaign.apply_async((campaign_id,), expires=settings.DISPATCH_TICK_SECONDS * 2)
 
 
 @shared_task(ignore_result=True)

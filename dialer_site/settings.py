@@ -132,8 +132,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "dialer")
 CELERY_TIMEZONE = "UTC"
+# How often beat asks for a dispatch round; a round's messages expire with the next one.
+DISPATCH_TICK_SECONDS = 2.0
 CELERY_BEAT_SCHEDULE = {
-    "dispatch-due-leads": {"task": "campaigns.tasks.dispatch_tick", "schedule": 2.0},
+    "dispatch-due-leads": {"task": "campaigns.tasks.dispatch_tick", "schedule": DISPATCH_TICK_SECONDS},
     "reap-unknown-dials": {"task": "campaigns.tasks.reap_dials", "schedule": 60.0},
     "resolve-lead-zones": {"task": "campaigns.tasks.resolve_lead_zones", "schedule": 10.0},
 }
