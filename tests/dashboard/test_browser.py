@@ -18,8 +18,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def committed(fn):
     """Run fn in a transaction, so its publish_* calls go out after the commit, like the app's.
-    It runs on a thread of its own: Playwright's event loop owns this one, and publishing
-    goes through async_to_sync."""
+    It runs on a thread of its own: Playwright's event loop owns this one, and Django
+    refuses database work inside a running event loop."""
 
     def run():
         try:
