@@ -159,10 +159,9 @@ def free_port() -> int:
 
 
 def start_server(database: str, port: int, log) -> subprocess.Popen:
-    # The product's defaults, DATABASE_CONN_MAX_AGE included (0 since kept connections, one per
-    # ASGI request thread, ran the shared PostgreSQL server out of connections within seconds).
-    # An exported DATABASE_CONN_MAX_AGE is dropped so a shell setting cannot change the figures.
-    env = {**{k: v for k, v in os.environ.items() if k != "DATABASE_CONN_MAX_AGE"},
+    # The product's defaults, its connection pool included: an exported DATABASE_POOL_SIZE is
+    # dropped so a shell setting cannot change the figures.
+    env = {**{k: v for k, v in os.environ.items() if k != "DATABASE_POOL_SIZE"},
            **_support.bench_environment(database),
            "DJANGO_SETTINGS_MODULE": SETTINGS, "PYTHONPATH": str(_support.ROOT)}
     server = subprocess.Popen(

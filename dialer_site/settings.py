@@ -67,12 +67,20 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        # 0: under ASGI every request runs on its own thread, and a kept connection per
-        # thread exhausts PostgreSQL's max_connections (seen in bench/webhook_throughput.py).
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        # Not kept per thread: under ASGI every request runs on its own thread, and a kept
+        # connection per thread exhausts PostgreSQL's max_connections (seen in
+        # bench/webhook_throughput.py). PostgreSQL reuses them through the pool below.
+        conn_max_age=0,
+        # With the pool: an empty query on lending drops connections a restart broke.
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # psycopg's pool, per process: a request borrows a connection and gives it back, where
+    # opening one per request cost more than everything a status callback does.
+    DATABASES["default"]["OPTIONS"] = {"pool": {
+        "min_size": 1, "max_size": env_int("DATABASE_POOL_SIZE", 8), "timeout": 10,
+    }}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # daphne, the worker and beat all write: WAL lets readers run beside a writer, and
     # IMMEDIATE transactions queue writers (for up to `timeout` s) instead of failing.

@@ -105,7 +105,6 @@ def daphne(django_db_setup, django_db_blocker, emulator, tmp_path_factory):
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_API_BASE_URL": emulator.base_url,
         "MEDIA_ROOT": str(tmp_path_factory.mktemp("media")),
-        "DATABASE_CONN_MAX_AGE": "0",
         "BOT_ASR_WORKERS": "2",
         "LOG_LEVEL": "INFO",
     }

@@ -63,8 +63,8 @@ class Daphne:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        env = os.environ | {"DATABASE_URL": test_database_url(), "MEDIA_ROOT": str(self.media_root),
-                            "DATABASE_CONN_MAX_AGE": "0"} | self.env
+        env = os.environ | {"DATABASE_URL": test_database_url(),
+                            "MEDIA_ROOT": str(self.media_root)} | self.env
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
