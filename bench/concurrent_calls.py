@@ -1,6 +1,11 @@
 """N simultaneous emulated calls against one daphne process, side by side with Pipecat's own
 FastAPI/uvicorn websocket transport running the same pipeline, in the same run.
 
+Both servers run the product's bot session (`botruntime.session.BotSession`: pipeline,
+recorder, transcript and latency tracking, database writes); the baseline swaps our Channels
+consumer and transport for Pipecat's FastAPI websocket transport and skips only the
+signature check and the call's Channels group.
+
     .venv/bin/python bench/concurrent_calls.py --calls 4 8 12
 
 For each server and service set (local: pocketsphinx + scripted agent + espeak-ng;
@@ -21,7 +26,7 @@ tips it over sooner, so each row also gives this client's CPU and the load avera
 
 Needs PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/dialer_bench,
 created and migrated if missing) and Redis (REDIS_URL) for daphne, espeak-ng for the callee.
-The FastAPI side writes nothing to a database; daphne's side stores transcripts as usual.
+Both sides store calls, transcripts and recordings in that database as usual.
 """
 
 
@@ -56,47 +61,21 @@ UTTERANCE_BREAK = 0.3  # a longer silence between bot frames is a pause between 
 
 # -- the FastAPI/uvicorn baseline server ----------------------------------------------------
 
-def fastapi_app(services: str):
+def fastapi_app():
+    """Pipecat's FastAPI transport carrying the product's own bot session: the pipeline,
+    recorder, transcripts and database writes are ours; only the transport differs."""
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dialer_site.settings")
     django.setup()
     from fastapi import FastAPI, WebSocket
-    from pipecat.frames.frames import TTSSpeakFrame
-    from pipecat.pipeline.pipeline import Pipeline
-    from pipecat.pipeline.worker import PipelineParams, PipelineWorker
-    from pipecat.processors.aggregators.llm_context import LLMContext
-    from pipecat.processors.aggregators.llm_response_universal import (
-        LLMContextAggregatorPair,
-        LLMUserAggregatorParams,
-    )
-    from pipecat.serializers.twilio import TwilioFrameSerializer
     from pipecat.transports.websocket.fastapi import FastAPIWebsocketParams, FastAPIWebsocketTransport
-    from pipecat.turns.user_start.vad_user_turn_start_strategy import VADUserTurnStartStrategy
-    from pipecat.turns.user_stop.speech_timeout_user_turn_stop_strategy import (
-        SpeechTimeoutUserTurnStopStrategy,
-    )
-    from pipecat.turns.user_turn_strategies import UserTurnStrategies
-    from pipecat.workers.runner import WorkerRunner
 
     from botruntime import warm_up
-    from botruntime.agent import ScriptedAgent
-    from botruntime.script import ScriptedDialogue, merged_script, vocabulary
-    from botruntime.standins import StandInAgent, StandInSTT, StandInTTS
-    from botruntime.vad import SharedSileroVADAnalyzer
+    from botruntime.session import BotSession, StreamStart, transport_params
 
     warm_up()
     app = FastAPI()
-
-    class NoTools:
-        async def set_outcome(self, *args, **kwargs):
-            return {"ok": True}
-
-        async def schedule_callback(self, *args, **kwargs):
-            return {"ok": True}
-
-        async def end_call(self, *args, **kwargs):
-            return {"ok": True}
 
     @app.websocket("/twilio/stream/")
     async def stream(websocket: WebSocket):
@@ -105,49 +84,10 @@ def fastapi_app(services: str):
         while start is None:
             message = json.loads(await websocket.receive_text())
             if message.get("event") == "start":
-                start = message["start"]
-        serializer = TwilioFrameSerializer(
-            start["streamSid"], start["callSid"], ACCOUNT_SID, AUTH_TOKEN,
-            base_url=os.environ["TWILIO_API_BASE_URL"])
-        transport = FastAPIWebsocketTransport(websocket, FastAPIWebsocketParams(
-            audio_in_enabled=True, audio_out_enabled=True, audio_in_sample_rate=8000,
-            audio_out_sample_rate=8000, audio_out_10ms_chunks=2, audio_out_end_silence_secs=0,
-            serializer=serializer, allowed_origins=[]))
-        script = merged_script({})
-        context = {"first_name": "Dana", "campaign_name": "Summer Offers"}
-        if services == "standin":
-            agent = StandInAgent(ScriptedDialogue(script), NoTools(), context)
-            stt, tts = StandInSTT(), StandInTTS()
-        else:
-            from botruntime.local import EspeakTTSService, PocketsphinxSTTService
-
-            stt = PocketsphinxSTTService(phrases=vocabulary(script))
-            agent = ScriptedAgent(ScriptedDialogue(script), NoTools(), context)
-            tts = EspeakTTSService()
-        greeting = " ".join(["Hello Dana, this is an automated assistant calling from Summer Offers.",
-                             *agent.opening()])
-        pair = LLMContextAggregatorPair(LLMContext([{"role": "assistant", "content": greeting}]),
-                                        user_params=LLMUserAggregatorParams(
-            vad_analyzer=SharedSileroVADAnalyzer(sample_rate=8000),
-            user_turn_strategies=UserTurnStrategies(
-                start=[VADUserTurnStartStrategy()],
-                stop=[SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=0.3)]),
-        ))
-        worker = PipelineWorker(
-            Pipeline([transport.input(), stt, pair.user(), agent, tts, transport.output(),
-                      pair.assistant()]),
-            params=PipelineParams(audio_in_sample_rate=8000, audio_out_sample_rate=8000,
-                                  enable_metrics=True),
-            enable_rtvi=False, idle_timeout_secs=None, enable_turn_tracking=False)
-
-        @transport.event_handler("on_client_disconnected")
-        async def gone(_transport, _ws):
-            await worker.cancel()
-
-        await worker.queue_frame(TTSSpeakFrame(greeting))
-        runner = WorkerRunner(handle_sigint=False)
-        await runner.add_workers(worker)
-        await runner.run()
+                start = StreamStart.from_twilio(message["start"])
+        transport = FastAPIWebsocketTransport(
+            websocket, transport_params(FastAPIWebsocketParams, start, allowed_origins=[]))
+        await BotSession(start, transport).run()
 
     return app
 
@@ -280,8 +220,7 @@ def start_server(kind: str, services: str, port: int, env: dict) -> subprocess.P
         command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
                    "dialer_site.asgi:application"]
     else:
-        command = [sys.executable, str(Path(__file__)), "serve-fastapi", "--port", str(port),
-                   "--services", services]
+        command = [sys.executable, str(Path(__file__)), "serve-fastapi", "--port", str(port)]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                stderr=open(LOG_DIR / f"bench-{kind}-{services}.log", "w"))  # noqa: SIM115
     deadline = time.monotonic() + 60
@@ -358,7 +297,7 @@ def main() -> None:
     if args.command == "serve-fastapi":
         import uvicorn
 
-        uvicorn.run(fastapi_app(args.services[0]), host="127.0.0.1", port=args.port,
+        uvicorn.run(fastapi_app(), host="127.0.0.1", port=args.port,
                     log_level="warning", ws="websockets")
         return
 

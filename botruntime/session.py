@@ -1,7 +1,10 @@
-"""One bot session per media stream: builds the pipeline for the call's voice stack, runs
-it as its own task, and writes the transcript, outcome, summary, recording and metrics.
+"""One bot session per media stream: builds the pipeline for the call's voice stack around
+a transport, runs it as its own task, and writes the transcript, outcome, summary,
+recording and metrics.
 
-The consumer only hands messages over (`feed`) and never awaits the pipeline.
+The transport is any Pipecat transport carrying Twilio's Media Stream: in the product the
+Channels consumer's (`botruntime.transport`), which the consumer feeds and never awaits; in
+bench/concurrent_calls.py Pipecat's own FastAPI one, to compare the two on this pipeline.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import os
 import statistics
 import time
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -19,13 +23,14 @@ from pipecat.frames.frames import (
     BotStartedSpeakingFrame,
     BotStoppedSpeakingFrame,
     EndFrame,
+    Frame,
     InterruptionFrame,
     MetricsFrame,
     TTSSpeakFrame,
+    VADUserStartedSpeakingFrame,
+    VADUserStoppedSpeakingFrame,
 )
 from pipecat.metrics.metrics import TTFBMetricsData
-from pipecat.observers.base_observer import BaseObserver, FramePushed
-from pipecat.observers.user_bot_latency_observer import UserBotLatencyObserver
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.processors.aggregators.llm_context import LLMContext
@@ -36,6 +41,7 @@ from pipecat.processors.aggregators.llm_response_universal import (
 from pipecat.processors.audio.audio_buffer_processor import AudioBufferProcessor
 from pipecat.processors.frame_processor import FrameDirection
 from pipecat.serializers.twilio import TwilioFrameSerializer
+from pipecat.transports.base_transport import BaseTransport, TransportParams
 from pipecat.turns.user_start.vad_user_turn_start_strategy import VADUserTurnStartStrategy
 from pipecat.turns.user_stop.speech_timeout_user_turn_stop_strategy import (
     SpeechTimeoutUserTurnStopStrategy,
@@ -47,7 +53,7 @@ from botruntime import prompts, store
 from botruntime.script import ScriptedDialogue, merged_script, vocabulary
 from botruntime.summary import local_summary
 from botruntime.tools import CallTools, register, tools_schema
-from botruntime.transport import ChannelsTransport, ChannelsTransportParams
+from botruntime.transport import ChannelsTransport, Close
 from botruntime.vad import SharedSileroVADAnalyzer
 
 logger = logging.getLogger(__name__)
@@ -67,31 +73,89 @@ class StreamStart:
     account_sid: str
     custom_parameters: dict = field(default_factory=dict)
 
+    @classmethod
+    def from_twilio(cls, start) -> StreamStart | None:
+        """The `start` message's `start` object, or None if it does not name the stream."""
+        if not isinstance(start, dict) or not start.get("callSid") or not start.get("streamSid"):
+            return None
+        parameters = start.get("customParameters") or {}
+        if not isinstance(parameters, dict):
+            parameters = {}
+        return cls(
+            stream_sid=str(start["streamSid"]),
+            call_sid=str(start["callSid"]),
+            account_sid=str(start.get("accountSid", "")),
+            custom_parameters={str(k): str(v) for k, v in parameters.items()},
+        )
 
-class _Watcher(BaseObserver):
-    """Bot speaking state and per-service TTFB, seen once per frame at its source."""
 
-    def __init__(self, session: BotSession):
-        super().__init__()
+P = TypeVar("P", bound=TransportParams)
+
+
+def transport_params(params_class: type[P], start: StreamStart, **extra) -> P:
+    """Twilio's audio format and Pipecat's Twilio serializer, for any transport's params."""
+    serializer = TwilioFrameSerializer(
+        stream_sid=start.stream_sid,
+        call_sid=start.call_sid,
+        account_sid=settings.TWILIO_ACCOUNT_SID or start.account_sid,
+        auth_token=settings.TWILIO_AUTH_TOKEN,
+        base_url=settings.TWILIO_API_BASE_URL,
+    )
+    return params_class(
+        audio_in_enabled=True,
+        audio_out_enabled=True,
+        audio_in_sample_rate=SAMPLE_RATE,
+        audio_out_sample_rate=SAMPLE_RATE,
+        audio_out_end_silence_secs=0,
+        audio_out_10ms_chunks=2,  # 20 ms messages, as Twilio sends them
+        serializer=serializer,
+        **extra,
+    )
+
+
+class _CallRecorder(AudioBufferProcessor):
+    """Pipecat's recorder, which also keeps the call's speech timing for the session.
+
+    It sits after the output transport, so every downstream frame passes it: the bot
+    starting and stopping speech, the VAD's verdicts, the services' metrics. Pipecat's
+    observers would see the same frames, but each observer gets every frame through a
+    queue and task of its own, per call: with two of them that was a fifth of daphne's
+    event loop at 16 calls. Here it is a type check on a frame that passes anyway.
+    Caller stops -> first bot audio is measured as `UserBotLatencyObserver` does it.
+    """
+
+    def __init__(self, session: BotSession, **kwargs):
+        super().__init__(**kwargs)
         self.session = session
+        self._caller_stopped_at: float | None = None
 
-    async def on_push_frame(self, data: FramePushed):
-        frame, session = data.frame, self.session
-        if data.source is not session.output or data.direction != FrameDirection.DOWNSTREAM:
-            if isinstance(frame, MetricsFrame) and data.direction == FrameDirection.DOWNSTREAM:
-                for item in frame.data:
-                    if isinstance(item, TTFBMetricsData) and item.processor == data.source.name:
-                        session.ttfb.setdefault(_service_kind(item.processor), []).append(
-                            round(item.value * 1000))
-            return
-        if isinstance(frame, BotStartedSpeakingFrame):
+    async def process_frame(self, frame: Frame, direction: FrameDirection):
+        if direction == FrameDirection.DOWNSTREAM:
+            self._note(frame)
+        await super().process_frame(frame, direction)
+
+    def _note(self, frame: Frame) -> None:
+        session = self.session
+        if isinstance(frame, MetricsFrame):
+            for item in frame.data:
+                if isinstance(item, TTFBMetricsData):
+                    session.ttfb.setdefault(_service_kind(item.processor), []).append(
+                        round(item.value * 1000))
+        elif isinstance(frame, VADUserStartedSpeakingFrame):
+            self._caller_stopped_at = None
+        elif isinstance(frame, VADUserStoppedSpeakingFrame):
+            # The VAD decides `stop_secs` after the caller's last sound.
+            self._caller_stopped_at = frame.timestamp - frame.stop_secs
+        elif isinstance(frame, BotStartedSpeakingFrame):
             session.bot_speaking = True
             session.bot_utterances += 1
             session.bot_quiet.clear()
+            if self._caller_stopped_at is not None:
+                session.latencies_ms.append(round((time.time() - self._caller_stopped_at) * 1000))
+                self._caller_stopped_at = None
         elif isinstance(frame, BotStoppedSpeakingFrame):
             session.bot_speaking = False
             session.bot_quiet.set()
-            await session.output.bot_stopped_speaking()
 
 
 def _service_kind(name: str) -> str:
@@ -104,11 +168,15 @@ def _service_kind(name: str) -> str:
 
 
 class BotSession:
-    def __init__(self, start: StreamStart, *, send, close, services_factory=None):
+    def __init__(self, start: StreamStart, transport: BaseTransport, *, close: Close | None = None,
+                 services_factory=None):
+        """`close` ends the stream when the session stops without the pipeline having
+        closed it (a refused call, a failure); a transport that closes its socket when
+        its handler returns needs none."""
         self.start_info = start
         self.started = time.monotonic()
-        self.transport = ChannelsTransport(send, close, self._transport_params(start))
-        self.output = self.transport.output()
+        self.transport = transport
+        self._close = close
         # The bench swaps in fixed-latency stand-ins (BOT_SERVICES=standin).
         if services_factory is None and os.environ.get("BOT_SERVICES") == "standin":
             from botruntime.standins import standin_services
@@ -134,25 +202,6 @@ class BotSession:
         self._timers: list[asyncio.Task] = []
         self._ready = asyncio.Event()
 
-    @staticmethod
-    def _transport_params(start: StreamStart) -> ChannelsTransportParams:
-        serializer = TwilioFrameSerializer(
-            stream_sid=start.stream_sid,
-            call_sid=start.call_sid,
-            account_sid=settings.TWILIO_ACCOUNT_SID or start.account_sid,
-            auth_token=settings.TWILIO_AUTH_TOKEN,
-            base_url=settings.TWILIO_API_BASE_URL,
-        )
-        return ChannelsTransportParams(
-            audio_in_enabled=True,
-            audio_out_enabled=True,
-            audio_in_sample_rate=SAMPLE_RATE,
-            audio_out_sample_rate=SAMPLE_RATE,
-            audio_out_end_silence_secs=0,
-            audio_out_10ms_chunks=2,  # 20 ms messages, as Twilio sends them
-            serializer=serializer,
-        )
-
     # -- called by the consumer (never blocks) -------------------------------------------
 
     def begin(self) -> asyncio.Task:
@@ -161,19 +210,12 @@ class BotSession:
         self.task.add_done_callback(_running.discard)
         return self.task
 
-    def feed(self, event: str, raw: str) -> None:
-        self.transport.feed(event, raw)
-
     def spawn(self, coroutine) -> asyncio.Task:
         """Run a group event's work beside the consumer, which must not wait for it."""
         task = asyncio.create_task(coroutine)
         _running.add(task)
         task.add_done_callback(_running.discard)
         return task
-
-    def disconnected(self) -> None:
-        self.caller_hung_up = self.caller_hung_up or not self.ending
-        self.transport.disconnected()
 
     async def answered_by(self, answered_by: str) -> None:
         """Async AMD result: a machine gets the voicemail message, then we hang up."""
@@ -207,11 +249,11 @@ class BotSession:
                 start.call_sid, start.stream_sid, start.custom_parameters)
         except store.UnknownCall as exc:
             logger.warning("refusing stream %s: %s", start.stream_sid, exc)
-            await self.transport.client.close()
+            await self._close_stream()
             return
         except Exception:
             logger.exception("could not link stream %s to a call", start.stream_sid)
-            await self.transport.client.close()
+            await self._close_stream()
             return
         try:
             runner = await self._build()
@@ -225,8 +267,12 @@ class BotSession:
         finally:
             for timer in self._timers:
                 timer.cancel()
-            await self.transport.client.close()
+            await self._close_stream()
             await asyncio.shield(self._finish())
+
+    async def _close_stream(self) -> None:
+        if self._close is not None:
+            await self._close()
 
     async def _build(self) -> WorkerRunner:
         call = self.call
@@ -271,26 +317,20 @@ class BotSession:
                 user_idle_timeout=idle_secs,
             ),
         )
-        recorder = AudioBufferProcessor(sample_rate=SAMPLE_RATE, num_channels=2,
-                                        auto_start_recording=True)
+        recorder = _CallRecorder(self, sample_rate=SAMPLE_RATE, num_channels=2,
+                                 auto_start_recording=True)
         pipeline = Pipeline([
             self.transport.input(), stt, aggregators.user(), brain, tts,
-            self.output, recorder, aggregators.assistant(),
+            self.transport.output(), recorder, aggregators.assistant(),
         ])
-        latency = UserBotLatencyObserver()
         self.worker = PipelineWorker(
             pipeline,
             params=PipelineParams(audio_in_sample_rate=SAMPLE_RATE,
                                   audio_out_sample_rate=SAMPLE_RATE, enable_metrics=True),
-            observers=[latency, _Watcher(self)],
             enable_rtvi=False,
             idle_timeout_secs=None,
             enable_turn_tracking=False,
         )
-
-        @latency.event_handler("on_latency_measured")
-        async def on_latency(_observer, seconds):
-            self.latencies_ms.append(round(seconds * 1000))
 
         @aggregators.user().event_handler("on_user_turn_stopped")
         async def on_user_turn(_aggregator, _strategy, message):
@@ -314,7 +354,7 @@ class BotSession:
                 self.recording = (bytes(audio), sample_rate, num_channels)
 
         @self.transport.event_handler("on_client_disconnected")
-        async def on_disconnected(_transport):
+        async def on_disconnected(_transport, *_client):
             if not self.ending:
                 self.caller_hung_up = True
             await self.worker.cancel(reason="stream closed")
@@ -393,9 +433,7 @@ class BotSession:
             "caller_stop_to_bot_audio_ms": latencies,
             "caller_stop_to_bot_audio_median_ms": round(statistics.median(latencies)) if latencies else None,
             "ttfb_ms": self.ttfb,
-            "marks_sent": self.transport.client.marks_sent,
-            "marks_echoed": self.transport.client.marks_echoed,
-            "input_dropped": self.transport.input().dropped,
+            **(self.transport.stats() if isinstance(self.transport, ChannelsTransport) else {}),
             "end_reason": self.end_reason or ("caller hung up" if self.caller_hung_up else ""),
             "duration_ms": self.offset_ms(),
         }

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
 
 from pipecat.frames.frames import (
+    BotStoppedSpeakingFrame,
     CancelFrame,
     ClientConnectedFrame,
     EndFrame,
@@ -203,7 +205,6 @@ class ChannelsOutputTransport(BaseOutputTransport):
         self._play_until = 0.0  # monotonic time at which Twilio finishes what we sent
         self._since_mark = 0.0
         self._last_mark: str | None = None
-        self.frame_times: list[float] | None = None  # set by the bench to record send times
 
     async def setup(self, setup: FrameProcessorSetup):
         await super().setup(setup)
@@ -256,8 +257,6 @@ class ChannelsOutputTransport(BaseOutputTransport):
                                   num_channels=self._params.audio_out_channels)
         if not await self._write_frame(out):
             return False
-        if self.frame_times is not None:
-            self.frame_times.append(time.monotonic())
         self._play_until = max(self._play_until, time.monotonic()) + duration
         self._since_mark += duration
         if self._since_mark >= self._params.mark_every_secs:
@@ -271,14 +270,14 @@ class ChannelsOutputTransport(BaseOutputTransport):
         name = self._client.next_mark()
         self._last_mark = name
         stream_sid = getattr(self._params.serializer, "_stream_sid", "")
-        import json
-
         await self._client.send(json.dumps({"event": "mark", "streamSid": stream_sid,
                                             "mark": {"name": name}}))
 
-    async def bot_stopped_speaking(self):
-        """Mark the end of an utterance, so its echo says the caller heard all of it."""
-        await self._send_mark()
+    async def push_frame(self, frame: Frame, direction: FrameDirection = FrameDirection.DOWNSTREAM):
+        await super().push_frame(frame, direction)
+        if isinstance(frame, BotStoppedSpeakingFrame) and direction == FrameDirection.DOWNSTREAM:
+            # The end of an utterance: the mark's echo says the caller heard all of it.
+            await self._send_mark()
 
     async def _write_frame(self, frame: Frame) -> bool:
         if not self._params.serializer:
@@ -322,3 +321,7 @@ class ChannelsTransport(BaseTransport):
 
     async def call_event(self, name: str) -> None:
         await self._call_event_handler(name)
+
+    def stats(self) -> dict:
+        return {"marks_sent": self.client.marks_sent, "marks_echoed": self.client.marks_echoed,
+                "input_dropped": self._input.dropped}

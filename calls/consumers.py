@@ -1,8 +1,8 @@
 """Twilio's Media Stream socket (`<Connect><Stream>`), handed to the bot runtime.
 
 Thin on purpose: check Twilio's signature before accepting, read `connected`/`start`, start
-the bot session as its own task, then only pass messages to it. Nothing here awaits the
-pipeline (a consumer's handlers run one message at a time; see Pipecat issue 1919).
+the bot session as its own task, then only pass messages to its transport. Nothing here
+awaits the pipeline (a consumer's handlers run one message at a time; see Pipecat issue 1919).
 """
 
 import json
@@ -12,7 +12,8 @@ from urllib.parse import parse_qsl
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from botruntime import warm_up
-from botruntime.session import BotSession, StreamStart
+from botruntime.session import BotSession, StreamStart, transport_params
+from botruntime.transport import ChannelsTransport, ChannelsTransportParams
 from calls.live import bot_group
 from calls.twilio_auth import is_signed_by_twilio, public_websocket_url
 
@@ -29,6 +30,7 @@ MAX_LOGGED_GARBAGE = 5
 
 class MediaStreamConsumer(AsyncWebsocketConsumer):
     session: BotSession | None = None
+    transport: ChannelsTransport | None = None
     group: str | None = None
     garbage = 0
 
@@ -38,8 +40,8 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
         try:
             await super().__call__(scope, receive, send)
         finally:
-            if self.session is not None:
-                self.session.disconnected()
+            if self.transport is not None:
+                self.transport.disconnected()
 
     async def connect(self):
         headers = dict(self.scope.get("headers", []))
@@ -68,32 +70,25 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
             return await self._start(message, raw)
         if event not in PASSED_EVENTS:
             return self._drop(raw, f"unknown event {event!r}")
-        if self.session is None:
+        if self.transport is None:
             return self._drop(raw, f"{event!r} before start")
         if event == "mark":
             name = message.get("mark", {}).get("name") if isinstance(message.get("mark"), dict) else None
             if isinstance(name, str):
-                self.session.feed("mark", name)
+                self.transport.feed("mark", name)
             return None
-        self.session.feed(event, raw)
+        self.transport.feed(event, raw)
         return None
 
     async def _start(self, message: dict, raw: str):
         if self.session is not None:
             return self._drop(raw, "second start")
-        start = message.get("start")
-        if not isinstance(start, dict) or not start.get("callSid") or not start.get("streamSid"):
+        info = StreamStart.from_twilio(message.get("start"))
+        if info is None:
             return self._drop(raw, "start without callSid/streamSid")
-        parameters = start.get("customParameters") or {}
-        if not isinstance(parameters, dict):
-            parameters = {}
-        info = StreamStart(
-            stream_sid=str(start["streamSid"]),
-            call_sid=str(start["callSid"]),
-            account_sid=str(start.get("accountSid", "")),
-            custom_parameters={str(k): str(v) for k, v in parameters.items()},
-        )
-        self.session = BotSession(info, send=self._send_text, close=self._close)
+        self.transport = ChannelsTransport(self._send_text, self._close,
+                                           transport_params(ChannelsTransportParams, info))
+        self.session = BotSession(info, self.transport, close=self.transport.client.close)
         self.group = bot_group(info.call_sid)
         await self.channel_layer.group_add(self.group, self.channel_name)
         self.session.begin()
@@ -113,8 +108,8 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code):
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
-        if self.session is not None:
-            self.session.disconnected()
+        if self.transport is not None:
+            self.transport.disconnected()
 
     # -- group events (calls.live.tell_bot) ------------------------------------------------
 

@@ -134,7 +134,7 @@ class RecordingWorker:
 @pytest.mark.asyncio
 async def test_two_amd_results_at_once_leave_one_voicemail(settings):
     # Twilio retries an AMD callback that timed out, and each one reaches the session.
-    session = BotSession(StreamStart("MZ1", "CA1", "AC1"), send=None, close=None)
+    session = BotSession(StreamStart("MZ1", "CA1", "AC1"), transport=None)
     session.call = context()
     session.tools = CallTools(session.call, session.end_after_speech)
     session.worker = RecordingWorker()
