@@ -43,6 +43,16 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
             if self.transport is not None:
                 self.transport.disconnected()
 
+    async def dispatch(self, message):
+        # Channels closes stale database connections before every handler, through a hop
+        # to the sync thread: for media that is 50 hops a second per call. Receiving never
+        # touches the ORM; the session's database work goes through
+        # `database_sync_to_async`, which does that cleanup in the thread it uses.
+        if message["type"] == "websocket.receive":
+            await self.websocket_receive(message)
+        else:
+            await super().dispatch(message)
+
     async def connect(self):
         headers = dict(self.scope.get("headers", []))
         signature = headers.get(b"x-twilio-signature", b"").decode("latin-1") or None
