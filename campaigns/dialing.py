@@ -66,7 +66,9 @@ def settle_call(call_id: int) -> None:
     with transaction.atomic():
         # Locks in one order everywhere: the lead, then its call.
         lead = Lead.objects.select_for_update().select_related("campaign").filter(pk=lead_id).first()
-        call = Call.objects.select_for_update().get(pk=call_id)
+        call = Call.objects.select_for_update().filter(pk=call_id).first()
+        if call is None:
+            return  # deleted since (a settle message can outlive its call)
         current = lead is not None and call.attempt == lead.attempts and lead.state in IN_FLIGHT
         verdict = (lead.last_outcome if current else "") or call.disposition or disposition_from_status(call)
         if not call.disposition:

@@ -27,7 +27,7 @@ from calls import live, status
 from calls.models import Call
 from calls.twilio_client import twilio_client
 from calls.twiml import connect_to_bot
-from campaigns import calling_window, lifecycle
+from campaigns import calling_window, dialing, lifecycle
 from campaigns.models import Campaign, Customer, DoNotCall, Lead
 from campaigns.pacing import account_pacer
 from campaigns.twilio_errors import DialError, explain
@@ -306,7 +306,7 @@ def _pause_for(campaign: Campaign, reason: str) -> None:
 def reap(now: datetime | None = None) -> dict[str, int]:
     """Settle every dial whose outcome a dead worker or a lost callback left unknown."""
     now = now or timezone.now()
-    counts = {"requeued": 0, "reconciled": 0, "released": 0, "fetched": 0}
+    counts = {"requeued": 0, "reconciled": 0, "released": 0, "fetched": 0, "settled": 0}
     stale = now - UNKNOWN_DIAL_GRACE
     never_sent = Call.objects.filter(
         call_sid__isnull=True, dial_requested_at__isnull=True, ended_at__isnull=True,
@@ -326,6 +326,14 @@ def reap(now: datetime | None = None) -> dict[str, int]:
     for call in silent:
         _fetch_final_status(call)
         counts["fetched"] += 1
+    # A final call whose lead still waits on it: the settle message never ran.
+    unsettled = Call.objects.filter(
+        status__in=Call.FINAL_STATUSES, ended_at__lt=stale,
+        lead__state__in=dialing.IN_FLIGHT, lead__attempts=F("attempt"),
+    )
+    for call_id in unsettled.values_list("pk", flat=True):
+        dialing.settle_call(call_id)
+        counts["settled"] += 1
     return counts
 
 

@@ -1,9 +1,13 @@
-"""Shared personas: staff (runs campaigns), stranger (signed in, not staff); and a guard
-that lets background work settle before a transactional test flushes the database."""
+"""Shared personas: staff (runs campaigns), stranger (signed in, not staff); a real Celery
+worker; and a guard that lets background work settle before a transactional test flushes
+the database."""
 
 import time
 
 import pytest
+from celery.contrib.testing.worker import start_worker
+
+from dialer_site.celery import app
 
 
 @pytest.fixture
@@ -20,6 +24,25 @@ def stranger(django_user_model):
 def staff_client(client, staff):
     client.force_login(staff)
     return client
+
+
+def _start_worker():
+    return start_worker(app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=10)
+
+
+@pytest.fixture
+def worker():
+    """A worker on the test queue, in threads of this process (tests need transaction=True)."""
+    # Messages an earlier test left (a crashed worker's, say) would run against this test's rows.
+    app.control.purge()
+    with _start_worker() as running:
+        yield running
+
+
+@pytest.fixture
+def worker_factory():
+    """For tests that need a worker only from some point on."""
+    return _start_worker
 
 
 @pytest.fixture(autouse=True)

@@ -1,17 +1,15 @@
 """A campaign's world for dialling tests: the Twilio emulator, the product on a live
-server (it receives the emulator's signed callbacks) and a real Celery worker."""
+server (it receives the emulator's signed callbacks); the Celery worker is in tests/conftest.py."""
 
 from datetime import UTC, datetime, time
 
 import pytest
 import redis
-from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 
 from campaigns.calling_window import zone_where_it_is
 from campaigns.models import Campaign, Customer, Lead
 from campaigns.pacing import BUCKET_KEY
-from dialer_site.celery import app
 from twilio_emulator import EmulatorThread, Timing
 
 ACCOUNT_SID = "AC" + "7" * 32
@@ -46,22 +44,6 @@ def emulator(live_server, tmp_path, settings, clean_pacer):
         settings.TWILIO_ACCOUNT_SID = ACCOUNT_SID
         settings.TWILIO_AUTH_TOKEN = AUTH_TOKEN
         yield twilio
-
-
-def _start_worker():
-    return start_worker(app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=10)
-
-
-@pytest.fixture
-def worker():
-    with _start_worker() as running:
-        yield running
-
-
-@pytest.fixture
-def worker_factory():
-    """For tests that need a worker only from some point on."""
-    return _start_worker
 
 
 def make_campaign(numbers, zone: str | None = None, **options) -> Campaign:

@@ -4,7 +4,6 @@ dialled twice and none lost — status callbacks and the reaper settle what it l
 import os
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from campaigns import dispatch, lifecycle
 from campaigns.models import Lead
 from campaigns.tasks import dispatch_campaign, place_call
 from tests.dialer.conftest import make_campaign
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,13 +41,6 @@ def crash_a_worker_at(point: str) -> None:
 def _test_database_url() -> str:
     db = connection.settings_dict
     return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-
-
-def wait_for(condition, timeout=30):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.2)
 
 
 def dials(emulator) -> int:
@@ -74,10 +67,12 @@ def campaign(emulator):
 def test_killed_after_twilio_accepted_the_call(emulator, campaign):
     crash_a_worker_at("after-dial")
     lead = Lead.objects.get()
-    # Twilio placed the call; its status callbacks carry our call id and settle the lead.
-    wait_for(lambda: settled(lead))
-    call = Call.objects.get()
-    assert call.call_sid and call.status == Call.Status.COMPLETED
+    # Twilio placed the call; its status callbacks carry our call id and complete it. With
+    # no worker left to settle the lead, the reaper does.
+    call = wait_until(lambda: Call.objects.filter(status=Call.Status.COMPLETED).first())
+    assert call.call_sid
+    assert dispatch.reap(now=later())["settled"] == 1
+    assert settled(lead)
 
     dispatch.reap(now=later())
     place_call.apply(args=(call.pk,))  # the crashed task, delivered again
@@ -98,7 +93,7 @@ def test_killed_before_the_request_reached_twilio(emulator, campaign, worker_fac
 
     with worker_factory():
         dispatch_campaign.delay(campaign.pk)
-        wait_for(lambda: settled(lead))
+        wait_until(lambda: settled(lead), timeout=30)
     assert dials(emulator) == 1 and lead.attempts == 1
 
 
@@ -109,5 +104,5 @@ def test_killed_between_claim_and_dial(emulator, campaign, worker_factory):
 
     with worker_factory():
         assert dispatch.reap(now=later())["requeued"] == 1
-        wait_for(lambda: settled(lead))
+        wait_until(lambda: settled(lead), timeout=30)
     assert dials(emulator) == 1 and Call.objects.count() == 1

@@ -9,8 +9,13 @@ from django.utils import timezone
 from calls.live import bot_group, campaign_group
 from calls.models import Call, CallEvent
 from campaigns.models import Campaign, Customer, Disposition, Lead
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
+
+# A final callback has the lead settled by a worker: tests that wait for it run one (the
+# `worker` fixture), over committed rows.
+settles = pytest.mark.django_db(transaction=True)
 
 SID = "CA" + "b" * 32
 
@@ -40,6 +45,17 @@ def call(lead):
                                campaign=lead.campaign, customer=lead.customer, attempt=1)
 
 
+def settled(lead):
+    """The lead once a worker has settled the attempt its call was for."""
+
+    def refreshed():
+        lead.refresh_from_db()
+        return lead.state not in (Lead.State.DIALING, Lead.State.IN_CALL)
+
+    wait_until(refreshed)
+    return lead
+
+
 def final_row(call):
     call.refresh_from_db()
     return (call.status, call.duration_seconds, call.answered_at, call.ended_at, call.answered_by,
@@ -47,11 +63,13 @@ def final_row(call):
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_shuffled_and_duplicated_callbacks_converge_on_one_final_state(twilio_post, call, seed):
+@settles
+def test_shuffled_and_duplicated_callbacks_converge_on_one_final_state(twilio_post, call, lead, worker, seed):
     deliveries = LIFE + random.Random(seed).sample(LIFE, 3)
     random.Random(seed).shuffle(deliveries)
     for params in deliveries:
         assert twilio_post("/twilio/status/", params).status_code == 204
+    settled(lead)
 
     status, duration, answered_at, ended_at, answered_by, sequence, disposition = final_row(call)
     assert status == "completed"
@@ -76,23 +94,26 @@ def test_a_first_callback_that_beats_the_rest_answer_finds_the_call_by_our_id(tw
     assert call.call_sid == SID and call.status == "initiated"
 
 
-def test_busy_schedules_a_retry_after_the_campaigns_delay(twilio_post, call, lead):
+@settles
+def test_busy_schedules_a_retry_after_the_campaigns_delay(twilio_post, call, lead, worker):
     before = timezone.now()
     twilio_post("/twilio/status/", callback("busy", 1))
-    lead.refresh_from_db()
+    settled(lead)
     assert lead.state == Lead.State.RETRY and lead.last_outcome == Disposition.BUSY
     assert before + timedelta(minutes=10) <= lead.next_attempt_at <= timezone.now() + timedelta(minutes=10)
 
 
-def test_no_answer_on_the_last_attempt_fails_the_lead(twilio_post, call, lead):
+@settles
+def test_no_answer_on_the_last_attempt_fails_the_lead(twilio_post, call, lead, worker):
     Lead.objects.filter(pk=lead.pk).update(attempts=3)
     Call.objects.filter(pk=call.pk).update(attempt=3)
     twilio_post("/twilio/status/", callback("no-answer", 1))
-    lead.refresh_from_db()
+    settled(lead)
     assert lead.state == Lead.State.FAILED and lead.last_outcome == Disposition.NO_ANSWER
 
 
-def test_the_bots_verdict_given_during_the_call_settles_the_lead(twilio_post, call, lead):
+@settles
+def test_the_bots_verdict_given_during_the_call_settles_the_lead(twilio_post, call, lead, worker):
     from campaigns.dialing import record_outcome
 
     callback_at = timezone.now() + timedelta(days=1)
@@ -101,17 +122,21 @@ def test_the_bots_verdict_given_during_the_call_settles_the_lead(twilio_post, ca
     assert lead.state == Lead.State.IN_CALL  # the call is still live
 
     twilio_post("/twilio/status/", callback("completed", 3, CallDuration="30"))
-    lead.refresh_from_db()
+    settled(lead)
     call.refresh_from_db()
     assert lead.state == Lead.State.RETRY and lead.next_attempt_at == callback_at
     assert call.disposition == Disposition.CALLBACK_REQUESTED
 
 
-def test_a_callback_asked_for_as_the_call_ends_reopens_the_completed_campaign(twilio_post, call, lead):
+@settles
+def test_a_callback_asked_for_as_the_call_ends_reopens_the_completed_campaign(
+    twilio_post, call, lead, worker
+):
     from campaigns.dialing import record_outcome
 
     Campaign.objects.filter(pk=lead.campaign_id).update(status=Campaign.Status.RUNNING)
     twilio_post("/twilio/status/", callback("completed", 3, CallDuration="30"))
+    settled(lead)
     lead.campaign.refresh_from_db()
     assert lead.campaign.status == Campaign.Status.COMPLETED  # the final callback came first
 
@@ -123,11 +148,12 @@ def test_a_callback_asked_for_as_the_call_ends_reopens_the_completed_campaign(tw
     assert lead.campaign.status == Campaign.Status.RUNNING  # so the callback will be dialled
 
 
-def test_a_verdict_after_the_final_callback_still_counts(twilio_post, call, lead):
+@settles
+def test_a_verdict_after_the_final_callback_still_counts(twilio_post, call, lead, worker):
     from campaigns.dialing import record_outcome
 
     twilio_post("/twilio/status/", callback("completed", 3, CallDuration="30"))
-    lead.refresh_from_db()
+    settled(lead)
     assert lead.state == Lead.State.DONE
     record_outcome(lead.pk, Disposition.DO_NOT_CALL, "Asked not to be called")
     lead.refresh_from_db()
@@ -135,9 +161,11 @@ def test_a_verdict_after_the_final_callback_still_counts(twilio_post, call, lead
     assert lead.customer.do_not_call
 
 
-def test_the_last_lead_finishing_completes_the_campaign(twilio_post, call, lead):
+@settles
+def test_the_last_lead_finishing_completes_the_campaign(twilio_post, call, lead, worker):
     Campaign.objects.filter(pk=lead.campaign_id).update(status=Campaign.Status.RUNNING)
     twilio_post("/twilio/status/", callback("completed", 3, CallDuration="30"))
+    settled(lead)
     lead.campaign.refresh_from_db()
     assert lead.campaign.status == Campaign.Status.COMPLETED
 
@@ -190,10 +218,11 @@ def test_amd_records_the_machine_and_tells_the_live_bot(
     assert async_to_sync(layer.receive)(channel) == {"type": "amd.result", "answered_by": "machine_end_beep"}
 
 
-def test_a_machine_that_hung_up_without_a_verdict_is_retried_as_voicemail(twilio_post, call, lead):
+@settles
+def test_a_machine_that_hung_up_without_a_verdict_is_retried_as_voicemail(twilio_post, call, lead, worker):
     twilio_post("/twilio/amd/", {"CallSid": SID, "AnsweredBy": "machine_end_beep"})
     twilio_post("/twilio/status/", callback("completed", 3, CallDuration="20"))
-    lead.refresh_from_db()
+    settled(lead)
     assert lead.last_outcome == Disposition.VOICEMAIL and lead.state == Lead.State.RETRY
 
 
