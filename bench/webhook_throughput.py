@@ -6,13 +6,14 @@ this module as its settings and URLconf: the product's settings and URLs plus tw
 `/bench/bare/` (returns 204, nothing else) and `/bench/signed/` (the same behind the product's
 `calls.twilio_auth.twilio_webhook`, so the signature check's own cost shows) — over a dedicated
 PostgreSQL database (`bench_webhooks`, created and dropped) holding 2,000 dialling calls with
-their campaign, leads and customers; Redis DB 14 for the Channels layer.
+their campaign, leads and customers; Redis DB 14 for the Channels layer and Celery. A Celery
+worker (2 threads) runs beside daphne, settling the leads of calls that became final.
 
 An aiohttp client (16 concurrent requests, fixed duration per endpoint) posts status callbacks
 as Twilio sends them: form-encoded, to PUBLIC_BASE_URL/twilio/status/?call_id=…, signed with
 `RequestValidator.compute_signature`, each call going initiated → ringing → in-progress →
-completed with its SequenceNumber (so rows really move, CallEvents are stored and leads
-settle). The bare and signed-bare views get the same signed bodies. Endpoints alternate over
+completed with its SequenceNumber (so rows really move, CallEvents are stored and the worker
+settles leads). The bare and signed-bare views get the same signed bodies. Endpoints alternate over
 two rounds; printed: requests per second each, and status callbacks / bare as a ratio.
 Goal: ≥ 0.7×. A smaller in-process figure (Django test client, no server) follows, and
 `--profile` prints where a status callback's time goes (cProfile, in-process).
@@ -241,6 +242,32 @@ ENDPOINTS = [("bare", "/bench/bare/", "bare Django view (204)"),
              ("status", "/twilio/status/", "POST /twilio/status/ (signed, full)")]
 
 
+def start_worker(database: str, log) -> subprocess.Popen:
+    """The Celery worker that settles leads of calls the status callbacks make final: it runs
+    beside daphne on the same cores, as under `make run`."""
+    env = {**os.environ, **_support.bench_environment(database), "PYTHONPATH": str(_support.ROOT)}
+    return subprocess.Popen(
+        [str(_support.ROOT / ".venv/bin/celery"), "--app", "dialer_site", "worker", "--loglevel", "WARNING",
+         "--concurrency", "2", "--pool", "threads", "--queues", env["CELERY_QUEUE"]],
+        cwd=_support.ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
+    )
+
+
+def settle_backlog() -> None:
+    """Wait for the worker to settle what the status phase left it; print how it kept up."""
+    import redis
+    from django.conf import settings
+
+    from campaigns.models import Lead
+
+    queue = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    started = time.monotonic()
+    while queue.llen(settings.CELERY_TASK_DEFAULT_QUEUE) and time.monotonic() - started < 120:
+        time.sleep(0.1)
+    print(f"Worker: {Lead.objects.exclude(state__in=['in_call', 'pending']).count():,} leads settled,"
+          f" its queue empty {time.monotonic() - started:.1f} s after the last request")
+
+
 def bench_server(database: str, requests: dict, args) -> float:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -248,6 +275,7 @@ def bench_server(database: str, requests: dict, args) -> float:
     feeds = {name: Feed(requests[name]) for name, _, _ in ENDPOINTS}
     with tempfile.TemporaryFile() as log:
         server = start_server(database, port, log)
+        worker = start_worker(database, log)
         try:
             print(f"\ndaphne (1 process) on {base}, aiohttp client, {args.concurrency} in flight,"
                   f" {args.seconds:.0f} s per endpoint per round")
@@ -258,16 +286,18 @@ def bench_server(database: str, requests: dict, args) -> float:
                     rates[name].append(rate)
                     print(f"{round_:5d} {label:42} {rate:8.0f} {server_connections():8d}"
                           f"  {dict(sorted(codes.items()))}")
+            settle_backlog()
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            for process in (server, worker):
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
             log.seek(0)
             errors = log.read().decode(errors="replace").strip()
             if errors:
-                print(f"daphne's log (last 1,500 characters):\n{errors[-1500:]}")
+                print(f"daphne's and the worker's log (last 1,500 characters):\n{errors[-1500:]}")
     bare, signed, status = (statistics.median(rates[name]) for name, _, _ in ENDPOINTS)
     print(f"\nMedian over rounds: bare {bare:.0f} req/s, signed bare {signed:.0f} req/s"
           f" ({signed / bare:.2f}×), status callback {status:.0f} req/s")
@@ -345,6 +375,9 @@ def main() -> int:
     finally:
         from django.db import connections
 
+        from dialer_site.celery import app
+
+        app.control.purge()  # the in-process part's settle messages: no worker is left for them
         connections.close_all()
         if not args.keep:
             _support.drop_database(DATABASE)
