@@ -11,10 +11,11 @@ signature check and the call's Channels group.
 For each server and service set (local: pocketsphinx + scripted agent + espeak-ng;
 standin: fixed-latency stand-ins for cloud STT/LLM/TTS) it places N calls at once with a
 Twilio-like client (signed handshake, `start`, 20 ms μ-law media, marks echoed when played,
-`clear` honoured). Each callee waits for the greeting, says one sentence and waits for the
-answer. Printed per run: calls whose p99 outbound frame gap (within bot speech) stayed under
-40 ms, server CPU per call (process and its decode workers, in cores), and the median time
-from the caller's last speech frame to the bot's first audio.
+`clear` honoured, no compression offered). Each callee waits for the greeting, says one
+sentence and waits for the answer. Printed per run: calls whose p99 outbound frame gap
+(within bot speech) stayed under 40 ms, server CPU per call (process and its decode
+workers, in cores), and the median time from the caller's last speech frame to the bot's
+first audio.
 
 "answered" counts calls whose reply arrived within --seconds. One server process runs every
 call on one event loop, which cannot use more than one core: once cpu/call x calls nears 1.0
@@ -117,8 +118,10 @@ async def one_call(url: str, speech: bytes, deadline: float) -> dict:
     arrivals: list[float] = []
     outgoing = bytearray()
     state = {"spoke_at": None, "first_reply": None, "play_until": 0.0, "last_audio": 0.0}
+    # No permessage-deflate: daphne (autobahn) declines it and uvicorn accepts it, which
+    # would make the baseline compress every 20 ms message and daphne none.
     async with websockets.connect(url, additional_headers={"X-Twilio-Signature": sig},
-                                  max_size=2**20, ping_interval=None) as ws:
+                                  max_size=2**20, ping_interval=None, compression=None) as ws:
         await ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
         await ws.send(json.dumps({"event": "start", "streamSid": stream_sid, "start": {
             "accountSid": ACCOUNT_SID, "streamSid": stream_sid, "callSid": call_sid,
