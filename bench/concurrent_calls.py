@@ -20,9 +20,9 @@ first audio.
 "answered" counts calls whose reply arrived within --seconds. One server process runs every
 call on one event loop, which cannot use more than one core: once cpu/call x calls nears 1.0
 it falls behind real time, hears the callers later and later, and past the call length answers
-none although every conversation would finish. On a 2-core machine daphne (~0.05 core a call)
-answered 16 of 16 at 0.8 core but 0 of 24 at 0.96 core in 20 s, and 24 of 24 (median 6 s)
-with --seconds 45; FastAPI (~0.04) still answered 24 at 0.86. Other work on the machine
+none although every conversation would finish. With both servers running the whole session,
+a call costs about 0.1 core on either on a 2-core machine (daphne 0.11, FastAPI 0.09-0.10 in
+the same runs): 8 calls fit, and at 16 neither answers any call in 20 s. Other work on the machine
 tips it over sooner, so each row also gives this client's CPU and the load average.
 
 Needs PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/dialer_bench,
