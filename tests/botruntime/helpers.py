@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 import urllib.parse
 import urllib.request
 from xml.sax.saxutils import quoteattr
@@ -50,11 +49,3 @@ def entries(snapshot: dict, kind: str) -> list[dict]:
     return [e for e in snapshot["timeline"]["entries"] if e["kind"] == kind]
 
 
-def wait_until(predicate, timeout: float = 20.0, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise TimeoutError("condition not met")

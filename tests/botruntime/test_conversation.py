@@ -12,7 +12,8 @@ from calls.models import Call, TranscriptLine
 from campaigns.models import DoNotCall, Lead
 from tests.botruntime import factory
 from tests.botruntime.conftest import redis_url_with_slack
-from tests.botruntime.helpers import dial, entries, wait_until
+from tests.botruntime.helpers import dial, entries
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

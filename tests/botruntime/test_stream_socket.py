@@ -11,7 +11,8 @@ from twilio.request_validator import RequestValidator
 from calls.models import Call, TranscriptLine
 from tests.botruntime import factory
 from tests.botruntime.conftest import ACCOUNT_SID, AUTH_TOKEN
-from tests.botruntime.helpers import dial, entries, wait_until
+from tests.botruntime.helpers import dial, entries
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
