@@ -3,7 +3,7 @@ and never outside 08:00–21:00 local whatever the campaign says (TCPA / TSR).""
 
 from datetime import datetime, time
 from functools import cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from campaigns.models import Campaign, Customer
 from campaigns.phones import timezone_for_number
@@ -19,11 +19,6 @@ def _zone(name: str) -> ZoneInfo | None:
         return None
 
 
-@cache
-def _all_zones() -> tuple[str, ...]:
-    return tuple(sorted(available_timezones()))
-
-
 def window(campaign: Campaign) -> tuple[time, time]:
     return max(campaign.window_start, EARLIEST), min(campaign.window_end, LATEST)
 
@@ -34,11 +29,6 @@ def is_open(zone_name: str, campaign: Campaign, now: datetime) -> bool:
         return False
     start, end = window(campaign)
     return start <= now.astimezone(zone).time() < end
-
-
-def open_zones(campaign: Campaign, now: datetime) -> list[str]:
-    """Every IANA zone where it is calling time right now (~600 checks: well under a ms each)."""
-    return [name for name in _all_zones() if is_open(name, campaign, now)]
 
 
 def customer_zone(customer: Customer, campaign: Campaign) -> str:
