@@ -1,20 +1,15 @@
 from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
-from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
+from phonenumbers import SUPPORTED_REGIONS, country_code_for_region
 
 from campaigns.import_reading import FIELDS
 from campaigns.models import Campaign, ContactImport
 
 
 def _country_choices() -> list[tuple[str, str]]:
-    regions = {
-        region: code
-        for code, regions in COUNTRY_CODE_TO_REGION_CODE.items()
-        for region in regions
-        if region != "001"  # non-geographic numbers
-    }
-    return [(region, f"{region} (+{code})") for region, code in sorted(regions.items())]
+    # SUPPORTED_REGIONS leaves out the non-geographic "001" numbers.
+    return [(r, f"{r} (+{country_code_for_region(r)})") for r in sorted(SUPPORTED_REGIONS)]
 
 
 class UploadForm(forms.Form):
