@@ -36,6 +36,7 @@ from campaigns.import_reading import (
     guess_mapping,
     make_plan,
     preview,
+    read_header,
     read_records,
     split_header,
 )
@@ -112,9 +113,7 @@ def confirm(contact_import: ContactImport, mapping: dict, *, default_country: st
     """Fix mapping and options and queue the import. False when it was already queued
     (a double click); the caller enqueues the task only on True."""
     with (open_source or (lambda: open_file(contact_import)))() as stream:
-        records = read_records(stream, file_format(contact_import))
-        header, _ = split_header(records)
-        records.close()
+        header = read_header(stream, file_format(contact_import))
     make_plan(header, mapping)  # raises ImportFileError when the phone column is missing
     changed = ContactImport.objects.filter(
         pk=contact_import.pk, status=ContactImport.Status.PENDING

@@ -11,7 +11,7 @@ from django.utils import timezone
 from calls.models import Call
 from campaigns.contact_import import file_format, open_file
 from campaigns.csv_safety import SafeWriter
-from campaigns.import_reading import REJECTED_COLUMNS, read_records, split_header
+from campaigns.import_reading import REJECTED_COLUMNS, read_header
 from campaigns.models import Campaign, ContactImport, Lead
 
 RESULT_COLUMNS = ["phone", "first_name", "last_name", "email", "timezone", "state", "attempts",
@@ -25,9 +25,7 @@ def rejected_rows_csv(contact_import: ContactImport) -> Iterator[str]:
     header: list[str] = []
     if contact_import.file:
         with open_file(contact_import) as stream:
-            records = read_records(stream, file_format(contact_import))
-            header, _ = split_header(records)
-            records.close()
+            header = read_header(stream, file_format(contact_import))
     yield writer.row([*header, *REJECTED_COLUMNS])
     for line, reason, values in contact_import.rejections.values_list("line", "reason", "values").iterator():
         cells = list(values) + [""] * (len(header) - len(values))

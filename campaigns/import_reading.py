@@ -191,6 +191,14 @@ def split_header(records: Iterator[Record]) -> tuple[list[str], int]:
     raise ImportFileError("The file is empty.")
 
 
+def read_header(stream: BinaryIO, fmt: CsvFormat) -> list[str]:
+    """Just the header, for callers that need nothing else from the file."""
+    records = read_records(stream, fmt)
+    header, _ = split_header(records)
+    records.close()
+    return header
+
+
 @dataclass
 class Preview:
     fmt: CsvFormat
