@@ -26,6 +26,14 @@ def _run_transition(modeladmin, request, queryset, move, verb: str) -> None:
         modeladmin.message_user(request, f"{verb} {moved} campaign{pluralize(moved)}.", messages.SUCCESS)
 
 
+def _board_cell(campaign, inner: str) -> str:
+    """A list cell that live.js keeps up to date from the campaign's board."""
+    return format_html(
+        '<span data-campaign-row="{}" data-board-url="{}">{}</span>',
+        campaign.pk, reverse("campaign-board", args=[campaign.pk]), inner,
+    )
+
+
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     list_display = ["name", "live_status", "live_calls", "voice_stack", "caller_id", "max_concurrent_calls",
@@ -45,19 +53,15 @@ class CampaignAdmin(admin.ModelAdmin):
 
     @admin.display(description="status", ordering="status")
     def live_status(self, campaign):
-        return format_html(
-            '<span data-campaign-row="{}" data-board-url="{}"><span class="badge status-{}" '
-            'data-summary="status">{}</span></span>',
-            campaign.pk, reverse("campaign-board", args=[campaign.pk]), campaign.status,
-            campaign.get_status_display(),
-        )
+        return _board_cell(campaign, format_html(
+            '<span class="badge status-{}" data-summary="status">{}</span>',
+            campaign.status, campaign.get_status_display(),
+        ))
 
     @admin.display(description="live calls", ordering="live_now")
     def live_calls(self, campaign):
-        return format_html(
-            '<span data-campaign-row="{}" data-board-url="{}">'
-            '<span data-summary="live_calls">{}</span></span>',
-            campaign.pk, reverse("campaign-board", args=[campaign.pk]), campaign.live_now,
+        return _board_cell(
+            campaign, format_html('<span data-summary="live_calls">{}</span>', campaign.live_now)
         )
 
     @admin.action(description="Start selected campaigns")
