@@ -8,7 +8,7 @@ from django.utils.html import format_html
 from calls import live
 from calls.models import Call
 from campaigns import do_not_call, lifecycle, stats
-from campaigns.models import Campaign, Customer, DoNotCall, Lead
+from campaigns.models import Campaign, ContactImport, Customer, DoNotCall, Lead
 
 
 def _run_transition(modeladmin, request, queryset, move, verb: str) -> None:
@@ -140,10 +140,6 @@ class DoNotCallAdmin(admin.ModelAdmin):
     list_display = ["phone", "reason", "source", "created_at"]
     list_filter = ["source"]
     search_fields = ["phone"]
-
-
-# --- Contact imports ------------------------------------------------------------------
-from campaigns.models import ContactImport  # noqa: E402
 
 
 @admin.register(ContactImport)
