@@ -80,6 +80,11 @@ class CampaignAdmin(admin.ModelAdmin):
         _run_transition(self, request, queryset, lifecycle.resume, "Resumed")
 
 
+def _mark_do_not_call(modeladmin, request, phones) -> None:
+    added = do_not_call.add(list(phones), reason=f"Marked by {request.user.get_username()} in the admin")
+    modeladmin.message_user(request, f"Added {added} number{pluralize(added)} to the do-not-call list.")
+
+
 class DoNotCallFilter(admin.SimpleListFilter):
     title = "do not call"
     parameter_name = "do_not_call"
@@ -109,9 +114,7 @@ class CustomerAdmin(admin.ModelAdmin):
 
     @admin.action(description="Add to the do-not-call list")
     def mark_do_not_call(self, request, queryset):
-        added = do_not_call.add(list(queryset.values_list("phone", flat=True)),
-                                reason=f"Marked by {request.user.get_username()} in the admin")
-        self.message_user(request, f"Added {added} number{pluralize(added)} to the do-not-call list.")
+        _mark_do_not_call(self, request, queryset.values_list("phone", flat=True))
 
     @admin.action(description="Remove from the do-not-call list")
     def unmark_do_not_call(self, request, queryset):
@@ -130,9 +133,7 @@ class LeadAdmin(admin.ModelAdmin):
 
     @admin.action(description="Add these customers to the do-not-call list")
     def mark_do_not_call(self, request, queryset):
-        added = do_not_call.add(list(queryset.values_list("customer__phone", flat=True)),
-                                reason=f"Marked by {request.user.get_username()} in the admin")
-        self.message_user(request, f"Added {added} number{pluralize(added)} to the do-not-call list.")
+        _mark_do_not_call(self, request, queryset.values_list("customer__phone", flat=True))
 
 
 @admin.register(DoNotCall)
