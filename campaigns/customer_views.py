@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from campaigns import do_not_call
-from campaigns.forms import DoNotCallForm
+from campaigns.forms import ReasonForm
 from campaigns.models import Customer, DoNotCall
 from dialer_site.access import staff_required
 
@@ -57,7 +57,7 @@ def customer_detail(request, customer_id):
 @staff_required
 def customer_dnc_add(request, customer_id):
     customer = _get_customer(customer_id)
-    form = DoNotCallForm(request.POST)
+    form = ReasonForm(request.POST)
     reason = (form.cleaned_data["reason"] if form.is_valid() else "") or "Added by staff"
     do_not_call.add([customer.phone], reason=f"{reason} ({request.user.get_username()})")
     messages.success(request, f"{customer.phone} is on the do-not-call list; it will not be dialled.")

@@ -117,9 +117,7 @@ class CampaignForm(forms.ModelForm):
         return cleaned
 
 
-class PauseForm(forms.Form):
-    reason = forms.CharField(max_length=200, required=False)
+class ReasonForm(forms.Form):
+    """The optional reason staff give when pausing a campaign or blocking a number."""
 
-
-class DoNotCallForm(forms.Form):
     reason = forms.CharField(max_length=200, required=False)

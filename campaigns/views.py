@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 
 from calls import live
 from campaigns import lifecycle, stats
-from campaigns.forms import CampaignForm, PauseForm
+from campaigns.forms import CampaignForm, ReasonForm
 from campaigns.models import Campaign, Disposition, Lead
 from dialer_site.access import staff_required
 from dialer_site.paging import keyset_page
@@ -141,7 +141,7 @@ def campaign_start(request, campaign_id):
 @staff_required
 def campaign_pause(request, campaign_id):
     campaign = _get_campaign(campaign_id)
-    form = PauseForm(request.POST)
+    form = ReasonForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     reason = reason or f"Paused by {request.user.get_username()}."
     _transition(request, campaign, lifecycle.pause, "Campaign paused. Calls in progress finish.", reason)
