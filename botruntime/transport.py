@@ -114,13 +114,28 @@ class ChannelsClient:
             return False
 
 
-class ChannelsInputTransport(BaseInputTransport):
+class _ChannelsEnd:
+    """What the input and output transports share: the consumer's client and the
+    serializer, which each end sets up (as Pipecat's FastAPI transport does)."""
+
+    _params: ChannelsTransportParams
+
     def __init__(self, transport: ChannelsTransport, client: ChannelsClient,
                  params: ChannelsTransportParams, **kwargs):
-        super().__init__(params, **kwargs)
+        super().__init__(params, **kwargs)  # the base transport keeps `params` as `_params`
         self._transport = transport
         self._client = client
-        self._params = params
+
+    async def setup(self, setup: FrameProcessorSetup):
+        await super().setup(setup)
+        if self._params.serializer:
+            await self._params.serializer.setup(setup)
+
+
+class ChannelsInputTransport(_ChannelsEnd, BaseInputTransport):
+    def __init__(self, transport: ChannelsTransport, client: ChannelsClient,
+                 params: ChannelsTransportParams, **kwargs):
+        super().__init__(transport, client, params, **kwargs)
         self._queue: asyncio.Queue = asyncio.Queue(maxsize=INPUT_QUEUE_SIZE)
         self._receive_task: asyncio.Task | None = None
         self.dropped = 0
@@ -136,11 +151,6 @@ class ChannelsInputTransport(BaseInputTransport):
                 # Control events matter more than 20 ms of audio: make room for them.
                 self._queue.get_nowait()
                 self._queue.put_nowait((event, raw))
-
-    async def setup(self, setup: FrameProcessorSetup):
-        await super().setup(setup)
-        if self._params.serializer:
-            await self._params.serializer.setup(setup)
 
     async def start(self, frame: StartFrame):
         await super().start(frame)
@@ -195,21 +205,13 @@ class ChannelsInputTransport(BaseInputTransport):
         await self._transport.call_event("on_client_disconnected")
 
 
-class ChannelsOutputTransport(BaseOutputTransport):
+class ChannelsOutputTransport(_ChannelsEnd, BaseOutputTransport):
     def __init__(self, transport: ChannelsTransport, client: ChannelsClient,
                  params: ChannelsTransportParams, **kwargs):
-        super().__init__(params, **kwargs)
-        self._transport = transport
-        self._client = client
-        self._params = params
+        super().__init__(transport, client, params, **kwargs)
         self._play_until = 0.0  # monotonic time at which Twilio finishes what we sent
         self._since_mark = 0.0
         self._last_mark: str | None = None
-
-    async def setup(self, setup: FrameProcessorSetup):
-        await super().setup(setup)
-        if self._params.serializer:
-            await self._params.serializer.setup(setup)
 
     async def start(self, frame: StartFrame):
         await super().start(frame)
