@@ -15,7 +15,6 @@ Modelled on Pipecat's FastAPI websocket transport, with three differences:
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import logging
 import time
@@ -70,7 +69,6 @@ class ChannelsClient:
         self.marks_sent = 0
         self.marks_echoed = 0
         self._mark_waiters: dict[str, asyncio.Future] = {}
-        self._names = itertools.count(1)
 
     async def send(self, data: str) -> bool:
         if self.closed:
@@ -93,7 +91,7 @@ class ChannelsClient:
 
     def next_mark(self) -> str:
         self.marks_sent += 1
-        name = f"m{next(self._names)}"
+        name = f"m{self.marks_sent}"
         self._mark_waiters[name] = asyncio.get_running_loop().create_future()
         return name
 
