@@ -205,14 +205,12 @@ class BotSession:
     # -- called by the consumer (never blocks) -------------------------------------------
 
     def begin(self) -> asyncio.Task:
-        self.task = asyncio.create_task(self.run(), name=f"bot-{self.start_info.call_sid}")
-        _running.add(self.task)
-        self.task.add_done_callback(_running.discard)
+        self.task = self.spawn(self.run(), name=f"bot-{self.start_info.call_sid}")
         return self.task
 
-    def spawn(self, coroutine) -> asyncio.Task:
+    def spawn(self, coroutine, name: str | None = None) -> asyncio.Task:
         """Run a group event's work beside the consumer, which must not wait for it."""
-        task = asyncio.create_task(coroutine)
+        task = asyncio.create_task(coroutine, name=name)
         _running.add(task)
         task.add_done_callback(_running.discard)
         return task
