@@ -457,16 +457,13 @@ class BotSession:
             except Exception:
                 logger.warning("LLM summary failed for call %s; using the local one",
                                self.call.call_id, exc_info=True)
-        recording = None
-        if self.recording:
-            recording = store.wav_bytes(*self.recording)
         # The lead first: the summary appearing on the call is the sign that all is stored.
         if self.call.lead_id and outcome.disposition:
             await database_sync_to_async(store.record_outcome)(
                 self.call.lead_id, outcome.disposition, outcome.notes, outcome.callback_at)
         await database_sync_to_async(store.finish_call)(
             self.call.call_id, disposition=disposition, notes=outcome.notes, summary=summary,
-            metrics=self.metrics(), recording=recording)
+            metrics=self.metrics(), recording=self.recording)
 
 
 # Sessions outlive their consumer by a moment (the summary and recording are written after

@@ -169,8 +169,10 @@ def finish_call(
     notes: str,
     summary: str,
     metrics: dict,
-    recording: bytes | None,
+    recording: tuple[bytes, int, int] | None,
 ) -> None:
+    """`recording` is (16-bit PCM, sample rate, channels): encoded to WAV here, in the
+    worker thread, not on the event loop (minutes of stereo audio are megabytes)."""
     call = Call.objects.select_related("customer", "campaign").filter(pk=call_id).first()
     if call is None:
         logger.warning("call %s was deleted before its session finished", call_id)
@@ -181,7 +183,8 @@ def finish_call(
     call.metrics = {**call.metrics, **metrics}
     fields = ["disposition", "notes", "summary", "metrics"]
     if recording:
-        call.recording.save(f"{call.call_sid or call.pk}.wav", ContentFile(recording), save=False)
+        call.recording.save(f"{call.call_sid or call.pk}.wav", ContentFile(wav_bytes(*recording)),
+                            save=False)
         fields.append("recording")
     call.save(update_fields=fields)
     live.publish_call(call)
