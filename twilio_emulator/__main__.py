@@ -17,11 +17,11 @@ from typing import Any
 import aiohttp
 import yaml
 
+from .calls import FINAL_STATUSES
 from .emulator import DEFAULT_DATA_DIR, Emulator, settle_garbage_collector
 from .speech import SpeechUnavailable
 
 DEFAULT_ACCOUNT_SID = "AC" + "0" * 32
-FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 
 
 def _parser() -> argparse.ArgumentParser:
