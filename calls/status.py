@@ -107,7 +107,7 @@ def _move_forward(call: Call, params: dict) -> bool:
 def apply_amd_result(params: dict, raw: dict) -> Call | None:
     """Asynchronous answering-machine detection: record it and tell the live bot session."""
     with transaction.atomic():
-        call = Call.objects.select_for_update().filter(call_sid=params["CallSid"]).first()
+        call = _locked_calls().filter(call_sid=params["CallSid"]).first()
         if call is None:
             return None
         CallEvent.objects.create(call=call, call_status="amd", params=raw)
