@@ -64,7 +64,7 @@ def call_detail(request, call_id):
         "payload": call_payload(call),
         "lines": [transcript_payload(line) for line in call.transcript.all()],
         "events": call.events.order_by("sequence_number", "received_at", "id"),
-        "metrics": sorted((k, v) for k, v in (call.metrics or {}).items()),
+        "metrics": sorted((call.metrics or {}).items()),
     }
     return render(request, "calls/call_detail.html", ctx)
 
