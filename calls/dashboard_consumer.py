@@ -45,12 +45,7 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         if not (user and user.is_authenticated and user.is_staff):
             await self.close()  # before accept: the handshake is refused with 403
             return
-        self.joined: set[str] = set()
         await self.accept()
-
-    async def disconnect(self, code):
-        for group in getattr(self, "joined", set()):
-            await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive_json(self, content, **kwargs):
         action = content.get("action") if isinstance(content, dict) else None
@@ -64,19 +59,21 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
     async def subscribe(self, campaign_ids: list[int], call_ids: list[int]):
         campaigns, calls = await visible_ids(self.scope["user"], campaign_ids, call_ids)
         groups = [campaign_group(i) for i in campaigns] + [call_group(i) for i in calls]
-        if len(self.joined | set(groups)) > MAX_SUBSCRIPTIONS:
+        if len(set(self.groups) | set(groups)) > MAX_SUBSCRIPTIONS:
             await self.send_json({"type": "error", "message": "Too many subscriptions."})
             return
+        # Kept in self.groups, which the base class leaves on disconnect.
         for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)
-            self.joined.add(group)
+            if group not in self.groups:
+                self.groups.append(group)
         await self.send_json({"type": "subscribed", "campaigns": campaigns, "calls": calls})
 
     async def unsubscribe(self, campaign_ids: list[int], call_ids: list[int]):
         groups = [campaign_group(i) for i in campaign_ids] + [call_group(i) for i in call_ids]
-        for group in set(groups) & self.joined:
+        for group in set(groups) & set(self.groups):
             await self.channel_layer.group_discard(group, self.channel_name)
-            self.joined.discard(group)
+            self.groups.remove(group)
         await self.send_json({"type": "unsubscribed", "campaigns": campaign_ids, "calls": call_ids})
 
     # One handler per group event type; each forwards the event to the browser as it is.
