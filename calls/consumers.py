@@ -31,7 +31,6 @@ MAX_LOGGED_GARBAGE = 5
 class MediaStreamConsumer(AsyncWebsocketConsumer):
     session: BotSession | None = None
     transport: ChannelsTransport | None = None
-    group: str | None = None
     garbage = 0
 
     async def __call__(self, scope, receive, send):
@@ -99,8 +98,9 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
         self.transport = ChannelsTransport(self._send_text, self._close,
                                            transport_params(ChannelsTransportParams, info))
         self.session = BotSession(info, self.transport, close=self.transport.client.close)
-        self.group = bot_group(info.call_sid)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        group = bot_group(info.call_sid)
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.groups.append(group)  # the base class leaves self.groups on disconnect
         self.session.begin()
         return None
 
@@ -116,8 +116,6 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
             logger.warning("Dropped a media stream frame: %s (%r)", problem, raw[:80])
 
     async def disconnect(self, code):
-        if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
         if self.transport is not None:
             self.transport.disconnected()
 
