@@ -82,7 +82,8 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
         if self.transport is None:
             return self._drop(raw, f"{event!r} before start")
         if event == "mark":
-            name = message.get("mark", {}).get("name") if isinstance(message.get("mark"), dict) else None
+            mark = message.get("mark")
+            name = mark.get("name") if isinstance(mark, dict) else None
             if isinstance(name, str):
                 self.transport.feed("mark", name)
             return None
