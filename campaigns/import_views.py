@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
@@ -22,9 +23,9 @@ def _get_import(pk: int) -> ContactImport:
 
 
 def _csv_response(rows, filename: str) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": content_disposition_header(as_attachment=True, filename=filename),
+    })
 
 
 @staff_required
