@@ -209,7 +209,6 @@ class Lead(models.Model):
             models.UniqueConstraint(fields=["campaign", "customer"], name="lead_unique_per_campaign")
         ]
         indexes = [
-            # The scheduler's claim query: due leads of one campaign in one of two states.
             # The dispatcher's claim: one zone's due leads, oldest first.
             models.Index(
                 fields=["campaign", "timezone", "next_attempt_at", "id"],
