@@ -447,7 +447,7 @@ class RowParser:
 
     def __call__(self, record) -> Contact | str:
         if record.values is None:
-            return f"{record.error}"
+            return record.error
         values = record.values
         width = self.width
         if len(values) > width and any(v.strip() for v in values[width:]):
@@ -465,7 +465,7 @@ class RowParser:
         try:
             number = parse_valid(raw_phone, self.country)
         except ValidationError as error:
-            return f"{error.messages[0]}"
+            return error.messages[0]
         email = values[self.email]
         if email and not _valid_email(email):
             return f"'{email[:80]}' is not a valid email address"
