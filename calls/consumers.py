@@ -34,8 +34,8 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
     garbage = 0
 
     async def __call__(self, scope, receive, send):
-        # If the consumer dies (e.g. the channel layer fails), `disconnect` never runs: the
-        # session must still learn that its socket is gone.
+        # Every way out — a disconnect, a close, the consumer dying (e.g. the channel layer
+        # fails) — passes here: the session learns once that its socket is gone.
         try:
             await super().__call__(scope, receive, send)
         finally:
@@ -115,10 +115,6 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
         self.garbage += 1
         if self.garbage <= MAX_LOGGED_GARBAGE:
             logger.warning("Dropped a media stream frame: %s (%r)", problem, raw[:80])
-
-    async def disconnect(self, code):
-        if self.transport is not None:
-            self.transport.disconnected()
 
     # -- group events (calls.live.tell_bot) ------------------------------------------------
 
