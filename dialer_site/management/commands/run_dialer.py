@@ -23,6 +23,7 @@ from honcho.manager import Manager
 from honcho.printer import Printer
 
 from campaigns.management.commands.seed_demo import DEMO_CALLER_ID, DEMO_CONTACTS
+from dialer_site.env import env_int, env_str
 
 PRIVATE_REDIS_PORT = 6389
 TWILIO_API = "https://api.twilio.com"
@@ -32,9 +33,9 @@ class Command(BaseCommand):
     help = "Run daphne, a Celery worker and Celery beat together (the README's run command)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
-        parser.add_argument("--host", default=os.environ.get("DIALER_HOST", "127.0.0.1"))
-        parser.add_argument("--emulator-port", type=int, default=int(os.environ.get("EMULATOR_PORT", 8080)))
+        parser.add_argument("--port", type=int, default=env_int("PORT", 8000))
+        parser.add_argument("--host", default=env_str("DIALER_HOST", "127.0.0.1"))
+        parser.add_argument("--emulator-port", type=int, default=env_int("EMULATOR_PORT", 8080))
 
     def handle(self, *args, port, host, emulator_port, **options):
         base_dir = Path(settings.BASE_DIR)
