@@ -104,7 +104,11 @@ def _call_update(call: Call) -> list[tuple[str, dict]]:
 
 def publish_call(call: Call) -> None:
     """Tell the call's and its campaign's pages that the call changed."""
-    _send_after_commit(_call_update(call))
+    publish_calls([call])
+
+
+def publish_calls(calls: list[Call]) -> None:
+    _send_after_commit([delivery for call in calls for delivery in _call_update(call)])
 
 
 def publish_new_calls(calls: list[Call]) -> None:

@@ -2,12 +2,15 @@
 
 Twilio promises neither order nor exactly-once delivery. Every callback is kept as a
 CallEvent, but the call's status only ever moves forward (Call.STATUS_RANK), so any
-shuffle or repetition of the same callbacks converges on the same final row."""
+shuffle or repetition of the same callbacks converges on the same final row. Callbacks
+arrive here in batches, from the stream the webhook feeds (calls.status_stream)."""
 
 import logging
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from calls import live
@@ -28,54 +31,85 @@ def _locked_calls():
     return Call.objects.select_for_update(of=("self",)).select_related("customer")
 
 
-def _find_or_create_call(params: dict, call_id_hint: str | None) -> Call:
-    """The call, locked. Concurrent callbacks for one call queue up on this row lock."""
-    sid = params["CallSid"]
+@dataclass(frozen=True)
+class StatusCallback:
+    params: dict  # StatusCallbackForm's cleaned data
+    raw: dict  # every field as Twilio sent it, kept on the CallEvent
     # An outbound call's first callbacks can beat the REST answer that tells us its
-    # CallSid: our status URL carries our own call id for that case.
-    if call_id_hint and call_id_hint.isdigit():
-        call = _locked_calls().filter(pk=int(call_id_hint)).first()
+    # CallSid: our status URL carries our own call id (?call_id=) for that case.
+    call_id_hint: str | None = None
+
+
+class _LockedCalls:
+    """The calls a batch of callbacks names, locked in id order (so concurrent batches
+    queue up instead of deadlocking), found by call id hint or CallSid."""
+
+    def __init__(self, callbacks: list[StatusCallback]):
+        ids = {int(cb.call_id_hint) for cb in callbacks if cb.call_id_hint and cb.call_id_hint.isdigit()}
+        sids = {cb.params["CallSid"] for cb in callbacks}
+        calls = list(_locked_calls().filter(Q(pk__in=ids) | Q(call_sid__in=sids)).order_by("pk"))
+        self.by_id = {call.pk: call for call in calls}
+        self.by_sid = {call.call_sid: call for call in calls if call.call_sid}
+
+    def find_or_create(self, callback: StatusCallback) -> Call:
+        sid, hint = callback.params["CallSid"], callback.call_id_hint
+        call = self.by_id.get(int(hint)) if hint and hint.isdigit() else None
         if call and call.call_sid in (None, sid):
-            if call.call_sid is None:
-                call.call_sid = sid
-                call.save(update_fields=["call_sid"])
-            return call
-    call = _locked_calls().filter(call_sid=sid).first()
-    if call:
+            call.call_sid = sid
+        else:
+            call = self.by_sid.get(sid) or self._create(callback.params)
+        self.by_id[call.pk], self.by_sid[sid] = call, call
         return call
-    logger.warning("Status callback for a call we did not place", extra={"call_sid": sid})
-    inbound = params.get("Direction") == "inbound"
-    try:
-        with transaction.atomic():
-            return Call.objects.create(
-                call_sid=sid,
-                direction=Call.Direction.INBOUND if inbound else Call.Direction.OUTBOUND,
-                from_number=params.get("From", ""), to_number=params.get("To", ""),
-            )
-    except IntegrityError:  # a concurrent callback created it first
-        return _locked_calls().get(call_sid=sid)
+
+    @staticmethod
+    def _create(params: dict) -> Call:
+        sid = params["CallSid"]
+        logger.warning("Status callback for a call we did not place", extra={"call_sid": sid})
+        inbound = params.get("Direction") == "inbound"
+        try:
+            with transaction.atomic():
+                return Call.objects.create(
+                    call_sid=sid,
+                    direction=Call.Direction.INBOUND if inbound else Call.Direction.OUTBOUND,
+                    from_number=params.get("From", ""), to_number=params.get("To", ""),
+                )
+        except IntegrityError:  # a concurrent callback created it first
+            return _locked_calls().get(call_sid=sid)
 
 
-def apply_status_callback(params: dict, raw: dict, call_id_hint: str | None = None) -> Call:
-    """Store the callback and move the call forward; have its lead settled on the first final status."""
-    new_status = params["CallStatus"]
+MOVED_FIELDS = ["call_sid", "last_sequence_number", "status", "answered_at", "ended_at", "duration_seconds",
+                "answered_by", "error_code", "error_message"]
+
+
+def apply_status_callbacks(callbacks: list[StatusCallback]) -> list[Call]:
+    """Store every callback and move its call forward, in one transaction and a few
+    statements however many there are; have the lead of each call that became final settled."""
+    became_final = []
     with transaction.atomic():
-        call = _find_or_create_call(params, call_id_hint)
-        CallEvent.objects.create(
-            call=call, call_status=new_status, sequence_number=params.get("SequenceNumber"), params=raw
-        )
-        became_final = _move_forward(call, params)
-        live.publish_call(call)
-    if became_final:
-        # The lead's scheduler settles the attempt on a worker: retry rules and campaign
-        # completion are its business, and Twilio need not wait for them.
-        from campaigns.tasks import settle_call  # campaigns.tasks imports this module
+        calls, moved, events = _LockedCalls(callbacks), {}, []
+        for callback in callbacks:
+            call = calls.find_or_create(callback)
+            events.append(CallEvent(
+                call=call, call_status=callback.params["CallStatus"],
+                sequence_number=callback.params.get("SequenceNumber"), params=callback.raw,
+            ))
+            if _move_forward(call, callback.params):
+                became_final.append(call.pk)
+            moved[call.pk] = call
+        CallEvent.objects.bulk_create(events)
+        Call.objects.bulk_update(moved.values(), MOVED_FIELDS)
+        live.publish_calls(list(moved.values()))
+    # The lead's scheduler settles the attempt on a worker: retry rules and campaign
+    # completion are its business.
+    from campaigns.tasks import settle_call  # campaigns.tasks imports this module
 
-        settle_call.delay(call.pk)
-    return call
+    for call_id in became_final:
+        settle_call.delay(call_id)
+    return list(moved.values())
 
 
 def _move_forward(call: Call, params: dict) -> bool:
+    """Move the call (in memory) as far as this callback takes it; True if it became final."""
     new_status = params["CallStatus"]
     was_final = call.status in Call.FINAL_STATUSES
     sequence = params.get("SequenceNumber")
@@ -97,10 +131,6 @@ def _move_forward(call: Call, params: dict) -> bool:
         )
         call.error_code = call.error_code or error or ""
         call.error_message = call.error_message or params.get("ErrorMessage", "")
-    call.save(update_fields=[
-        "last_sequence_number", "status", "answered_at", "ended_at", "duration_seconds", "answered_by",
-        "error_code", "error_message",
-    ])
     return not was_final and call.status in Call.FINAL_STATUSES
 
 

@@ -5,6 +5,7 @@ from that URL, so it is rebuilt from PUBLIC_BASE_URL, never from the request's H
 
 import logging
 from functools import wraps
+from inspect import iscoroutinefunction
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -35,22 +36,28 @@ def is_signed_by_twilio(url: str, params, signature: str | None) -> bool:
     return RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(url, params, signature)
 
 
+def _refusal(request) -> HttpResponseForbidden | None:
+    url = public_url(request.get_full_path())
+    signature = request.headers.get("X-Twilio-Signature")
+    if is_signed_by_twilio(url, request.POST, signature):
+        return None
+    logger.warning(
+        "Refused a Twilio webhook with a %s signature",
+        "wrong" if signature else "missing",
+        extra={"url": url, "remote_addr": request.META.get("REMOTE_ADDR")},
+    )
+    return HttpResponseForbidden("Invalid Twilio signature.")
+
+
 def twilio_webhook(view):
-    """POST only, CSRF-exempt (Twilio has no CSRF token) and refused unless Twilio signed it."""
+    """POST only, CSRF-exempt (Twilio has no CSRF token) and refused unless Twilio signed it.
+    An async view stays async (no thread for the request)."""
 
-    @csrf_exempt
-    @require_POST
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        url = public_url(request.get_full_path())
-        signature = request.headers.get("X-Twilio-Signature")
-        if not is_signed_by_twilio(url, request.POST, signature):
-            logger.warning(
-                "Refused a Twilio webhook with a %s signature",
-                "wrong" if signature else "missing",
-                extra={"url": url, "remote_addr": request.META.get("REMOTE_ADDR")},
-            )
-            return HttpResponseForbidden("Invalid Twilio signature.")
-        return view(request, *args, **kwargs)
+    if iscoroutinefunction(view):
+        async def wrapper(request, *args, **kwargs):
+            return _refusal(request) or await view(request, *args, **kwargs)
+    else:
+        def wrapper(request, *args, **kwargs):
+            return _refusal(request) or view(request, *args, **kwargs)
 
-    return wrapper
+    return csrf_exempt(require_POST(wraps(view)(wrapper)))

@@ -1,10 +1,12 @@
-"""Twilio's webhooks: thin views that validate, then hand over to calls.inbound / calls.status."""
+"""Twilio's webhooks: thin views that validate, then hand over to calls.inbound / calls.status
+(status callbacks by way of calls.status_stream)."""
 
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 
-from calls import inbound, status
+from calls import inbound, status, status_stream
 from calls.forms import AmdCallbackForm, StatusCallbackForm, TwilioCallForm
 from calls.models import Call
+from calls.status import StatusCallback
 from calls.twilio_auth import twilio_webhook
 from calls.twiml import connect_to_bot
 
@@ -25,11 +27,13 @@ def voice(request):
 
 
 @twilio_webhook
-def status_callback(request):
+async def status_callback(request):
+    """Answered as soon as the callback is safe in the stream: appliers store it (calls.status_stream)."""
     form = StatusCallbackForm(request.POST)
     if not form.is_valid():
         return _bad_request(form)
-    status.apply_status_callback(form.cleaned_data, request.POST.dict(), request.GET.get("call_id"))
+    callback = StatusCallback(form.cleaned_data, request.POST.dict(), request.GET.get("call_id"))
+    await status_stream.enqueue(callback)
     return HttpResponse(status=204)
 
 

@@ -365,10 +365,10 @@ def _fetch_final_status(call: Call) -> None:
         _apply_fetched(twilio_client().calls(call.call_sid).fetch())
     except TwilioRestException as error:
         if error.code == 20404:  # Twilio no longer knows the call: it has long ended
-            status.apply_status_callback(
+            status.apply_status_callbacks([status.StatusCallback(
                 {"CallSid": call.call_sid, "CallStatus": Call.Status.COMPLETED},
                 {"source": "reaper: unknown to Twilio"},
-            )
+            )])
         else:
             logger.warning("Could not fetch call %s: %s", call.call_sid, error.msg)
 
@@ -378,8 +378,8 @@ def _apply_fetched(resource) -> None:
     params = {"CallSid": resource.sid, "CallStatus": resource.status,
               "CallDuration": int(resource.duration) if resource.duration else None,
               "AnsweredBy": resource.answered_by or ""}
-    status.apply_status_callback(params, {"source": "reaper: fetched from Twilio", **{
-        k: str(v) for k, v in params.items() if v is not None}})
+    status.apply_status_callbacks([status.StatusCallback(params, {"source": "reaper: fetched from Twilio", **{
+        k: str(v) for k, v in params.items() if v is not None}})])
 
 
 # --- One call now (the dial-out API) -------------------------------------------------

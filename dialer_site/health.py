@@ -1,6 +1,7 @@
 """GET /health/: can this process reach the database, Redis and at least one Celery
-worker? 200 when all answer, 503 naming what does not — for load balancers and monitors.
-It reveals nothing beyond reachability, so it needs no login."""
+worker, and are Twilio's status callbacks being applied? 200 when all is well, 503 naming
+what is not — for load balancers and monitors. It reveals nothing beyond reachability and a
+backlog's size, so it needs no login."""
 
 import redis
 from django.conf import settings
@@ -8,9 +9,12 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
+from calls import status_stream
 from dialer_site.celery import app
 
 WORKER_PING_SECONDS = 1.0
+# Longer than an applier's claim delay: a dead applier's entries are picked up by then.
+STALE_CALLBACK_SECONDS = 2 * status_stream.CLAIM_IDLE_MS / 1000
 
 
 def _database() -> str:
@@ -31,14 +35,24 @@ def _workers() -> str:
     return f"ok ({len(replies)} answering)"
 
 
+def _status_callbacks() -> str:
+    backlog = status_stream.backlog()
+    if backlog["oldest_seconds"] > STALE_CALLBACK_SECONDS:
+        return (f"stalled: {backlog['entries']} status callbacks waiting, the oldest for"
+                f" {backlog['oldest_seconds']:.0f} s: is `manage.py apply_status_callbacks` running?")
+    return f"ok ({backlog['entries']} waiting)"
+
+
 @require_GET
 def health(request):
     report, healthy = {}, True
-    for name, check in [("database", _database), ("redis", _redis), ("workers", _workers)]:
+    checks = [("database", _database), ("redis", _redis), ("workers", _workers),
+              ("status_callbacks", _status_callbacks)]
+    for name, check in checks:
         try:
             report[name] = check()
         except Exception as error:  # any failure is the answer: report it, never raise
             report[name] = f"unreachable: {error.__class__.__name__}: {error}"
-            healthy = False
+        healthy = healthy and report[name].startswith("ok")
     report["status"] = "ok" if healthy else "unhealthy"
     return JsonResponse(report, status=200 if healthy else 503)

@@ -1,12 +1,18 @@
-"""Shared personas: staff (runs campaigns), stranger (signed in, not staff); a real Celery
-worker; and a guard that lets background work settle before a transactional test flushes
-the database."""
+"""Shared personas: staff (runs campaigns), stranger (signed in, not staff); the background
+side (a real Celery worker and a status-callback applier); and a guard that lets background
+work settle before a transactional test flushes the database."""
 
+import threading
 import time
+from contextlib import contextmanager
 
 import pytest
+import redis
 from celery.contrib.testing.worker import start_worker
+from django.conf import settings
+from django.db import connections
 
+from calls import status_stream
 from dialer_site.celery import app
 
 
@@ -26,13 +32,38 @@ def staff_client(client, staff):
     return client
 
 
+@contextmanager
+def _applying_status_callbacks():
+    stopping = threading.Event()
+    applier = status_stream.Applier("tests-background")
+
+    def run():
+        try:
+            applier.run(stopping.is_set)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run, name="status-callback-applier", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stopping.set()
+        thread.join(timeout=10)
+
+
+@contextmanager
 def _start_worker():
-    return start_worker(app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=10)
+    celery_worker = start_worker(app, pool="threads", concurrency=4, perform_ping_check=False,
+                                 shutdown_timeout=10)
+    with celery_worker as running, _applying_status_callbacks():
+        yield running
 
 
 @pytest.fixture
 def worker():
-    """A worker on the test queue, in threads of this process (tests need transaction=True)."""
+    """The background side, as `make run` runs it: a Celery worker on the test queue and a
+    status-callback applier, in threads of this process (tests need transaction=True)."""
     # Messages an earlier test left (a crashed worker's, say) would run against this test's rows.
     app.control.purge()
     with _start_worker() as running:
@@ -41,8 +72,20 @@ def worker():
 
 @pytest.fixture
 def worker_factory():
-    """For tests that need a worker only from some point on."""
+    """For tests that need the background side only from some point on."""
     return _start_worker
+
+
+@pytest.fixture
+def status_callback_applier():
+    """The applier alone, for tests with a worker of their own."""
+    with _applying_status_callbacks():
+        yield
+
+
+@pytest.fixture(autouse=True)
+def no_status_callbacks_from_earlier_tests():
+    redis.Redis.from_url(settings.REDIS_URL).delete(status_stream.STREAM)
 
 
 @pytest.fixture(autouse=True)

@@ -55,9 +55,10 @@ def emulated_twilio(tmp_path, settings):
 
 
 @pytest.fixture
-def worker(emulated_twilio):
-    """A real worker on the test queue (imports, dispatching, dialling), and beat's job done by
-    a thread: a dispatch tick every second until the test ends."""
+def worker(emulated_twilio, status_callback_applier):
+    """A real worker on the test queue (imports, dispatching, dialling) beside the applier of
+    status callbacks, and beat's job done by a thread: a dispatch tick every second until the
+    test ends."""
     stop = threading.Event()
 
     def close_connection(**_):

@@ -64,11 +64,12 @@ def campaign(emulator):
     return campaign
 
 
-def test_killed_after_twilio_accepted_the_call(emulator, campaign):
+def test_killed_after_twilio_accepted_the_call(emulator, campaign, status_callback_applier):
     crash_a_worker_at("after-dial")
     lead = Lead.objects.get()
-    # Twilio placed the call; its status callbacks carry our call id and complete it. With
-    # no worker left to settle the lead, the reaper does.
+    # Twilio placed the call; its status callbacks carry our call id and complete it (the
+    # applier is a process of its own, alive). With no worker left to settle the lead, the
+    # reaper does.
     call = wait_until(lambda: Call.objects.filter(status=Call.Status.COMPLETED).first())
     assert call.call_sid
     assert dispatch.reap(now=later())["settled"] == 1

@@ -2,10 +2,13 @@ import random
 from datetime import timedelta
 
 import pytest
+import redis
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.utils import timezone
 
+from calls import status_stream
 from calls.live import bot_group, campaign_group
 from calls.models import Call, CallEvent
 from campaigns.models import Campaign, Customer, Disposition, Lead
@@ -229,3 +232,78 @@ def test_a_machine_that_hung_up_without_a_verdict_is_retried_as_voicemail(twilio
 def test_amd_for_an_unknown_call_is_404(twilio_post):
     response = twilio_post("/twilio/amd/", {"CallSid": "CA" + "c" * 32, "AnsweredBy": "human"})
     assert response.status_code == 404
+
+
+# --- The stream between the webhook and the applier ----------------------------------------
+
+
+def _queued_entries() -> int:
+    return status_stream.backlog()["entries"]
+
+
+def test_twilio_is_answered_at_once_and_the_applier_stores_the_callback(twilio_signed_enqueue, call):
+    assert twilio_signed_enqueue(callback("ringing", 1)).status_code == 204
+    call.refresh_from_db()
+    assert call.status == "queued" and _queued_entries() == 1
+
+    assert status_stream.Applier("test").apply_all_waiting() == 1
+    call.refresh_from_db()
+    assert call.status == "ringing" and CallEvent.objects.filter(call=call).count() == 1
+    assert _queued_entries() == 0
+
+
+def test_one_batch_of_shuffled_callbacks_for_many_calls_converges(twilio_signed_enqueue, lead):
+    calls = [Call.objects.create(direction=Call.Direction.OUTBOUND, call_sid=f"CA{n:032x}", lead=lead,
+                                 campaign=lead.campaign, attempt=1) for n in range(1, 6)]
+    deliveries = [{**params, "CallSid": call.call_sid} for call in calls for params in LIFE + LIFE[:2]]
+    random.Random(7).shuffle(deliveries)
+    for params in deliveries:
+        twilio_signed_enqueue(params)
+
+    assert status_stream.Applier("test").apply_waiting() == len(deliveries)  # all in one batch
+    for call in calls:
+        call.refresh_from_db()
+        assert (call.status, call.duration_seconds, call.last_sequence_number) == ("completed", 42, 3)
+    assert CallEvent.objects.count() == len(deliveries)
+
+
+def test_callbacks_a_dead_applier_took_are_claimed_by_another(twilio_signed_enqueue, call):
+    for params in LIFE[:3]:
+        twilio_signed_enqueue(params)
+    dead = status_stream.Applier("dead")
+    dead.redis.xreadgroup(status_stream.GROUP, dead.name, {status_stream.STREAM: ">"}, count=10)  # then died
+
+    assert status_stream.Applier("alive").apply_waiting() == 0  # not before they have waited a minute
+    assert status_stream.Applier("rescuer", claim_idle_ms=0).apply_waiting() == 3
+    call.refresh_from_db()
+    assert call.status == "in-progress" and CallEvent.objects.filter(call=call).count() == 3
+    assert _queued_entries() == 0
+
+
+def test_an_entry_that_cannot_be_applied_is_logged_and_its_batch_still_stored(twilio_signed_enqueue, call,
+                                                                               caplog):
+    status_stream.Applier("test")  # makes the stream and its group
+    redis.Redis.from_url(settings.REDIS_URL).xadd(status_stream.STREAM, {"callback": "not json"})
+    twilio_signed_enqueue(callback("ringing", 1))
+
+    assert status_stream.Applier("test").apply_all_waiting() == 2
+    call.refresh_from_db()
+    assert call.status == "ringing"
+    assert "Dropped a status callback that cannot be applied" in caplog.text
+    assert _queued_entries() == 0
+
+
+def test_with_redis_unreachable_the_webhook_applies_the_callback_itself(twilio_signed_enqueue, call,
+                                                                       settings):
+    settings.REDIS_URL = "redis://127.0.0.1:9/0"  # nothing listens there
+    assert twilio_signed_enqueue(callback("ringing", 1)).status_code == 204
+    call.refresh_from_db()
+    assert call.status == "ringing" and CallEvent.objects.filter(call=call).count() == 1
+
+
+def test_health_reports_callbacks_nobody_applies(client):
+    status_stream.Applier("test")
+    redis.Redis.from_url(settings.REDIS_URL).xadd(status_stream.STREAM, {"callback": "[]"}, id="1000-0")
+    response = client.get("/health/")
+    assert response.status_code == 503
+    assert response.json()["status_callbacks"].startswith("stalled: 1 status callbacks waiting")

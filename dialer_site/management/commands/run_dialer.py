@@ -1,6 +1,7 @@
 """Run the whole product on one machine (the README's run command): migrate, make sure
 Redis answers, make sure there is a staff login, then run the Procfile's processes
-(daphne, a Celery worker, Celery beat) together under honcho until Ctrl-C.
+(daphne, a Celery worker, Celery beat, the status-callback applier) together under
+honcho until Ctrl-C.
 
 Without a real Twilio account configured it also runs the Twilio emulator, points the
 product at it and seeds the demo campaign, so a newcomer can press Start and watch calls."""
@@ -30,7 +31,7 @@ TWILIO_API = "https://api.twilio.com"
 
 
 class Command(BaseCommand):
-    help = "Run daphne, a Celery worker and Celery beat together (the README's run command)."
+    help = "Run the Procfile's processes together (the README's run command)."
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=env_int("PORT", 8000))
