@@ -8,15 +8,16 @@ this module as its settings and URLconf: the product's settings and URLs plus tw
 PostgreSQL database (`bench_webhooks`, created and dropped) holding 2,000 dialling calls with
 their campaign, leads and customers; Redis DB 14 for the stream, the Channels layer and Celery.
 Beside daphne, on the same two cores, run what `make run` runs with it: the status-callback
-applier (`manage.py apply_status_callbacks`, which stores what the webhook queued) and a
-Celery worker (2 threads, settling the leads of calls that became final).
+applier (`manage.py apply_status_callbacks`, which stores what the webhook queued and settles
+the leads of calls that became final) and a Celery worker (2 threads; idle here).
 
 An aiohttp client (16 concurrent requests, fixed duration per endpoint) posts status callbacks
 as Twilio sends them: form-encoded, to PUBLIC_BASE_URL/twilio/status/?call_id=…, signed with
 `RequestValidator.compute_signature`, each call going initiated → ringing → in-progress →
-completed with its SequenceNumber (so rows really move, CallEvents are stored and the worker
-settles leads). The bare and signed-bare views get the same signed bodies. Endpoints alternate over
-two rounds; printed: requests per second each, and status callbacks / bare as a ratio.
+completed with its SequenceNumber (so rows really move, CallEvents are stored and leads are
+settled). The bare and signed-bare views get the same signed bodies. Endpoints alternate over
+three rounds; printed: requests per second each, and status callbacks / bare as a ratio
+(each round's, and of the medians).
 Goal: ≥ 0.7×. The ratio counts only if the applier kept up: afterwards the bench waits for
 the stream to drain and checks that every accepted callback became a CallEvent, printing how
 long the applier trailed. A smaller in-process figure (Django test client, no server; the
@@ -88,7 +89,7 @@ STAGES = [("initiated", {}), ("ringing", {}), ("in-progress", {}),
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=8.0, help="per endpoint per round")
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--profile", action="store_true", help="cProfile status callbacks in-process")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
@@ -247,8 +248,8 @@ ENDPOINTS = [("bare", "/bench/bare/", "bare Django view (204)"),
 
 
 def start_background(database: str, log) -> list[subprocess.Popen]:
-    """The applier that stores the queued callbacks and the Celery worker that settles leads
-    of calls they make final: beside daphne on the same cores, as under `make run`."""
+    """The applier that stores the queued callbacks (and settles the leads of calls they make
+    final), and a Celery worker: beside daphne on the same cores, as under `make run`."""
     env = {**os.environ, **_support.bench_environment(database), "PYTHONPATH": str(_support.ROOT)}
     commands = [
         [str(_support.ROOT / ".venv/bin/python"), "manage.py", "apply_status_callbacks"],
@@ -279,8 +280,8 @@ def background_caught_up(accepted: int) -> bool:
     stored = CallEvent.objects.count()
     print(f"Applier: {stored:,} of {accepted:,} accepted callbacks stored as CallEvents, the last"
           f" {applied_after:.1f} s after the last request")
-    print(f"Worker: {Lead.objects.exclude(state__in=['in_call', 'pending']).count():,} leads settled,"
-          f" its queue empty {time.monotonic() - started:.1f} s after the last request")
+    print(f"Leads settled: {Lead.objects.exclude(state__in=['in_call', 'pending']).count():,};"
+          f" the worker's queue empty {time.monotonic() - started:.1f} s after the last request")
     return stored == accepted
 
 
@@ -317,6 +318,9 @@ def bench_server(database: str, requests: dict, args) -> bool:
             errors = log.read().decode(errors="replace").strip()
             if errors:
                 print(f"The servers' log (last 1,500 characters):\n{errors[-1500:]}")
+    by_round = zip(rates["bare"], rates["status"], strict=True)
+    print("Status callbacks / bare view, round by round: "
+          + ", ".join(f"{status / bare:.2f}×" for bare, status in by_round))
     bare, signed, status = (statistics.median(rates[name]) for name, _, _ in ENDPOINTS)
     print(f"\nMedian over rounds: bare {bare:.0f} req/s, signed bare {signed:.0f} req/s"
           f" ({signed / bare:.2f}×), status callback {status:.0f} req/s")

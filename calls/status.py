@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from calls import live
 from calls.models import Call, CallEvent
+from campaigns import dialing
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ MOVED_FIELDS = ["call_sid", "last_sequence_number", "status", "answered_at", "en
 
 def apply_status_callbacks(callbacks: list[StatusCallback]) -> list[Call]:
     """Store every callback and move its call forward, in one transaction and a few
-    statements however many there are; have the lead of each call that became final settled."""
+    statements however many there are; then settle the lead of each call that became final."""
     became_final = []
     with transaction.atomic():
         calls, moved, events = _LockedCalls(callbacks), {}, []
@@ -99,12 +100,10 @@ def apply_status_callbacks(callbacks: list[StatusCallback]) -> list[Call]:
         CallEvent.objects.bulk_create(events)
         Call.objects.bulk_update(moved.values(), MOVED_FIELDS)
         live.publish_calls(list(moved.values()))
-    # The lead's scheduler settles the attempt on a worker: retry rules and campaign
-    # completion are its business.
-    from campaigns.tasks import settle_call  # campaigns.tasks imports this module
-
+    # Retry rules and campaign completion are the scheduler's (and no longer on Twilio's
+    # request path). If this process dies first, the reaper settles what is left.
     for call_id in became_final:
-        settle_call.delay(call_id)
+        dialing.settle_call(call_id)
     return list(moved.values())
 
 

@@ -33,6 +33,10 @@ GROUP = "appliers"
 BATCH = 500
 CLAIM_IDLE_MS = 60_000
 BLOCK_MS = 1_000
+# After a batch smaller than BATCH the applier pauses this long, so that under load each
+# batch holds a tenth of a second of callbacks (a transaction and a few statements for all
+# of them) rather than one or two; no callback waits longer than this for it.
+LINGER_SECONDS = 0.1
 
 
 def _encode(callback: StatusCallback) -> dict:
@@ -125,7 +129,8 @@ class Applier:
     def run(self, should_stop) -> None:
         while not should_stop():
             try:
-                self.apply_waiting(block_ms=BLOCK_MS)
+                if 0 < self.apply_waiting(block_ms=BLOCK_MS) < BATCH:
+                    time.sleep(LINGER_SECONDS)
             except (OperationalError, InterfaceError, redis.RedisError) as error:
                 # The entries stay pending: this applier takes them again once the outage passes.
                 logger.error("Status callbacks wait: %s", error)

@@ -326,7 +326,8 @@ def reap(now: datetime | None = None) -> dict[str, int]:
     for call in silent:
         _fetch_final_status(call)
         counts["fetched"] += 1
-    # A final call whose lead still waits on it: the settle message never ran.
+    # A final call whose lead still waits on it: whoever applied the final status died
+    # before settling it.
     unsettled = Call.objects.filter(
         status__in=Call.FINAL_STATUSES, ended_at__lt=stale,
         lead__state__in=dialing.IN_FLIGHT, lead__attempts=F("attempt"),

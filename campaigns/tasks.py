@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.conf import settings
 
-from campaigns import contact_import, dialing, dispatch, lifecycle
+from campaigns import contact_import, dispatch, lifecycle
 from campaigns.models import Campaign
 
 
@@ -36,13 +36,6 @@ def dispatch_campaign(campaign_id: int) -> None:
 @shared_task(ignore_result=True, autoretry_for=(dispatch.PacerBusy,), retry_backoff=1, max_retries=None)
 def place_call(call_id: int) -> None:
     dispatch.place_call(call_id)
-
-
-# Sent by the status callback that makes a call final. Settling is once per attempt, so a
-# redelivered message changes nothing; one lost on the way is the reaper's to settle.
-@shared_task(ignore_result=True)
-def settle_call(call_id: int) -> None:
-    dialing.settle_call(call_id)
 
 
 @shared_task(ignore_result=True)

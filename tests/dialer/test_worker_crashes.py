@@ -67,19 +67,32 @@ def campaign(emulator):
 def test_killed_after_twilio_accepted_the_call(emulator, campaign, status_callback_applier):
     crash_a_worker_at("after-dial")
     lead = Lead.objects.get()
-    # Twilio placed the call; its status callbacks carry our call id and complete it (the
-    # applier is a process of its own, alive). With no worker left to settle the lead, the
-    # reaper does.
+    # Twilio placed the call; its status callbacks carry our call id, and the applier (a
+    # process of its own, alive) completes it and settles the lead.
     call = wait_until(lambda: Call.objects.filter(status=Call.Status.COMPLETED).first())
     assert call.call_sid
-    assert dispatch.reap(now=later())["settled"] == 1
-    assert settled(lead)
+    wait_until(lambda: settled(lead))
 
-    dispatch.reap(now=later())
+    assert dispatch.reap(now=later()) == {"requeued": 0, "reconciled": 0, "released": 0, "fetched": 0,
+                                          "settled": 0}
     place_call.apply(args=(call.pk,))  # the crashed task, delivered again
     dispatch_campaign.apply(args=(campaign.pk,))
     assert dials(emulator) == 1
     assert Call.objects.count() == 1
+
+
+def test_a_final_call_whose_lead_was_never_settled_is_settled_by_the_reaper(emulator, campaign,
+                                                                          status_callback_applier):
+    crash_a_worker_at("after-dial")
+    call = wait_until(lambda: Call.objects.filter(status=Call.Status.COMPLETED).first())
+    lead = Lead.objects.get()
+    wait_until(lambda: settled(lead))
+    # As if the applier had died between its commit and the settling.
+    Lead.objects.filter(pk=lead.pk).update(state=Lead.State.IN_CALL)
+    Call.objects.filter(pk=call.pk).update(ended_at=timezone.now() - timedelta(hours=1))
+
+    assert dispatch.reap(now=later())["settled"] == 1
+    assert settled(lead)
 
 
 def test_killed_before_the_request_reached_twilio(emulator, campaign, worker_factory):

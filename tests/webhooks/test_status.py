@@ -16,8 +16,8 @@ from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
 
-# A final callback has the lead settled by a worker: tests that wait for it run one (the
-# `worker` fixture), over committed rows.
+# A final callback has the lead settled once it is applied; tests of what settling does run
+# the background side (the `worker` fixture), over committed rows, as `make run` does.
 settles = pytest.mark.django_db(transaction=True)
 
 SID = "CA" + "b" * 32
@@ -49,7 +49,7 @@ def call(lead):
 
 
 def settled(lead):
-    """The lead once a worker has settled the attempt its call was for."""
+    """The lead once the attempt its call was for is settled."""
 
     def refreshed():
         lead.refresh_from_db()
