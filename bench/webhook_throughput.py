@@ -285,12 +285,58 @@ def background_caught_up(accepted: int) -> bool:
     return stored == accepted
 
 
+TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU the processes have used so far (a process gone since counts nothing)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat
+    return total / TICKS_PER_SECOND
+
+
+def pids_named(command: str) -> list[int]:
+    pids = []
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == command:
+                pids.append(int(comm.parent.name))
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return pids
+
+
+def cpu_by_process(server, background) -> dict[str, float]:
+    """CPU seconds so far of every process a request costs: where the two cores go."""
+    applier, worker = background
+    return {"daphne": cpu_seconds([server.pid]), "applier": cpu_seconds([applier.pid]),
+            "worker": cpu_seconds([worker.pid]), "postgres": cpu_seconds(pids_named("postgres")),
+            "redis": cpu_seconds(pids_named("redis-server")), "client": sum(os.times()[:2])}
+
+
+def print_cpu_per_request(cpu: dict[str, dict[str, float]], requests_done: dict[str, int]) -> None:
+    names = list(next(iter(cpu.values())))
+    print(f"\nCPU per request, ms (all rounds): {'endpoint':8}" + "".join(f"{name:>9}" for name in names)
+          + f"{'total':>9}")
+    for endpoint, spent in cpu.items():
+        per_request = {name: 1000 * spent[name] / requests_done[endpoint] for name in names}
+        print(f"{'':33}{endpoint:8}" + "".join(f"{per_request[name]:9.2f}" for name in names)
+              + f"{sum(per_request.values()):9.2f}")
+
+
 def bench_server(database: str, requests: dict, args) -> bool:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     rates: dict[str, list[float]] = {name: [] for name, _, _ in ENDPOINTS}
     accepted = 0  # status callbacks answered 204 (the warm-up's included)
     feeds = {name: Feed(requests[name]) for name, _, _ in ENDPOINTS}
+    cpu = {name: dict.fromkeys(["daphne", "applier", "worker", "postgres", "redis", "client"], 0.0)
+           for name, _, _ in ENDPOINTS}
     with tempfile.TemporaryFile() as log:
         server = start_server(database, port, log)
         background = start_background(database, log)
@@ -300,12 +346,17 @@ def bench_server(database: str, requests: dict, args) -> bool:
             print(f"{'round':>5} {'endpoint':42} {'req/s':>8} {'db conns':>8}  responses")
             for round_ in range(1, args.rounds + 1):
                 for name, _, label in ENDPOINTS:
+                    before = cpu_by_process(server, background)
                     rate, codes = asyncio.run(drive(base, feeds[name], args.seconds, args.concurrency))
+                    after = cpu_by_process(server, background)
+                    for process, seconds in after.items():
+                        cpu[name][process] += seconds - before[process]
                     if name == "status":
                         accepted = feeds[name].next
                     rates[name].append(rate)
                     print(f"{round_:5d} {label:42} {rate:8.0f} {server_connections():8d}"
                           f"  {dict(sorted(codes.items()))}")
+            print_cpu_per_request(cpu, {name: feed.next for name, feed in feeds.items()})
             kept_up = background_caught_up(accepted)
         finally:
             for process in (server, *background):

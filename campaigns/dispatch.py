@@ -332,9 +332,9 @@ def reap(now: datetime | None = None) -> dict[str, int]:
         status__in=Call.FINAL_STATUSES, ended_at__lt=stale,
         lead__state__in=dialing.IN_FLIGHT, lead__attempts=F("attempt"),
     )
-    for call_id in unsettled.values_list("pk", flat=True):
-        dialing.settle_call(call_id)
-        counts["settled"] += 1
+    unsettled_ids = list(unsettled.values_list("pk", flat=True))
+    dialing.settle_calls(unsettled_ids)
+    counts["settled"] = len(unsettled_ids)
     return counts
 
 

@@ -264,7 +264,10 @@ def test_one_batch_of_shuffled_callbacks_for_many_calls_converges(twilio_signed_
     for call in calls:
         call.refresh_from_db()
         assert (call.status, call.duration_seconds, call.last_sequence_number) == ("completed", 42, 3)
+        assert call.disposition == Disposition.COMPLETED
     assert CallEvent.objects.count() == len(deliveries)
+    lead.refresh_from_db()
+    assert lead.state == Lead.State.DONE and lead.last_outcome == Disposition.COMPLETED
 
 
 def test_callbacks_a_dead_applier_took_are_claimed_by_another(twilio_signed_enqueue, call):
