@@ -4,24 +4,23 @@
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 
 from calls import inbound, status, status_stream
-from calls.forms import AmdCallbackForm, StatusCallbackForm, TwilioCallForm
+from calls.forms import AmdCallbackForm, StatusCallbackForm, TwilioCallForm, clean_twilio_post
 from calls.models import Call
 from calls.status import StatusCallback
 from calls.twilio_auth import twilio_webhook
 from calls.twiml import connect_to_bot
 
 
-def _bad_request(form) -> HttpResponseBadRequest:
-    problems = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items())
+def _bad_request(errors: dict[str, list[str]]) -> HttpResponseBadRequest:
+    problems = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in errors.items())
     return HttpResponseBadRequest(f"Malformed Twilio request: {problems}")
 
 
 @twilio_webhook
 def voice(request):
-    form = TwilioCallForm(request.POST)
-    if not form.is_valid():
-        return _bad_request(form)
-    data = form.cleaned_data
+    data, errors = clean_twilio_post(TwilioCallForm, request.POST)
+    if errors:
+        return _bad_request(errors)
     call = inbound.route_inbound_call(data["CallSid"], data["From"], data["To"])
     return HttpResponse(connect_to_bot(call), content_type="text/xml")
 
@@ -29,20 +28,20 @@ def voice(request):
 @twilio_webhook
 async def status_callback(request):
     """Answered as soon as the callback is safe in the stream: appliers store it (calls.status_stream)."""
-    form = StatusCallbackForm(request.POST)
-    if not form.is_valid():
-        return _bad_request(form)
-    callback = StatusCallback(form.cleaned_data, request.POST.dict(), request.GET.get("call_id"))
+    data, errors = clean_twilio_post(StatusCallbackForm, request.POST)
+    if errors:
+        return _bad_request(errors)
+    callback = StatusCallback(data, request.POST.dict(), request.GET.get("call_id"))
     await status_stream.enqueue(callback)
     return HttpResponse(status=204)
 
 
 @twilio_webhook
 def amd_callback(request):
-    form = AmdCallbackForm(request.POST)
-    if not form.is_valid():
-        return _bad_request(form)
-    call = status.apply_amd_result(form.cleaned_data, request.POST.dict())
+    data, errors = clean_twilio_post(AmdCallbackForm, request.POST)
+    if errors:
+        return _bad_request(errors)
+    call = status.apply_amd_result(data, request.POST.dict())
     if call is None:
         return JsonResponse({"error": "Unknown CallSid."}, status=404)
     return HttpResponse(status=204)
