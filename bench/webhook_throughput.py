@@ -462,9 +462,6 @@ def main() -> int:
     finally:
         from django.db import connections
 
-        from dialer_site.celery import app
-
-        app.control.purge()  # the in-process part's settle messages: no worker is left for them
         connections.close_all()
         if not args.keep:
             _support.drop_database(DATABASE)
