@@ -93,8 +93,9 @@ def _send(deliveries: list[tuple[str, dict]]) -> None:
 
 
 def _send_after_commit(deliveries: list[tuple[str, dict]]) -> None:
-    """Send (group, message) pairs, in order, once the transaction commits."""
-    transaction.on_commit(lambda: _send(deliveries))
+    """Send (group, message) pairs, in order, once the transaction commits. A failed send is
+    logged, not raised: what was committed stands, and the pages catch up on their next poll."""
+    transaction.on_commit(lambda: _send(deliveries), robust=True)
 
 
 def _call_update(call: Call) -> list[tuple[str, dict]]:

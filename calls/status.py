@@ -101,10 +101,13 @@ def apply_status_callbacks(callbacks: list[StatusCallback]) -> list[Call]:
         for call in moved.values():  # a save each is cheaper than bulk_update's CASE per field
             call.save(update_fields=MOVED_FIELDS)
         live.publish_calls(list(moved.values()))
-    # Retry rules and campaign completion are the scheduler's (and no longer on Twilio's
-    # request path). If this process dies first, the reaper settles what is left.
+    # Retry rules and campaign completion are the scheduler's. The callbacks are stored
+    # whatever happens here: a failure is logged, and the reaper settles what is left.
     if became_final:
-        dialing.settle_calls(became_final)
+        try:
+            dialing.settle_calls(became_final)
+        except Exception:
+            logger.exception("Settling calls %s failed; the reaper will settle them", became_final)
     return list(moved.values())
 
 

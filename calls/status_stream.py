@@ -7,8 +7,11 @@ transaction has committed. A request thus costs one XADD instead of a transactio
 own, and a burst (every call of a campaign ending at once) is applied in a few statements.
 
 Nothing is lost on the way: an applier that dies leaves its entries pending, and another
-claims them after CLAIM_IDLE_MS; a database outage leaves them pending until it passes; if
-Redis cannot take a callback, the webhook applies that one itself."""
+claims them after CLAIM_IDLE_MS; a database outage leaves them pending until it passes; an
+entry that cannot be applied is set aside in the dead-letter stream (`<stream>:dead`) with
+its error; if Redis cannot take a callback, the webhook applies that one itself. The stream
+is named by STATUS_CALLBACK_STREAM, so deployments (and test runs) sharing one Redis keep
+apart. Needs Redis ≥ 6.2 (XAUTOCLAIM)."""
 
 import asyncio
 import json
@@ -16,7 +19,6 @@ import logging
 import os
 import socket
 import time
-import weakref
 
 import redis
 import redis.asyncio
@@ -28,7 +30,6 @@ from calls.status import StatusCallback, apply_status_callbacks
 
 logger = logging.getLogger(__name__)
 
-STREAM = "twilio:status-callbacks"
 GROUP = "appliers"
 BATCH = 500
 CLAIM_IDLE_MS = 60_000
@@ -48,15 +49,24 @@ def _decode(fields: dict) -> StatusCallback:
     return StatusCallback(params, raw, call_id_hint)
 
 
-# One client per event loop: daphne has one; the test client makes a loop per request.
-_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.asyncio.Redis]" = (
-    weakref.WeakKeyDictionary()
-)
+def stream() -> str:
+    return settings.STATUS_CALLBACK_STREAM
+
+
+def dead_letters() -> str:
+    return f"{stream()}:dead"
+
+
+# One client per event loop: daphne has one for good; a WSGI server or the test client runs
+# each request on a loop of its own, so clients of loops that have closed are dropped.
+_clients: dict[asyncio.AbstractEventLoop, redis.asyncio.Redis] = {}
 
 
 def _client_for_this_loop() -> redis.asyncio.Redis:
     loop = asyncio.get_running_loop()
     if loop not in _clients:
+        for closed in [other for other in _clients if other.is_closed()]:
+            del _clients[closed]
         _clients[loop] = redis.asyncio.Redis.from_url(settings.REDIS_URL, socket_timeout=5,
                                                       socket_connect_timeout=2)
     return _clients[loop]
@@ -65,7 +75,7 @@ def _client_for_this_loop() -> redis.asyncio.Redis:
 async def enqueue(callback: StatusCallback) -> None:
     """Hand a validated callback to the appliers, or apply it here if Redis cannot take it."""
     try:
-        await _client_for_this_loop().xadd(STREAM, _encode(callback))
+        await _client_for_this_loop().xadd(stream(), _encode(callback))
     except redis.RedisError as error:
         logger.warning("Redis did not take a status callback (%s); applying it in the request", error,
                        extra={"call_sid": callback.params["CallSid"]})
@@ -75,12 +85,12 @@ async def enqueue(callback: StatusCallback) -> None:
 def backlog() -> dict:
     """How far the appliers are behind: entries not yet applied, and the oldest one's age."""
     client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
-    waiting = client.xrange(STREAM, count=1)  # applied entries are deleted: the first one waits
+    waiting = client.xrange(stream(), count=1)  # applied entries are deleted: the first one waits
     if not waiting:
         return {"entries": 0, "oldest_seconds": 0.0}
-    first_id = waiting[0][0].decode()
-    age_ms = int(time.time() * 1000) - int(first_id.split("-")[0])
-    return {"entries": client.xlen(STREAM), "oldest_seconds": max(age_ms, 0) / 1000}
+    seconds, micros = client.time()  # entry ids are Redis's clock, not this host's
+    age_ms = seconds * 1000 + micros // 1000 - int(waiting[0][0].decode().split("-")[0])
+    return {"entries": client.xlen(stream()), "oldest_seconds": max(age_ms, 0) / 1000}
 
 
 class Applier:
@@ -96,7 +106,7 @@ class Applier:
 
     def _join_group(self) -> None:
         try:
-            self.redis.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+            self.redis.xgroup_create(stream(), GROUP, id="0", mkstream=True)
         except redis.ResponseError as error:
             if "BUSYGROUP" not in str(error):
                 raise
@@ -106,21 +116,21 @@ class Applier:
         applier left (checked every half CLAIM_IDLE_MS), else new ones, waiting up to
         `block_ms` for them. How many were applied."""
         if self.retry_own:
-            read = self.redis.xreadgroup(GROUP, self.name, {STREAM: "0"}, count=BATCH)
+            read = self.redis.xreadgroup(GROUP, self.name, {stream(): "0"}, count=BATCH)
             if read and read[0][1]:
                 return self._apply(read[0][1])
             self.retry_own = False
         if time.monotonic() >= self.next_claim:
             self.next_claim = time.monotonic() + self.claim_idle_ms / 2000
-            _, entries, _ = self.redis.xautoclaim(STREAM, GROUP, self.name, self.claim_idle_ms, count=BATCH)
+            entries = self.redis.xautoclaim(stream(), GROUP, self.name, self.claim_idle_ms, count=BATCH)[1]
             if entries:
                 logger.warning("Claimed %d status callbacks another applier left", len(entries))
                 return self._apply(entries)
-        read = self.redis.xreadgroup(GROUP, self.name, {STREAM: ">"}, count=BATCH, block=block_ms)
+        read = self.redis.xreadgroup(GROUP, self.name, {stream(): ">"}, count=BATCH, block=block_ms)
         return self._apply(read[0][1]) if read else 0
 
     def apply_all_waiting(self) -> int:
-        """Apply until the stream is empty (tests, and a last pass on shutdown)."""
+        """Apply until nothing new is waiting (tests and the bench apply this way)."""
         total = 0
         while applied := self.apply_waiting():
             total += applied
@@ -147,21 +157,20 @@ class Applier:
             apply_status_callbacks([_decode(fields) for _, fields in entries])
         except (OperationalError, InterfaceError):
             raise
-        except Exception:
+        except Exception:  # the batch's transaction rolled back: find the entry at fault
             logger.exception("A batch of %d status callbacks failed; applying them one by one", len(ids))
             for entry_id, fields in entries:
                 self._apply_alone(entry_id, fields)
-        self.redis.pipeline().xack(STREAM, GROUP, *ids).xdel(STREAM, *ids).execute()
+        self.redis.pipeline().xack(stream(), GROUP, *ids).xdel(stream(), *ids).execute()
         return len(ids)
 
-    @staticmethod
-    def _apply_alone(entry_id, fields: dict) -> None:
+    def _apply_alone(self, entry_id, fields: dict) -> None:
         try:
             apply_status_callbacks([_decode(fields)])
         except (OperationalError, InterfaceError):
             raise
-        except Exception:
-            # It would fail the same way every time: log it whole and let the batch go on.
-            readable = {key.decode(): value.decode(errors="replace") for key, value in fields.items()}
-            logger.exception("Dropped a status callback that cannot be applied",
-                             extra={"entry_id": entry_id.decode(), "fields": readable})
+        except Exception as error:
+            # It would fail the same way every time: set it aside, with why, for someone to look at.
+            self.redis.xadd(dead_letters(), {**fields, "error": repr(error)[:1000], "entry_id": entry_id})
+            logger.exception("Set aside a status callback that cannot be applied in %s", dead_letters(),
+                             extra={"entry_id": entry_id.decode()})

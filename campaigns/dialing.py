@@ -66,8 +66,11 @@ def settle_calls(call_ids: list[int]) -> None:
     lead_ids = Call.objects.filter(pk__in=call_ids).exclude(lead=None).values_list("lead_id", flat=True)
     finished_campaigns = {}
     with transaction.atomic():
-        # Locks in one order everywhere: the leads, then their calls, each in id order.
-        leads = Lead.objects.select_for_update().select_related("campaign").filter(pk__in=list(lead_ids))
+        # The leads, then their calls, each in id order, so concurrent batches queue up rather
+        # than deadlock. Only those rows: locking their campaigns too would order campaign
+        # locks by lead id and let two batches (or a batch and record_outcome) wait on each other.
+        leads = Lead.objects.select_for_update(of=("self",)).select_related("campaign").filter(
+            pk__in=list(lead_ids))
         leads_by_id = {lead.pk: lead for lead in leads.order_by("pk")}
         # A call deleted since is simply not here.
         for call in Call.objects.select_for_update().filter(pk__in=call_ids).order_by("pk"):

@@ -82,7 +82,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "min_size": 1, "max_size": env_int("DATABASE_POOL_SIZE", 8), "timeout": 10,
     }}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # daphne, the worker and beat all write: WAL lets readers run beside a writer, and
+    # daphne, the worker, beat and the applier all write: WAL lets readers run beside a writer, and
     # IMMEDIATE transactions queue writers (for up to `timeout` s) instead of failing.
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 30,
@@ -131,6 +131,8 @@ CHANNEL_LAYERS = {
         "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]},
     }
 }
+# Twilio's status callbacks wait here for `manage.py apply_status_callbacks` (calls.status_stream).
+STATUS_CALLBACK_STREAM = env_str("STATUS_CALLBACK_STREAM", "twilio:status-callbacks")
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL
 CELERY_TASK_ACKS_LATE = True

@@ -5,6 +5,7 @@ export READ_DOTENV=false
 export DATABASE_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}
 export REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}
 export CELERY_QUEUE=${CELERY_QUEUE:-dialer-test-$$}
+export STATUS_CALLBACK_STREAM=${STATUS_CALLBACK_STREAM:-twilio:status-callbacks:test-$$}
 export SECRET_KEY=test-only-secret-key-not-for-production-use-0123456789
 export DEBUG=false SECURE_SSL_REDIRECT=false SESSION_COOKIE_SECURE=false CSRF_COOKIE_SECURE=false
 export TWILIO_ACCOUNT_SID=AC00000000000000000000000000000000

@@ -85,7 +85,7 @@ def status_callback_applier():
 
 @pytest.fixture(autouse=True)
 def no_status_callbacks_from_earlier_tests():
-    redis.Redis.from_url(settings.REDIS_URL).delete(status_stream.STREAM)
+    redis.Redis.from_url(settings.REDIS_URL).delete(status_stream.stream(), status_stream.dead_letters())
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 from asgiref.sync import async_to_sync
 from celery.contrib.testing.tasks import ping
 from celery.contrib.testing.worker import start_worker
-from channels.layers import get_channel_layer
+from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers, get_channel_layer
 
 from dialer_site.celery import app
 
@@ -71,7 +71,9 @@ def test_it_refuses_to_skip_twilio_signatures_in_production():
 def test_a_consumer_can_wait_quietly_longer_than_the_layers_blocking_read():
     """A call's bot session waits on its group for minutes; the Redis read under it must
     not time out first (redis-py 8 defaults to 5 s, the same as the layer's BZPOPMIN)."""
-    layer = get_channel_layer()
+    # The product's layer settings, in an instance of its own: the shared one keeps
+    # per-event-loop receive state that other tests' (closed) loops may have left behind.
+    layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
 
     async def idle_then_receive():
         channel = await layer.new_channel()
