@@ -158,6 +158,9 @@ function setupBoard(board) {
   const lastLineIds = new Map(); // call id → id of the line shown, so late lines never replace newer ones
   const refreshEmpty = () => { if (empty) empty.hidden = body.querySelector("tr:not(.ended)") !== null; };
 
+  let events = 0; // call updates received so far: a board fetched before the latest is stale for its rows
+  const touched = new Map(); // call id → value of `events` when its row last changed by an event
+
   const upsert = (call) => {
     let row = body.querySelector(`tr[data-call-id="${call.id}"]`);
     if (!call.is_live) {
@@ -194,13 +197,16 @@ function setupBoard(board) {
   };
 
   const sync = async () => {
+    const asked = events;
     const data = await getJSON(board.dataset.boardUrl);
     updateSummary(data.campaign);
+    // A call an event changed while the board was on its way is newer here than in the board.
+    const newer = (id) => (touched.get(Number(id)) || 0) > asked;
     const live = new Set(data.calls.map((c) => String(c.id)));
     for (const row of body.querySelectorAll("tr[data-call-id]")) {
-      if (!live.has(row.dataset.callId) && !row.classList.contains("ended")) row.remove();
+      if (!live.has(row.dataset.callId) && !row.classList.contains("ended") && !newer(row.dataset.callId)) row.remove();
     }
-    data.calls.forEach(upsert);
+    data.calls.filter((call) => !newer(call.id)).forEach(upsert);
     refreshEmpty();
   };
   const refreshSummary = debounce(() => getJSON(board.dataset.boardUrl).then((d) => updateSummary(d.campaign)), 800);
@@ -210,6 +216,7 @@ function setupBoard(board) {
     onSync: () => sync().catch(console.error),
     onEvent: (message) => {
       if (message.type === "call.update" && message.call.campaign_id === campaignId) {
+        touched.set(message.call.id, ++events);
         upsert(message.call);
         refreshSummary(); // live count, progress and outcomes move with calls
       } else if (message.type === "transcript.line") {
