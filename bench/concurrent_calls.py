@@ -53,6 +53,8 @@ ROOT = Path(__file__).resolve().parents[1]
 LOG_DIR = Path(tempfile.gettempdir())
 sys.path.insert(0, str(ROOT))
 
+from bench import _support  # noqa: E402 (importable once ROOT is on the path)
+
 ACCOUNT_SID = "AC" + "be" * 16
 AUTH_TOKEN = "bench-auth-token"  # noqa: S105 (both servers run locally with it)
 PHRASE = "Please do not call me again. Remove me from your list."
@@ -188,23 +190,6 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def process_tree_cpu(pid: int) -> float:
-    """utime+stime (s) of a process and its live descendants."""
-    total, todo = 0.0, [pid]
-    tick = os.sysconf("SC_CLK_TCK")
-    while todo:
-        current = todo.pop()
-        try:
-            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
-            for task in Path(f"/proc/{current}/task").iterdir():
-                children = (task / "children").read_text().split()
-                todo.extend(int(c) for c in children)
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-    return total
-
-
 def bench_database_url() -> str:
     url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/dialer_bench")
     import psycopg
@@ -261,10 +246,10 @@ def measure(kind: str, services: str, n: int, env: dict, speech: bytes, seconds:
     server = start_server(kind, services, port, env)
     try:
         time.sleep(1.0)  # let start-up work (decode pool, VAD session) settle
-        cpu_before, wall_before = process_tree_cpu(server.pid), time.monotonic()
+        cpu_before, wall_before = _support.process_tree_cpu(server.pid), time.monotonic()
         client_before = time.process_time()
         results = asyncio.run(run_calls(f"ws://127.0.0.1:{port}/twilio/stream/", n, speech, seconds))
-        cpu = process_tree_cpu(server.pid) - cpu_before
+        cpu = _support.process_tree_cpu(server.pid) - cpu_before
         wall = time.monotonic() - wall_before
         client_cpu = time.process_time() - client_before
         load = os.getloadavg()[0]

@@ -164,12 +164,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def server_environment(database: str) -> dict[str, str]:
+    """For every process the bench starts: the product's defaults, its connection pool
+    included (an exported DATABASE_POOL_SIZE is dropped so a shell setting cannot change the
+    figures), and this module as the settings."""
+    return {**{k: v for k, v in os.environ.items() if k != "DATABASE_POOL_SIZE"},
+            **_support.bench_environment(database),
+            "DJANGO_SETTINGS_MODULE": SETTINGS, "PYTHONPATH": str(_support.ROOT)}
+
+
 def start_server(database: str, port: int, log) -> subprocess.Popen:
-    # The product's defaults, its connection pool included: an exported DATABASE_POOL_SIZE is
-    # dropped so a shell setting cannot change the figures.
-    env = {**{k: v for k, v in os.environ.items() if k != "DATABASE_POOL_SIZE"},
-           **_support.bench_environment(database),
-           "DJANGO_SETTINGS_MODULE": SETTINGS, "PYTHONPATH": str(_support.ROOT)}
+    env = server_environment(database)
     server = subprocess.Popen(
         [str(_support.ROOT / ".venv/bin/daphne"), "-v", "0", "-b", "127.0.0.1", "-p", str(port),
          "dialer_site.asgi:application"],
@@ -250,7 +255,7 @@ ENDPOINTS = [("bare", "/bench/bare/", "bare Django view (204)"),
 def start_background(database: str, log) -> list[subprocess.Popen]:
     """The applier that stores the queued callbacks (and settles the leads of calls they make
     final), and a Celery worker: beside daphne on the same cores, as under `make run`."""
-    env = {**os.environ, **_support.bench_environment(database), "PYTHONPATH": str(_support.ROOT)}
+    env = server_environment(database)
     commands = [
         [str(_support.ROOT / ".venv/bin/python"), "manage.py", "apply_status_callbacks"],
         [str(_support.ROOT / ".venv/bin/celery"), "--app", "dialer_site", "worker", "--loglevel", "WARNING",
@@ -258,6 +263,19 @@ def start_background(database: str, log) -> list[subprocess.Popen]:
     ]
     return [subprocess.Popen(command, cwd=_support.ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
             for command in commands]
+
+
+def settled_down(processes: list[subprocess.Popen], timeout: float = 60.0) -> None:
+    """Wait for the background processes to finish starting (Django, Celery, imports), so
+    their start-up CPU is not charged to — nor slows — the first endpoint measured."""
+    deadline = time.monotonic() + timeout
+    before = [_support.cpu_seconds(process.pid) for process in processes]
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = [_support.cpu_seconds(process.pid) for process in processes]
+        if all(later - earlier < 0.05 for earlier, later in zip(before, now, strict=True)):
+            return
+        before = now
 
 
 def background_caught_up(accepted: int) -> bool:
@@ -285,21 +303,6 @@ def background_caught_up(accepted: int) -> bool:
     return stored == accepted
 
 
-TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU the processes have used so far (a process gone since counts nothing)."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat
-    return total / TICKS_PER_SECOND
-
-
 def pids_named(command: str) -> list[int]:
     pids = []
     for comm in Path("/proc").glob("[0-9]*/comm"):
@@ -314,9 +317,11 @@ def pids_named(command: str) -> list[int]:
 def cpu_by_process(server, background) -> dict[str, float]:
     """CPU seconds so far of every process a request costs: where the two cores go."""
     applier, worker = background
-    return {"daphne": cpu_seconds([server.pid]), "applier": cpu_seconds([applier.pid]),
-            "worker": cpu_seconds([worker.pid]), "postgres": cpu_seconds(pids_named("postgres")),
-            "redis": cpu_seconds(pids_named("redis-server")), "client": sum(os.times()[:2])}
+    return {"daphne": _support.cpu_seconds(server.pid), "applier": _support.cpu_seconds(applier.pid),
+            "worker": _support.cpu_seconds(worker.pid),
+            "postgres": sum(map(_support.cpu_seconds, pids_named("postgres"))),
+            "redis": sum(map(_support.cpu_seconds, pids_named("redis-server"))),
+            "client": sum(os.times()[:2])}
 
 
 def print_cpu_per_request(cpu: dict[str, dict[str, float]], requests_done: dict[str, int]) -> None:
@@ -340,6 +345,7 @@ def bench_server(database: str, requests: dict, args) -> bool:
     with tempfile.TemporaryFile() as log:
         server = start_server(database, port, log)
         background = start_background(database, log)
+        settled_down(background)
         try:
             print(f"\ndaphne (1 process) on {base}, aiohttp client, {args.concurrency} in flight,"
                   f" {args.seconds:.0f} s per endpoint per round")
