@@ -63,14 +63,13 @@ def settle_calls(call_ids: list[int]) -> None:
     The attempt's verdict is the bot's when it gave one (kept on the lead, which the
     dispatcher clears when it claims an attempt), else what Twilio's status says. A batch of
     calls takes a few statements, not a few per call."""
-    lead_ids = Call.objects.filter(pk__in=call_ids).exclude(lead=None).values_list("lead_id", flat=True)
     finished_campaigns = {}
     with transaction.atomic():
         # The leads, then their calls, each in id order, so concurrent batches queue up rather
         # than deadlock. Only those rows: locking their campaigns too would order campaign
         # locks by lead id and let two batches (or a batch and record_outcome) wait on each other.
         leads = Lead.objects.select_for_update(of=("self",)).select_related("campaign").filter(
-            pk__in=list(lead_ids))
+            pk__in=Call.objects.filter(pk__in=call_ids).values("lead_id"))
         leads_by_id = {lead.pk: lead for lead in leads.order_by("pk")}
         # A call deleted since is simply not here.
         for call in Call.objects.select_for_update().filter(pk__in=call_ids).order_by("pk"):
