@@ -18,13 +18,14 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from . import control, rest
 from .calls import Call, CallPacer, CallRequest, CallStatus
 from .formats import is_e164
 from .metronome import Metronome
 from .runner import CallContext, CallRunner, Timing
 from .scenario import Callee, Scenario
 from .speech import Synthesizer, require_espeak
-from .web import build_app
+from .web import EMULATOR_KEY, twilio_auth
 from .webhooks import Webhooks
 
 logger = logging.getLogger("twilio_emulator")
@@ -51,6 +52,15 @@ def _is_wildcard(host: str) -> bool:
         return host == "" or ipaddress.ip_address(host).is_unspecified
     except ValueError:
         return False
+
+
+def build_app(emulator: Emulator) -> web.Application:
+    """The emulator's aiohttp app: Twilio's REST API and the emulator's own control pages."""
+    app = web.Application(middlewares=[twilio_auth])
+    app[EMULATOR_KEY] = emulator
+    app.add_routes(rest.routes)
+    app.add_routes(control.routes)
+    return app
 
 
 class Emulator:

@@ -1,4 +1,6 @@
-"""The HTTP side of the emulator: Twilio-style errors, Basic auth, the aiohttp app."""
+"""What the emulator's HTTP handlers share: Twilio-style errors, Basic auth, finding the
+Emulator a request belongs to. The app itself is built beside the Emulator (`emulator.py`),
+so the handlers (`rest`, `control`) import this module and nothing imports them back."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # for the annotations only: at run time this module needs no Emulator
     from .emulator import Emulator
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -84,13 +86,3 @@ async def twilio_auth(request: web.Request, handler: Handler) -> web.StreamRespo
         if request.path.startswith(API_PREFIX):
             return twilio_error(405, 20004, "Method not allowed")
         raise
-
-
-def build_app(emulator: Emulator) -> web.Application:
-    from . import control, rest
-
-    app = web.Application(middlewares=[twilio_auth])
-    app[EMULATOR_KEY] = emulator
-    app.add_routes(rest.routes)
-    app.add_routes(control.routes)
-    return app
