@@ -9,8 +9,8 @@ from django.shortcuts import get_object_or_404, render
 from calls.live import call_payload, transcript_payload
 from calls.models import Call
 from campaigns.models import Campaign, Customer, Disposition, Lead
-from dialer_site.access import staff_required
-from dialer_site.paging import keyset_page
+from common.access import staff_required
+from common.paging import keyset_page
 
 CALLS_PER_PAGE = 50
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 from campaigns import do_not_call
 from campaigns.forms import ReasonForm
 from campaigns.models import Customer, DoNotCall
-from dialer_site.access import staff_required
+from common.access import staff_required
 
 CUSTOMERS_PER_PAGE = 50
 

@@ -13,7 +13,7 @@ from campaigns.import_forms import MappingForm, UploadForm
 from campaigns.import_reading import ImportFileError
 from campaigns.models import Campaign, ContactImport
 from campaigns.tasks import run_contact_import
-from dialer_site.access import staff_required
+from common.access import staff_required
 
 REPORT_REJECTIONS = 200  # on the page; the CSV download has them all
 

@@ -9,8 +9,8 @@ from calls import live
 from campaigns import lifecycle, stats
 from campaigns.forms import CampaignForm, ReasonForm
 from campaigns.models import Campaign, Disposition, Lead
-from dialer_site.access import staff_required
-from dialer_site.paging import keyset_page
+from common.access import staff_required
+from common.paging import keyset_page
 
 LEADS_PER_PAGE = 50
 
