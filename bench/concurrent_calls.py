@@ -203,7 +203,7 @@ def bench_database_url() -> str:
 
 
 def start_server(kind: str, services: str, port: int, env: dict) -> subprocess.Popen:
-    env = {**env, "BOT_SERVICES": services, "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
+    env = {**env, "BOT_SERVICES": "standin" if services == "standin" else "", "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
     if kind == "daphne":
         command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
                    "dialer_site.asgi:application"]

@@ -6,7 +6,6 @@ and routes Pipecat's logs into Python logging.
 """
 
 import logging
-import os
 
 logger = logging.getLogger(__name__)
 _warm = False
@@ -48,7 +47,9 @@ def warm_up() -> None:
         return
     _warm = True
     route_pipecat_logs()
-    if os.environ.get("BOT_WARM_UP", "true").lower() == "false":
+    from django.conf import settings
+
+    if not settings.BOT_WARM_UP:
         return
     from botruntime import asr, vad
     from botruntime.script import DEFAULT_SCRIPT, vocabulary

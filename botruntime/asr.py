@@ -22,6 +22,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
+from django.conf import settings
 
 WORD_RE = re.compile(r"[a-z0-9']+")
 MODEL_RATE = 16000  # the bundled en-us acoustic model is trained on 16 kHz audio
@@ -158,7 +159,7 @@ def pool() -> ProcessPoolExecutor:
     if _pool is None:
         with _pool_lock:
             if _pool is None:
-                workers = int(os.environ.get("BOT_ASR_WORKERS", 0)) or max(1, (os.cpu_count() or 2))
+                workers = settings.BOT_ASR_WORKERS or max(1, (os.cpu_count() or 2))
                 _pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
     return _pool
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -178,7 +177,7 @@ class BotSession:
         self.transport = transport
         self._close = close
         # The bench swaps in fixed-latency stand-ins (BOT_SERVICES=standin).
-        if services_factory is None and os.environ.get("BOT_SERVICES") == "standin":
+        if services_factory is None and settings.BOT_SERVICES == "standin":
             from botruntime.standins import standin_services
 
             services_factory = standin_services

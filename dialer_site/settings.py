@@ -7,7 +7,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
-from dialer_site.env import env_bool, env_int, env_list, env_str
+from dialer_site.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # The test script turns this off so a developer's .env cannot leak into test runs.
@@ -159,7 +159,7 @@ TWILIO_VALIDATE_SIGNATURES = env_bool("TWILIO_VALIDATE_SIGNATURES", True)
 # The From number for API calls that name neither a campaign nor a number.
 TWILIO_CALLER_ID = env_str("TWILIO_CALLER_ID")
 # Outbound calls per second the account may create (1 for a new Twilio account).
-TWILIO_CALLS_PER_SECOND = float(env_str("TWILIO_CALLS_PER_SECOND", "1"))
+TWILIO_CALLS_PER_SECOND = env_float("TWILIO_CALLS_PER_SECOND", 1.0)
 if not TWILIO_VALIDATE_SIGNATURES and not DEBUG:
     raise ImproperlyConfigured(
         "TWILIO_VALIDATE_SIGNATURES=false is only allowed for local development with DEBUG=true."
@@ -172,6 +172,12 @@ OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o-mini")
 DEEPGRAM_API_KEY = env_str("DEEPGRAM_API_KEY")
 CARTESIA_API_KEY = env_str("CARTESIA_API_KEY")
 CARTESIA_VOICE_ID = env_str("CARTESIA_VOICE_ID", "71a7ad14-091c-4e8e-a314-022ece01c121")
+# Load the shared models (Silero, the pocketsphinx workers) when daphne starts, not in its first call.
+BOT_WARM_UP = env_bool("BOT_WARM_UP", True)
+# "standin": fixed-latency stand-ins for every call's speech and language services (benchmarks).
+BOT_SERVICES = env_str("BOT_SERVICES")
+# pocketsphinx worker processes per daphne process; 0 means one per core.
+BOT_ASR_WORKERS = env_int("BOT_ASR_WORKERS", 0)
 
 # --- Contact import ---------------------------------------------------------------
 CONTACT_UPLOAD_MAX_BYTES = env_int("CONTACT_UPLOAD_MAX_BYTES", 50 * 1024 * 1024)

@@ -1,0 +1,39 @@
+"""Configuration problems as Django system checks: `manage.py check` (and every command
+that runs the checks — migrate, `make run`) names the setting and what to do about it.
+
+A setting no process can start without (SECRET_KEY, signatures off in production) stays an
+ImproperlyConfigured in settings.py instead: daphne and Celery never run the checks."""
+
+from django.conf import settings
+from django.core.checks import Error, register
+
+BOT_SERVICES = ("", "standin")
+
+
+@register()
+def bot_runtime_settings(app_configs, **kwargs) -> list[Error]:
+    errors = []
+    if settings.BOT_SERVICES not in BOT_SERVICES:
+        errors.append(Error(
+            f"BOT_SERVICES={settings.BOT_SERVICES!r} is not a choice.",
+            hint="Leave it empty (each campaign's own voice stack) or set it to 'standin' (benchmarks).",
+            id="dialer.E001",
+        ))
+    if settings.BOT_ASR_WORKERS < 0:
+        errors.append(Error(
+            f"BOT_ASR_WORKERS={settings.BOT_ASR_WORKERS} is negative.",
+            hint="Set a number of pocketsphinx worker processes, or 0 for one per core.",
+            id="dialer.E002",
+        ))
+    return errors
+
+
+@register()
+def twilio_settings(app_configs, **kwargs) -> list[Error]:
+    if settings.TWILIO_CALLS_PER_SECOND > 0:
+        return []
+    return [Error(
+        f"TWILIO_CALLS_PER_SECOND={settings.TWILIO_CALLS_PER_SECOND:g} would never place a call.",
+        hint="Set the account's calls per second (1 for a new Twilio account).",
+        id="dialer.E003",
+    )]
