@@ -12,7 +12,7 @@ size:
      getting these bytes into PostgreSQL;
   2. times `phonenumbers` alone (parse + is_valid_number, as the import calls it) on the
      first 20,000 numbers: the per-row floor of validating at all;
-  3. runs the real import (`campaigns.contact_import.run_import`) into a campaign:
+  3. runs the real import (`campaigns.imports.service.run_import`) into a campaign:
      sniffing, counting, phone/email/time zone checks, do-not-call and duplicate checks,
      customer + lead upserts, counters and rejected rows.
 It prints rows/s for all three, the ratio to COPY, and the child's peak RSS, which must not
@@ -113,7 +113,7 @@ def child(csv_path: Path, rows: int, profile: bool = False) -> dict:
     from django.core.files import File
     from django.db import connection
 
-    from campaigns import contact_import
+    from campaigns.imports import service as imports
     from campaigns.models import Campaign, ContactImport
 
     with connection.cursor() as cursor:
@@ -137,17 +137,17 @@ def child(csv_path: Path, rows: int, profile: bool = False) -> dict:
     campaign = Campaign.objects.create(name=f"Bench {rows}")
     started = time.perf_counter()
     with csv_path.open("rb") as f:
-        upload = contact_import.create_import(File(f, name=csv_path.name), campaign)
-    contact_import.confirm(upload, upload.mapping, default_country="US", existing="update",
-                           duplicates="first")
+        upload = imports.create_import(File(f, name=csv_path.name), campaign)
+    imports.confirm(upload, upload.mapping, default_country="US", existing="update",
+                    duplicates="first")
     if profile:
         profiler = cProfile.Profile()
-        done = profiler.runcall(contact_import.run_import, upload.pk)
+        done = profiler.runcall(imports.run_import, upload.pk)
         stats = pstats.Stats(profiler, stream=sys.stderr)
         stats.sort_stats("tottime").print_stats(20)
         stats.sort_stats("cumulative").print_stats(r"campaigns|psycopg/(cursor|copy)", 30)
     else:
-        done = contact_import.run_import(upload.pk)
+        done = imports.run_import(upload.pk)
     import_seconds = time.perf_counter() - started
     assert done.status == ContactImport.Status.DONE, done.error
     return {

@@ -3,7 +3,8 @@
 from celery import shared_task
 from django.conf import settings
 
-from campaigns import contact_import, dispatch, lifecycle
+from campaigns import dispatch, lifecycle
+from campaigns.imports import service as imports
 from campaigns.models import Campaign
 
 
@@ -13,7 +14,7 @@ from campaigns.models import Campaign
 # records any error on the import itself, so there is nothing to retry here.
 @shared_task(ignore_result=True)
 def run_contact_import(contact_import_id: int) -> None:
-    contact_import.run_import(contact_import_id)
+    imports.run_import(contact_import_id)
 
 
 # --- Dialling ---------------------------------------------------------------------------

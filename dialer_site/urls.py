@@ -12,7 +12,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("campaigns/", include("campaigns.urls")),
-    path("", include("campaigns.import_urls")),  # /imports/…, /campaigns/<id>/export.csv
+    path("", include("campaigns.imports.urls")),  # /imports/…, /campaigns/<id>/export.csv
     path("calls/", include("calls.urls")),
     path("customers/", include("campaigns.customer_urls")),
     path("twilio/", include("calls.webhook_urls")),

@@ -3,7 +3,7 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from campaigns import contact_import
+from campaigns.imports import service as imports
 from campaigns.models import Campaign
 
 
@@ -26,10 +26,10 @@ def csv_file(text: str | bytes, name: str = "contacts.csv", encoding: str = "utf
 def import_now(text: str | bytes, campaign=None, *, encoding="utf-8", mapping=None, batch_size=2000,
                country="US", existing="update", duplicates="first"):
     """Upload, confirm the guessed (or given) mapping and run the import in-process."""
-    upload = contact_import.create_import(csv_file(text, encoding=encoding), campaign)
-    contact_import.confirm(upload, mapping or upload.mapping, default_country=country,
-                           existing=existing, duplicates=duplicates)
-    return contact_import.run_import(upload.pk, batch_size=batch_size)
+    upload = imports.create_import(csv_file(text, encoding=encoding), campaign)
+    imports.confirm(upload, mapping or upload.mapping, default_country=country,
+                    existing=existing, duplicates=duplicates)
+    return imports.run_import(upload.pk, batch_size=batch_size)
 
 
 def buckets(contact_import) -> dict:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from calls.models import Call
-from campaigns.csv_safety import neutralise, unneutralise
+from campaigns.imports.csv_safety import neutralise, unneutralise
 from campaigns.models import Customer, Disposition, Lead
 
 pytestmark = pytest.mark.django_db

@@ -4,8 +4,8 @@ import codecs
 
 import pytest
 
-from campaigns.contact_import import create_import
-from campaigns.import_reading import ImportFileError
+from campaigns.imports.reading import ImportFileError
+from campaigns.imports.service import create_import
 from campaigns.models import ContactImport, Customer
 from tests.imports.conftest import buckets, csv_file, import_now
 

@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from campaigns.import_export import rejected_rows_csv
+from campaigns.imports.export import rejected_rows_csv
 from campaigns.models import Customer, DoNotCall, ImportedPhone, Lead
 from tests.imports.conftest import buckets, import_now
 

@@ -5,7 +5,7 @@ ORM way is forced by switching COPY off."""
 import pytest
 from django.utils import timezone
 
-from campaigns import contact_import
+from campaigns.imports import writing
 from campaigns.models import Customer, DoNotCall, ImportedPhone, Lead
 from tests.imports.conftest import buckets, import_now
 
@@ -24,7 +24,7 @@ FILE = (
 @pytest.fixture(params=["copy", "orm"])
 def way(request, monkeypatch):
     if request.param == "orm":
-        monkeypatch.setattr(contact_import, "_use_copy", lambda: False)
+        monkeypatch.setattr(writing, "use_copy", lambda: False)
     return request.param
 
 
@@ -35,7 +35,7 @@ def known():
 
 
 def test_postgresql_takes_the_copy_way():
-    assert contact_import._use_copy()
+    assert writing.use_copy()
 
 
 def test_it_counts_stores_and_remembers_the_same_either_way(way, campaign, known):

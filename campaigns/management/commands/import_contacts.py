@@ -12,8 +12,8 @@ from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from campaigns import contact_import as imports
-from campaigns.import_reading import FIELDS, ImportFileError, guess_mapping, preview
+from campaigns.imports import service as imports
+from campaigns.imports.reading import FIELDS, ImportFileError, guess_mapping, preview
 from campaigns.models import Campaign, ContactImport
 
 

@@ -7,10 +7,10 @@ from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
-from campaigns import contact_import as imports
-from campaigns.import_export import campaign_results_csv, rejected_rows_csv
-from campaigns.import_forms import MappingForm, UploadForm
-from campaigns.import_reading import ImportFileError
+from campaigns.imports import service as imports
+from campaigns.imports.export import campaign_results_csv, rejected_rows_csv
+from campaigns.imports.forms import MappingForm, UploadForm
+from campaigns.imports.reading import ImportFileError
 from campaigns.models import Campaign, ContactImport
 from campaigns.tasks import run_contact_import
 from common.access import staff_required

@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from campaigns import import_views as views
+from campaigns.imports import views
 
 urlpatterns = [
     path("imports/", views.import_list, name="import-list"),

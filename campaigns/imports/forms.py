@@ -3,7 +3,7 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from phonenumbers import SUPPORTED_REGIONS, country_code_for_region
 
-from campaigns.import_reading import FIELDS
+from campaigns.imports.reading import FIELDS
 from campaigns.models import Campaign, ContactImport
 
 

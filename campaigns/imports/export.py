@@ -9,9 +9,9 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from calls.models import Call
-from campaigns.contact_import import file_format, open_file
-from campaigns.csv_safety import SafeWriter
-from campaigns.import_reading import REJECTED_COLUMNS, read_header
+from campaigns.imports.csv_safety import SafeWriter
+from campaigns.imports.reading import REJECTED_COLUMNS, read_header
+from campaigns.imports.service import file_format, open_file
 from campaigns.models import Campaign, ContactImport, Lead
 
 RESULT_COLUMNS = ["phone", "first_name", "last_name", "email", "timezone", "state", "attempts",
