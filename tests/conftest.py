@@ -14,16 +14,17 @@ from django.db import connections
 
 from calls import status_stream
 from dialer_site.celery import app
+from tests import factory
 
 
 @pytest.fixture
-def staff(django_user_model):
-    return django_user_model.objects.create_user("alice", "alice@example.com", "pw-alice-123", is_staff=True)
+def staff(db):
+    return factory.staff()
 
 
 @pytest.fixture
-def stranger(django_user_model):
-    return django_user_model.objects.create_user("bob", "bob@example.com", "pw-bob-12345")
+def stranger(db):
+    return factory.stranger()
 
 
 @pytest.fixture

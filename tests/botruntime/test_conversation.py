@@ -10,7 +10,7 @@ from channels_redis.core import RedisChannelLayer
 from calls.live import call_group
 from calls.models import Call, TranscriptLine
 from campaigns.models import DoNotCall, Lead
-from tests.botruntime import factory
+from tests import factory
 from tests.botruntime.conftest import redis_url_with_slack
 from tests.botruntime.helpers import dial, entries
 from tests.waiting import wait_until
@@ -24,8 +24,8 @@ def finished(call: Call) -> Call | None:
 
 
 def test_it_greets_answers_and_puts_a_do_not_call_request_on_the_list(daphne, emulator):
-    campaign = factory.campaign()
-    person = factory.customer("+12025550107")
+    campaign = factory.offers_campaign()
+    person = factory.dana("+12025550107")
     call = factory.outbound_call(campaign, person)
     heard = GroupListener(call_group(call.pk))
 
@@ -53,8 +53,8 @@ def test_it_greets_answers_and_puts_a_do_not_call_request_on_the_list(daphne, em
 
 
 def test_it_schedules_the_callback_the_caller_asks_for(daphne, emulator):
-    campaign = factory.campaign()
-    person = factory.customer("+12025550103", timezone="America/New_York")
+    campaign = factory.offers_campaign()
+    person = factory.dana("+12025550103", timezone="America/New_York")
     call = factory.outbound_call(campaign, person)
 
     sid = dial(emulator, daphne, call)
@@ -73,8 +73,8 @@ def test_it_schedules_the_callback_the_caller_asks_for(daphne, emulator):
 ])
 def test_it_understands_the_interested_and_not_interested_callees(
         number, disposition, bot_said, daphne, emulator):
-    campaign = factory.campaign()
-    call = factory.outbound_call(campaign, factory.customer(number))
+    campaign = factory.offers_campaign()
+    call = factory.outbound_call(campaign, factory.dana(number))
 
     sid = dial(emulator, daphne, call)
     emulator.wait_for_status(sid, "completed", timeout=60)

@@ -9,7 +9,7 @@ import websockets
 from twilio.request_validator import RequestValidator
 
 from calls.models import Call, TranscriptLine
-from tests.botruntime import factory
+from tests import factory
 from tests.botruntime.conftest import ACCOUNT_SID, AUTH_TOKEN
 from tests.botruntime.helpers import dial, entries
 from tests.waiting import wait_until
@@ -67,8 +67,8 @@ async def send_garbage(url: str) -> None:
 
 
 def test_garbage_frames_leave_a_concurrent_call_unharmed(daphne, emulator):
-    campaign = factory.campaign()
-    call = factory.outbound_call(campaign, factory.customer("+12025550107"))
+    campaign = factory.offers_campaign()
+    call = factory.outbound_call(campaign, factory.dana("+12025550107"))
     sid = dial(emulator, daphne, call)
     time.sleep(1.0)  # the real call is up and greeting
 
@@ -83,10 +83,10 @@ def test_garbage_frames_leave_a_concurrent_call_unharmed(daphne, emulator):
 
 
 def test_a_barge_in_stops_the_bot_and_clears_twilios_buffer(daphne, emulator):
-    campaign = factory.campaign(greeting_template="Hello {{ first_name }}, this is a rather long "
+    campaign = factory.offers_campaign(greeting_template="Hello {{ first_name }}, this is a rather long "
                                 "greeting from Summer Offers, which goes on and on so that there "
                                 "is plenty of time to interrupt it before it finishes.")
-    call = factory.outbound_call(campaign, factory.customer("+12025550109"))
+    call = factory.outbound_call(campaign, factory.dana("+12025550109"))
 
     sid = dial(emulator, daphne, call)
     emulator.wait_for_status(sid, "completed", timeout=60)
@@ -102,9 +102,9 @@ def test_a_barge_in_stops_the_bot_and_clears_twilios_buffer(daphne, emulator):
 
 
 def test_an_answering_machine_gets_the_voicemail_message(daphne, emulator):
-    campaign = factory.campaign(voicemail_message="Hi {{ first_name }}, Summer Offers here. "
+    campaign = factory.offers_campaign(voicemail_message="Hi {{ first_name }}, Summer Offers here. "
                                 "We will call again soon.")
-    call = factory.outbound_call(campaign, factory.customer("+12025550106"))
+    call = factory.outbound_call(campaign, factory.dana("+12025550106"))
     ws_url = stream_url(daphne)
 
     body = {

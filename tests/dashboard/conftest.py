@@ -1,6 +1,6 @@
 import pytest
 
-from tests.dashboard import factory
+from tests import factory
 from tests.dashboard.browser import chromium
 
 
@@ -19,9 +19,9 @@ def live_call(campaign):
 
 
 @pytest.fixture
-def boss(django_user_model):
+def boss(db):
     """The staff member the browser tests log in as."""
-    return django_user_model.objects.create_superuser("boss", "boss@example.com", "pw-boss-12345")
+    return factory.superuser("boss", "pw-boss-12345")
 
 
 @pytest.fixture

@@ -3,15 +3,14 @@
 import pytest
 
 from campaigns.models import Campaign, DoNotCall
-from tests.dashboard import factory
+from tests import factory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def admin_client(client, django_user_model):
-    root = django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-123")
-    client.force_login(root)
+def admin_client(client, db):
+    client.force_login(factory.superuser())
     return client
 
 

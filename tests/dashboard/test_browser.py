@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from calls import live
 from calls.models import Call
-from tests.dashboard import factory
+from tests import factory
 from tests.dashboard.browser import Daphne, log_in, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

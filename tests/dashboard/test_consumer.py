@@ -11,7 +11,7 @@ from django.db import transaction
 
 from calls import live
 from dialer_site.asgi import application
-from tests.dashboard import factory
+from tests import factory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 

@@ -3,7 +3,7 @@
 import pytest
 
 from campaigns.models import Campaign, Lead
-from tests.dashboard import factory
+from tests import factory
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,7 @@
 import pytest
 
 from campaigns.models import DoNotCall, Lead
-from tests.dashboard import factory
+from tests import factory
 
 pytestmark = pytest.mark.django_db
 
@@ -28,8 +28,8 @@ def test_adding_twice_keeps_one_entry(staff_client):
 
 def test_it_removes_a_customer_from_do_not_call(staff_client):
     grace = factory.customer()
-    DoNotCall.objects.create(phone=grace.phone, source="bot")
-    other = DoNotCall.objects.create(phone="+14155550999", source="import")
+    factory.do_not_call(grace.phone, source="bot")
+    other = factory.do_not_call("+14155550999", source="import")
     staff_client.post(f"/customers/{grace.pk}/do-not-call/remove/")
     assert list(DoNotCall.objects.values_list("pk", flat=True)) == [other.pk]
 

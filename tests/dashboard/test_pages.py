@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.dashboard import factory
+from tests import factory
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,9 @@ import redis
 from django.conf import settings
 
 from campaigns.calling_window import zone_where_it_is
-from campaigns.models import Campaign, Customer, Lead
+from campaigns.models import Campaign
 from campaigns.pacing import BUCKET_KEY
+from tests import factory
 from twilio_emulator import EmulatorThread, Timing
 
 ACCOUNT_SID = "AC" + "7" * 32
@@ -52,9 +53,9 @@ def make_campaign(numbers, zone: str | None = None, **options) -> Campaign:
     defaults = {"name": "Summer sale", "caller_id": "+12025550100", "window_start": time(0, 0),
                 "window_end": time(23, 59), "max_concurrent_calls": 5, "ring_timeout_seconds": 2,
                 "answering_machine_detection": False, "retry_delays_minutes": [0.01]}
-    campaign = Campaign.objects.create(**(defaults | options))
+    campaign = factory.campaign(**(defaults | options))
     zone = zone or zone_where_it_is(13, datetime.now(UTC))
     for number in numbers:
-        customer = Customer.objects.create(phone=number, first_name="Pat", timezone=zone)
-        Lead.objects.create(campaign=campaign, customer=customer, parameters={"plan": "gold"})
+        factory.lead(campaign, factory.customer(number, first_name="Pat", last_name="", timezone=zone),
+                     parameters={"plan": "gold"})
     return campaign

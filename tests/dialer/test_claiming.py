@@ -9,7 +9,8 @@ from django.db import connection
 
 from calls.models import Call
 from campaigns.dispatch import claim_due_leads
-from campaigns.models import Campaign, Customer, DoNotCall, Lead
+from campaigns.models import Campaign, Lead
+from tests import factory
 from tests.dialer.conftest import make_campaign as dialer_campaign
 
 pytestmark = pytest.mark.django_db
@@ -57,7 +58,7 @@ def test_a_paused_campaign_claims_nothing():
 
 def test_it_skips_numbers_on_the_do_not_call_list():
     campaign = running(make_campaign(["+12025550111", "+12025550112"]))
-    DoNotCall.objects.create(phone="+12025550112")
+    factory.do_not_call("+12025550112")
     assert claimed_numbers(campaign) == ["+12025550111"]
 
 
@@ -82,8 +83,7 @@ class TestCallingWindows:
         zones = {"+12025550111": "America/New_York", "+12025550112": "America/Los_Angeles",
                  "+12025550113": "Europe/London", "+12025550114": "Asia/Tokyo"}
         for phone, zone in zones.items():
-            customer = Customer.objects.create(phone=phone, timezone=zone)
-            Lead.objects.create(campaign=campaign, customer=customer)
+            factory.lead(campaign, factory.customer(phone, timezone=zone))
 
     def test_it_calls_each_person_only_inside_their_own_window(self):
         campaign = running(make_campaign([], window_start=time(9), window_end=time(20)))
@@ -107,9 +107,9 @@ class TestCallingWindows:
 
     def test_a_zone_corrected_on_the_contact_is_followed_over_the_leads_copy(self):
         campaign = running(make_campaign([], window_start=time(9), window_end=time(20)))
-        customer = Customer.objects.create(phone="+12025550111", timezone="Asia/Tokyo")
+        customer = factory.customer("+12025550111", timezone="Asia/Tokyo")
         # The lead still holds the zone the contact had before a re-import corrected it.
-        Lead.objects.create(campaign=campaign, customer=customer, timezone="Europe/London")
+        factory.lead(campaign, customer, timezone="Europe/London")
         # 12:00 UTC: 13:00 in London (open) but 21:00 in Tokyo, where the person really is.
         assert claimed_numbers(campaign, NOON_UTC) == []
         assert Lead.objects.get().timezone == "Asia/Tokyo"
@@ -117,7 +117,7 @@ class TestCallingWindows:
     def test_without_a_zone_on_the_contact_the_number_decides(self):
         campaign = running(make_campaign([], window_start=time(9), window_end=time(20),
                                          default_timezone="Asia/Tokyo"))
-        Lead.objects.create(campaign=campaign, customer=Customer.objects.create(phone="+14155550123"))
+        factory.lead(campaign, factory.customer("+14155550123"))
         # 17:00 UTC is 10:00 in San Francisco (the number's zone), 02:00 in Tokyo (the default).
         assert claimed_numbers(campaign, datetime(2027, 7, 1, 17, 0, tzinfo=UTC)) == ["+14155550123"]
         assert Lead.objects.get(customer__phone="+14155550123").timezone == "America/Los_Angeles"

@@ -2,18 +2,19 @@
 
 import pytest
 
-from campaigns.models import Campaign, Customer, Lead
+from campaigns.models import Campaign, Lead
 from campaigns.tasks import resolve_lead_zones
+from tests import factory
 
 pytestmark = pytest.mark.django_db
 
 
 def test_the_periodic_task_gives_every_callable_lead_its_zone():
-    campaign = Campaign.objects.create(name="Big list", status=Campaign.Status.RUNNING,
-                                       default_timezone="Europe/Paris")
+    campaign = factory.campaign(name="Big list", status=Campaign.Status.RUNNING,
+                                default_timezone="Europe/Paris")
     people = {"+12025550111": "America/Chicago", "+14155550123": "", "+18005550100": ""}
     for phone, zone in people.items():
-        Lead.objects.create(campaign=campaign, customer=Customer.objects.create(phone=phone, timezone=zone))
+        factory.lead(campaign, factory.customer(phone, timezone=zone))
     resolve_lead_zones.apply()
     zones = dict(Lead.objects.values_list("customer__phone", "timezone"))
     # The contact's own zone; then the number's (San Francisco); a toll-free number spans

@@ -1,5 +1,7 @@
 import pytest
 
+from tests import factory
+
 pytestmark = pytest.mark.django_db
 
 STAFF_PAGES = ["/campaigns/", "/admin/", "/admin/calls/call/", "/admin/campaigns/campaign/",
@@ -15,16 +17,13 @@ def test_it_sends_an_anonymous_visitor_to_log_in(client, url):
 
 
 @pytest.mark.parametrize("url", STAFF_PAGES)
-def test_it_loads_for_a_superuser(client, django_user_model, url):
-    admin = django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-123")
-    client.force_login(admin)
+def test_it_loads_for_a_superuser(client, url):
+    client.force_login(factory.superuser())
     assert client.get(url).status_code == 200
 
 
 def test_the_dashboard_loads_for_staff_and_lists_campaigns(staff_client):
-    from campaigns.models import Campaign
-
-    Campaign.objects.create(name="Summer sale")
+    factory.campaign()
     response = staff_client.get("/campaigns/")
     assert response.status_code == 200
     assert b"Summer sale" in response.content

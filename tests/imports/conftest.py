@@ -4,7 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from campaigns.imports import service as imports
-from campaigns.models import Campaign
+from tests import factory
 
 
 @pytest.fixture(autouse=True)
@@ -15,7 +15,7 @@ def media(settings, tmp_path):
 
 @pytest.fixture
 def campaign(db):
-    return Campaign.objects.create(name="Spring renewals")
+    return factory.campaign(name="Spring renewals", caller_id="")
 
 
 def csv_file(text: str | bytes, name: str = "contacts.csv", encoding: str = "utf-8") -> SimpleUploadedFile:

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from calls.models import Call
 from campaigns.imports.csv_safety import neutralise, unneutralise
-from campaigns.models import Customer, Disposition, Lead
+from campaigns.models import Disposition, Lead
+from tests import factory
 
 pytestmark = pytest.mark.django_db
 
@@ -26,17 +26,17 @@ def test_other_cells_are_left_alone(cell):
 
 
 def test_it_exports_one_row_per_lead_with_parameters_and_outcome(staff_client, campaign):
-    ann = Customer.objects.create(phone="+12025550101", first_name="Ann", last_name="=cmd|'/c calc'!A1",
-                                  timezone="America/New_York")
-    bob = Customer.objects.create(phone="+12025550102", first_name="Bob")
-    lead = Lead.objects.create(
-        campaign=campaign, customer=ann, parameters={"plan": "gold", "note": "@risk"}, attempts=2,
+    ann = factory.customer("+12025550101", first_name="Ann", last_name="=cmd|'/c calc'!A1",
+                           timezone="America/New_York")
+    bob = factory.customer("+12025550102", first_name="Bob", last_name="")
+    lead = factory.lead(
+        campaign, ann, parameters={"plan": "gold", "note": "@risk"}, attempts=2,
         state=Lead.State.DONE, last_outcome=Disposition.CALLBACK_REQUESTED, notes="-call after 5",
         callback_at=datetime(2026, 5, 1, 17, 30, tzinfo=UTC),
     )
-    Call.objects.create(direction="outbound", lead=lead, campaign=campaign, status="no-answer")
-    Call.objects.create(direction="outbound", lead=lead, campaign=campaign, status="completed")
-    Lead.objects.create(campaign=campaign, customer=bob, parameters={"plan": "silver"})
+    factory.call(lead, status="no-answer")
+    factory.call(lead, status="completed")
+    factory.lead(campaign, bob, parameters={"plan": "silver"})
 
     response = staff_client.get(f"/campaigns/{campaign.pk}/export.csv")
     assert response["Content-Disposition"] == 'attachment; filename="spring-renewals-results.csv"'

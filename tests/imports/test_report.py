@@ -6,7 +6,8 @@ import io
 import pytest
 
 from campaigns.imports.export import rejected_rows_csv
-from campaigns.models import Customer, DoNotCall, ImportedPhone, Lead
+from campaigns.models import Customer, ImportedPhone, Lead
+from tests import factory
 from tests.imports.conftest import buckets, import_now
 
 pytestmark = pytest.mark.django_db
@@ -23,8 +24,8 @@ FILE = (
 
 @pytest.fixture
 def known():
-    DoNotCall.objects.create(phone="+12025550103", reason="asked", source="staff")
-    return Customer.objects.create(phone="+12025550102", first_name="Old")
+    factory.do_not_call("+12025550103", reason="asked", source="staff")
+    return factory.customer("+12025550102", first_name="Old", last_name="")
 
 
 def test_every_row_is_counted_once(campaign, known):

@@ -6,7 +6,8 @@ import pytest
 from django.utils import timezone
 
 from campaigns.imports import writing
-from campaigns.models import Customer, DoNotCall, ImportedPhone, Lead
+from campaigns.models import Customer, ImportedPhone, Lead
+from tests import factory
 from tests.imports.conftest import buckets, import_now
 
 pytestmark = pytest.mark.django_db
@@ -30,8 +31,8 @@ def way(request, monkeypatch):
 
 @pytest.fixture
 def known():
-    DoNotCall.objects.create(phone="+12025550103", reason="asked", source="staff")
-    return Customer.objects.create(phone="+12025550102", first_name="Old", attributes={"plan": "none"})
+    factory.do_not_call("+12025550103", reason="asked", source="staff")
+    return factory.customer("+12025550102", first_name="Old", last_name="", attributes={"plan": "none"})
 
 
 def test_postgresql_takes_the_copy_way():

@@ -4,7 +4,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from calls.models import Call
-from campaigns.models import Campaign, Customer, Lead
+from tests import factory
 
 pytestmark = pytest.mark.django_db
 
@@ -34,9 +34,9 @@ def test_it_connects_an_unknown_caller_to_the_general_assistant(twilio_post):
 
 
 def test_it_connects_a_returning_caller_to_the_campaign_that_called_them(twilio_post):
-    campaign = Campaign.objects.create(name="Summer sale", slug="summer_sale", caller_id="+12025550999")
-    customer = Customer.objects.create(phone="+12025550123", first_name="Ann", last_name="Lee")
-    Lead.objects.create(campaign=campaign, customer=customer, parameters={"plan": "gold"})
+    campaign = factory.campaign(slug="summer_sale", caller_id="+12025550999")
+    customer = factory.customer("+12025550123", first_name="Ann", last_name="Lee")
+    factory.lead(campaign, customer, parameters={"plan": "gold"})
 
     # They call back the number they see on their phone, or any other of ours.
     _, parameters = stream_of(twilio_post("/twilio/voice/", inbound(To="+12025550777")))
@@ -53,15 +53,15 @@ def test_it_connects_a_returning_caller_to_the_campaign_that_called_them(twilio_
 
 
 def test_the_dialled_number_picks_the_campaign(twilio_post):
-    Campaign.objects.create(name="Old", caller_id="+12025550111")
-    wanted = Campaign.objects.create(name="Winter", caller_id="+12025550222")
+    factory.campaign(name="Old", caller_id="+12025550111")
+    wanted = factory.campaign(name="Winter", caller_id="+12025550222")
     _, parameters = stream_of(twilio_post("/twilio/voice/", inbound(To="+12025550222")))
     assert parameters["campaign_id"] == str(wanted.pk)
     assert Call.objects.get(call_sid=SID).campaign == wanted
 
 
 def test_a_known_customer_without_a_campaign_gets_support(twilio_post):
-    Customer.objects.create(phone="+12025550123", attributes={"user_id": "u-77"})
+    factory.customer("+12025550123", attributes={"user_id": "u-77"})
     _, parameters = stream_of(twilio_post("/twilio/voice/", inbound()))
     assert parameters["session_type"] == "support"
     assert parameters["user_id"] == "u-77"
@@ -74,9 +74,8 @@ def test_a_retried_webhook_reuses_the_call(twilio_post):
 
 
 def test_contact_columns_cannot_shadow_the_call_id(twilio_post):
-    campaign = Campaign.objects.create(name="Sale", caller_id="+12025550999")
-    customer = Customer.objects.create(phone="+12025550123")
-    Lead.objects.create(campaign=campaign, customer=customer, parameters={"call_id": "999999"})
+    campaign = factory.campaign(name="Sale", caller_id="+12025550999")
+    factory.lead(campaign, factory.customer("+12025550123"), parameters={"call_id": "999999"})
     _, parameters = stream_of(twilio_post("/twilio/voice/", inbound()))
     assert parameters["call_id"] == str(Call.objects.get(call_sid=SID).pk)
 
@@ -111,7 +110,7 @@ def test_it_answers_only_post(client):
 
 
 def test_a_status_callback_that_arrives_first_does_not_stop_the_routing(twilio_post):
-    Customer.objects.create(phone="+12025550123", first_name="Ann")
+    factory.customer("+12025550123", first_name="Ann")
     twilio_post("/twilio/status/", {"CallSid": SID, "CallStatus": "ringing", "Direction": "inbound",
                                     "From": "+12025550123", "To": "+12025550000", "SequenceNumber": "0"})
     _, parameters = stream_of(twilio_post("/twilio/voice/", inbound()))
