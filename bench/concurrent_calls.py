@@ -76,6 +76,7 @@ def fastapi_app():
 
     from botruntime import warm_up
     from botruntime.session import BotSession, StreamStart, transport_params
+    from calls.bot_store import DatabaseCallStore
 
     warm_up()
     app = FastAPI()
@@ -90,7 +91,7 @@ def fastapi_app():
                 start = StreamStart.from_twilio(message["start"])
         transport = FastAPIWebsocketTransport(
             websocket, transport_params(FastAPIWebsocketParams, start, allowed_origins=[]))
-        await BotSession(start, transport).run()
+        await BotSession(start, transport, store=DatabaseCallStore()).run()
 
     return app
 

@@ -33,13 +33,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from botruntime.asr import normalize
+from botruntime.outcomes import Disposition
 
 BOT_DISPOSITIONS = (
-    "interested",
-    "not_interested",
-    "callback_requested",
-    "wrong_number",
-    "do_not_call",
+    Disposition.INTERESTED,
+    Disposition.NOT_INTERESTED,
+    Disposition.CALLBACK_REQUESTED,
+    Disposition.WRONG_NUMBER,
+    Disposition.DO_NOT_CALL,
 )
 
 DEFAULT_SCRIPT: dict = {

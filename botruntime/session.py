@@ -48,11 +48,13 @@ from pipecat.turns.user_stop.speech_timeout_user_turn_stop_strategy import (
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 from pipecat.workers.runner import WorkerRunner
 
-from botruntime import prompts, store
+from botruntime import prompts
+from botruntime.outcomes import Disposition, VoiceStack
 from botruntime.script import ScriptedDialogue, merged_script, vocabulary
+from botruntime.store import CallContext, CallStore, UnknownCall
 from botruntime.summary import local_summary
 from botruntime.tools import CallTools, register, tools_schema
-from botruntime.transport import ChannelsTransport, Close
+from botruntime.transport import ChannelsTransport, ChannelsTransportParams, Close, Send
 from botruntime.vad import SharedSileroVADAnalyzer
 
 logger = logging.getLogger(__name__)
@@ -167,14 +169,16 @@ def _service_kind(name: str) -> str:
 
 
 class BotSession:
-    def __init__(self, start: StreamStart, transport: BaseTransport, *, close: Close | None = None,
-                 services_factory=None):
-        """`close` ends the stream when the session stops without the pipeline having
-        closed it (a refused call, a failure); a transport that closes its socket when
-        its handler returns needs none."""
+    def __init__(self, start: StreamStart, transport: BaseTransport, *, store: CallStore,
+                 close: Close | None = None, services_factory=None):
+        """`store` is where the call's records go (see botruntime.store). `close` ends the
+        stream when the session stops without the pipeline having closed it (a refused
+        call, a failure); a transport that closes its socket when its handler returns
+        needs none."""
         self.start_info = start
         self.started = time.monotonic()
         self.transport = transport
+        self.store = store
         self._close = close
         # The bench swaps in fixed-latency stand-ins (BOT_SERVICES=standin).
         if services_factory is None and settings.BOT_SERVICES == "standin":
@@ -182,7 +186,7 @@ class BotSession:
 
             services_factory = standin_services
         self.services_factory = services_factory
-        self.call: store.CallContext | None = None
+        self.call: CallContext | None = None
         self.tools: CallTools | None = None
         self.agent = None
         self.worker: PipelineWorker | None = None
@@ -200,6 +204,18 @@ class BotSession:
         self.recording: tuple[bytes, int, int] | None = None
         self._timers: list[asyncio.Task] = []
         self._ready = asyncio.Event()
+
+    @classmethod
+    def over_channels(cls, start: StreamStart, send: Send, close: Close, *, store: CallStore,
+                      services_factory=None) -> BotSession:
+        """The session for a Channels consumer's socket, started: the consumer then passes
+        Twilio's messages to `session.transport.feed` and, once the socket is gone, calls
+        `session.transport.disconnected()`; `send` and `close` are the socket's own."""
+        transport = ChannelsTransport(send, close, transport_params(ChannelsTransportParams, start))
+        session = cls(start, transport, store=store, close=transport.client.close,
+                      services_factory=services_factory)
+        session.begin()
+        return session
 
     # -- called by the consumer (never blocks) -------------------------------------------
 
@@ -226,25 +242,21 @@ class BotSession:
         self.voicemail_started = True
         if self.agent is not None:
             self.agent.silenced = True
-        self.tools.outcome.disposition = "voicemail"
+        self.tools.outcome.disposition = Disposition.VOICEMAIL
         self.tools.outcome.notes = f"Answering machine ({answered_by}); voicemail left."
         await self.worker.queue_frame(InterruptionFrame())
         message = prompts.voicemail(self.call)
         await self._say(message)
         await self.end_after_speech("voicemail left")
 
-    async def hang_up(self, reason: str = "hang-up requested") -> None:
-        await self._ready.wait()
-        await self.end_now(reason)
-
     # -- the run ---------------------------------------------------------------------------
 
     async def run(self) -> None:
         start = self.start_info
         try:
-            self.call = await database_sync_to_async(store.link_call)(
+            self.call = await database_sync_to_async(self.store.link_call)(
                 start.call_sid, start.stream_sid, start.custom_parameters)
-        except store.UnknownCall as exc:
+        except UnknownCall as exc:
             logger.warning("refusing stream %s: %s", start.stream_sid, exc)
             await self._close_stream()
             return
@@ -274,7 +286,7 @@ class BotSession:
     async def _build(self) -> WorkerRunner:
         call = self.call
         script = merged_script(call.script)
-        self.tools = CallTools(call, self.end_after_speech)
+        self.tools = CallTools(call, self.end_after_speech, store=self.store)
         template_context = prompts.template_context(call)
         idle_secs = float(script.get("idle_timeout_secs", DEFAULT_IDLE_SECS))
         max_secs = float(script.get("max_call_secs", DEFAULT_MAX_CALL_SECS))
@@ -283,7 +295,7 @@ class BotSession:
         if self.services_factory is not None:
             stt, brain, tts, opening = self.services_factory(self, script, template_context)
             messages = [{"role": "system", "content": prompts.system_prompt(call)}]
-        elif call.voice_stack == "cloud":
+        elif call.voice_stack == VoiceStack.CLOUD:
             from botruntime.cloud import build_services
 
             stt, brain, tts = build_services(SAMPLE_RATE)
@@ -403,12 +415,6 @@ class BotSession:
                            END_AFTER_SPEECH_TIMEOUT)
         await self.worker.queue_frame(EndFrame())
 
-    async def end_now(self, reason: str) -> None:
-        self.ending = True
-        self.end_reason = self.end_reason or reason
-        if self.worker is not None:
-            await self.worker.queue_frame(EndFrame())
-
     # -- records ---------------------------------------------------------------------------
 
     def offset_ms(self) -> int:
@@ -418,7 +424,7 @@ class BotSession:
         text = " ".join(text.split())
         if text and self.call is not None:
             try:
-                await database_sync_to_async(store.add_transcript_line)(
+                await database_sync_to_async(self.store.add_transcript_line)(
                     self.call.call_id, speaker, text, self.offset_ms())
             except Exception:
                 # A lost line must not take the conversation down with it.
@@ -445,10 +451,11 @@ class BotSession:
 
     async def _store_outcome(self) -> None:
         outcome = self.tools.outcome
-        disposition = outcome.disposition or ("hung_up" if self.caller_hung_up else "completed")
-        transcript = await database_sync_to_async(store.transcript_lines)(self.call.call_id)
+        disposition = outcome.disposition or (
+            Disposition.HUNG_UP if self.caller_hung_up else Disposition.COMPLETED)
+        transcript = await database_sync_to_async(self.store.transcript_lines)(self.call.call_id)
         summary = local_summary(self.call, transcript, disposition, outcome)
-        if self.call.voice_stack == "cloud" and self.services_factory is None:
+        if self.call.voice_stack == VoiceStack.CLOUD and self.services_factory is None:
             try:
                 from botruntime.cloud import summarize
 
@@ -458,9 +465,9 @@ class BotSession:
                                self.call.call_id, exc_info=True)
         # The lead first: the summary appearing on the call is the sign that all is stored.
         if self.call.lead_id and outcome.disposition:
-            await database_sync_to_async(store.record_outcome)(
+            await database_sync_to_async(self.store.record_outcome)(
                 self.call.lead_id, outcome.disposition, outcome.notes, outcome.callback_at)
-        await database_sync_to_async(store.finish_call)(
+        await database_sync_to_async(self.store.finish_call)(
             self.call.call_id, disposition=disposition, notes=outcome.notes, summary=summary,
             metrics=self.metrics(), recording=self.recording)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from botruntime.outcomes import Disposition
 from botruntime.store import CallContext
-from campaigns.models import Disposition
 
 
 def local_summary(call: CallContext, transcript: list[tuple[str, str]], disposition: str, outcome) -> str:

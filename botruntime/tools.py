@@ -1,8 +1,8 @@
 """The bot's tools: set_outcome, schedule_callback, end_call.
 
 The scripted agent calls these methods directly; the cloud stack's LLM reaches the same
-methods through function calling (`register`). Database work goes through
-`database_sync_to_async`.
+methods through function calling (`register`). The outcome is kept here and, given a
+store, recorded there at once (through `database_sync_to_async`: the store blocks).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
 from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
 from pipecat.services.llm_service import FunctionCallParams
 
-from botruntime import store
+from botruntime.outcomes import Disposition
 from botruntime.script import BOT_DISPOSITIONS, parse_callback_time
-from botruntime.store import CallContext
+from botruntime.store import CallContext, CallStore
 
 logger = logging.getLogger(__name__)
 
@@ -33,10 +33,12 @@ class Outcome:
 
 
 class CallTools:
-    def __init__(self, call: CallContext, on_end_call: Callable[[str], Awaitable[None]]):
+    def __init__(self, call: CallContext, on_end_call: Callable[[str], Awaitable[None]], *,
+                 store: CallStore | None = None):
         self.call = call
         self.outcome = Outcome()
         self._on_end_call = on_end_call
+        self._store = store
 
     def _now(self) -> datetime:
         try:
@@ -51,14 +53,15 @@ class CallTools:
             return {"ok": False, "error": f"disposition must be one of {', '.join(BOT_DISPOSITIONS)}"}
         self.outcome.disposition = disposition
         self.outcome.notes = notes or self.outcome.notes
-        await database_sync_to_async(store.set_disposition)(
-            self.call.call_id, disposition, self.outcome.notes
-        )
-        if disposition == "do_not_call":
-            # Opt-outs are honoured at once, not when the call ends.
-            await database_sync_to_async(store.add_do_not_call)(
-                self.call.phone, notes or "Asked not to be called again (bot)."
+        if self._store is not None:
+            await database_sync_to_async(self._store.set_disposition)(
+                self.call.call_id, disposition, self.outcome.notes
             )
+            if disposition == Disposition.DO_NOT_CALL:
+                # Opt-outs are honoured at once, not when the call ends.
+                await database_sync_to_async(self._store.add_do_not_call)(
+                    self.call.phone, notes or "Asked not to be called again (bot)."
+                )
         logger.info("call %s outcome %s", self.call.call_id, disposition)
         return {"ok": True, "disposition": disposition}
 
@@ -72,7 +75,7 @@ class CallTools:
         except (TypeError, ValueError):
             at = parse_callback_time(when or "", now)
         self.outcome.callback_at = at
-        await self.set_outcome("callback_requested", notes or f"Asked to be called back: {when}")
+        await self.set_outcome(Disposition.CALLBACK_REQUESTED, notes or f"Asked to be called back: {when}")
         return {"ok": True, "callback_at": at.isoformat()}
 
     async def end_call(self, reason: str = "") -> dict:

@@ -12,8 +12,9 @@ from urllib.parse import parse_qsl
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from botruntime import warm_up
-from botruntime.session import BotSession, StreamStart, transport_params
-from botruntime.transport import ChannelsTransport, ChannelsTransportParams
+from botruntime.session import BotSession, StreamStart
+from botruntime.transport import ChannelsTransport
+from calls.bot_store import DatabaseCallStore
 from calls.live import bot_group
 from calls.twilio_auth import is_signed_by_twilio, public_websocket_url
 
@@ -96,13 +97,11 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
         info = StreamStart.from_twilio(message.get("start"))
         if info is None:
             return self._drop(raw, "start without callSid/streamSid")
-        self.transport = ChannelsTransport(self._send_text, self._close,
-                                           transport_params(ChannelsTransportParams, info))
-        self.session = BotSession(info, self.transport, close=self.transport.client.close)
         group = bot_group(info.call_sid)
         await self.channel_layer.group_add(group, self.channel_name)
         self.groups.append(group)  # the base class leaves self.groups on disconnect
-        self.session.begin()
+        self.session = BotSession.over_channels(info, self._send_text, self._close, store=DatabaseCallStore())
+        self.transport = self.session.transport
         return None
 
     async def _send_text(self, data: str) -> None:
@@ -121,7 +120,3 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
     async def amd_result(self, event):
         if self.session is not None:
             self.session.spawn(self.session.answered_by(str(event.get("answered_by", ""))))
-
-    async def bot_hangup(self, event):
-        if self.session is not None:
-            self.session.spawn(self.session.hang_up("hang-up requested"))

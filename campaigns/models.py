@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from botruntime.outcomes import Disposition, VoiceStack
 from campaigns.phones import E164_REGEX
 
 e164_validator = RegexValidator(
@@ -17,22 +18,6 @@ def default_retry_delays() -> list[int]:
     return [30, 120, 1440]
 
 
-class Disposition(models.TextChoices):
-    """What came of a call, as set by the bot or by Twilio's final status."""
-
-    INTERESTED = "interested", "Interested"
-    NOT_INTERESTED = "not_interested", "Not interested"
-    CALLBACK_REQUESTED = "callback_requested", "Callback requested"
-    WRONG_NUMBER = "wrong_number", "Wrong number"
-    DO_NOT_CALL = "do_not_call", "Do not call"
-    VOICEMAIL = "voicemail", "Voicemail left"
-    NO_ANSWER = "no_answer", "No answer"
-    BUSY = "busy", "Busy"
-    FAILED = "failed", "Failed"
-    HUNG_UP = "hung_up", "Hung up"
-    COMPLETED = "completed", "Completed without outcome"
-
-
 class Campaign(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -42,9 +27,7 @@ class Campaign(models.Model):
         COMPLETED = "completed", "Completed"
         CANCELLED = "cancelled", "Cancelled"
 
-    class VoiceStack(models.TextChoices):
-        LOCAL = "local", "Local (offline: pocketsphinx, espeak-ng, scripted agent)"
-        CLOUD = "cloud", "Cloud (Deepgram, OpenAI, Cartesia)"
+    VoiceStack = VoiceStack
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(

@@ -14,6 +14,7 @@ from botruntime.script import DEFAULT_SCRIPT, ScriptedDialogue, merged_script, p
 from botruntime.session import BotSession, StreamStart
 from botruntime.store import CallContext
 from botruntime.tools import SCHEMAS, CallTools, register
+from tests.botruntime.memory_store import MemoryCallStore
 
 NY = ZoneInfo("America/New_York")
 
@@ -134,7 +135,7 @@ class RecordingWorker:
 @pytest.mark.asyncio
 async def test_two_amd_results_at_once_leave_one_voicemail(settings):
     # Twilio retries an AMD callback that timed out, and each one reaches the session.
-    session = BotSession(StreamStart("MZ1", "CA1", "AC1"), transport=None)
+    session = BotSession(StreamStart("MZ1", "CA1", "AC1"), transport=None, store=MemoryCallStore(context()))
     session.call = context()
     session.tools = CallTools(session.call, session.end_after_speech)
     session.worker = RecordingWorker()

@@ -1,0 +1,158 @@
+"""The bot sessions' store (`botruntime.store.CallStore`) over the product's database.
+
+Plain synchronous methods: the session calls them through `database_sync_to_async`, never
+on the event loop, and they publish live updates after commit (`calls.live`)."""
+
+from __future__ import annotations
+
+import io
+import logging
+import wave
+from datetime import datetime
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from botruntime.store import CallContext, Recording, UnknownCall
+from calls import live
+from calls.models import Call, TranscriptLine
+from campaigns import dialing
+from campaigns.models import Campaign, Customer, DoNotCall, Lead
+
+logger = logging.getLogger(__name__)
+
+
+def _find_campaign(value: str) -> Campaign | None:
+    if not value:
+        return None
+    by_slug = Campaign.objects.filter(slug=value).order_by("-updated_at").first()
+    if by_slug or not value.isdigit():
+        return by_slug
+    return Campaign.objects.filter(pk=int(value)).first()
+
+
+def _find_customer(parameters: dict, phone: str) -> Customer | None:
+    customer_id = str(parameters.get("customer_id", ""))
+    if customer_id.isdigit():
+        customer = Customer.objects.filter(pk=int(customer_id)).first()
+        if customer:
+            return customer
+    return Customer.objects.filter(phone=phone).first() if phone else None
+
+
+def wav_bytes(pcm: bytes, sample_rate: int, channels: int) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(channels)
+        wav.setsampwidth(2)
+        wav.setframerate(sample_rate)
+        wav.writeframes(pcm)
+    return buffer.getvalue()
+
+
+class DatabaseCallStore:
+    """Calls, their transcripts and recordings in the database; the lead's verdict to the dialer."""
+
+    def link_call(self, call_sid: str, stream_sid: str, parameters: dict) -> CallContext:
+        """Find the Call for a starting stream (by `call_id` param, else CallSid), or create an
+        inbound row for a stream we were never told about; store the stream's details."""
+        call = None
+        call_id = str(parameters.get("call_id", ""))
+        with transaction.atomic():
+            if call_id.isdigit():
+                call = Call.objects.select_for_update().filter(pk=int(call_id)).first()
+                if call and call.call_sid and call.call_sid != call_sid:
+                    raise UnknownCall(f"call {call_id} belongs to {call.call_sid}, not {call_sid}")
+            if call is None:
+                call = Call.objects.select_for_update().filter(call_sid=call_sid).first()
+            if call is None:
+                caller = str(parameters.get("caller_id", ""))
+                call = Call(direction=Call.Direction.INBOUND, from_number=caller,
+                            status=Call.Status.IN_PROGRESS)
+            campaign = call.campaign or _find_campaign(str(parameters.get("campaign_id", "")))
+            phone = call.to_number if call.direction == Call.Direction.OUTBOUND else call.from_number
+            customer = call.customer or _find_customer(parameters, phone)
+            call.campaign, call.customer = campaign, customer
+            if not call.lead_id and campaign and customer:
+                call.lead = Lead.objects.filter(campaign=campaign, customer=customer).first()
+            call.call_sid = call_sid
+            call.stream_sid = stream_sid
+            call.parameters = {**call.parameters, **parameters}
+            if call.status in (Call.Status.QUEUED, Call.Status.INITIATED, Call.Status.RINGING):
+                call.status = Call.Status.IN_PROGRESS
+            call.answered_at = call.answered_at or timezone.now()
+            call.save()
+            live.publish_call(call)
+
+        customer_fields = {}
+        if customer:
+            customer_fields = {
+                **{k: str(v) for k, v in customer.attributes.items()},
+                "first_name": customer.first_name,
+                "last_name": customer.last_name,
+                "full_name": customer.full_name,
+                "email": customer.email,
+                "phone": customer.phone,
+            }
+        return CallContext(
+            call_id=call.pk,
+            call_sid=call_sid,
+            direction=call.direction,
+            phone=customer.phone if customer else (phone or ""),
+            campaign_id=campaign.pk if campaign else None,
+            campaign_name=campaign.name if campaign else "",
+            campaign_slug=campaign.slug if campaign else "",
+            greeting_template=campaign.greeting_template if campaign else "",
+            system_prompt_template=campaign.system_prompt_template if campaign else "",
+            script=campaign.script if campaign else {},
+            voice_stack=campaign.voice_stack if campaign else Campaign.VoiceStack.LOCAL,
+            voicemail_message=campaign.voicemail_message if campaign else "",
+            customer=customer_fields,
+            lead_id=call.lead_id,
+            timezone=(customer.timezone if customer and customer.timezone
+                      else campaign.default_timezone if campaign else "UTC"),
+            parameters=dict(call.parameters),
+        )
+
+    def add_transcript_line(self, call_id: int, speaker: str, text: str, offset_ms: int) -> None:
+        line = TranscriptLine.objects.create(
+            call_id=call_id, speaker=speaker, text=text, offset_ms=max(0, offset_ms)
+        )
+        live.publish_transcript(line)
+
+    def set_disposition(self, call_id: int, disposition: str, notes: str) -> None:
+        """The bot's verdict, stored as soon as it is reached so a dropped call keeps it."""
+        Call.objects.filter(pk=call_id).update(disposition=disposition, notes=notes)
+
+    def add_do_not_call(self, phone: str, reason: str) -> None:
+        if phone:
+            DoNotCall.objects.get_or_create(phone=phone, defaults={"source": "bot", "reason": reason[:200]})
+
+    def record_outcome(self, lead_id: int, disposition: str, notes: str,
+                       callback_at: datetime | None) -> None:
+        # The dialer owns the lead's scheduling: it decides retries and callbacks.
+        dialing.record_outcome(lead_id, disposition, notes, callback_at)
+
+    def finish_call(self, call_id: int, *, disposition: str, notes: str, summary: str, metrics: dict,
+                    recording: Recording | None) -> None:
+        """`recording` is (16-bit PCM, sample rate, channels): encoded to WAV here, in the
+        worker thread, not on the event loop (minutes of stereo audio are megabytes)."""
+        call = Call.objects.select_related("customer", "campaign").filter(pk=call_id).first()
+        if call is None:
+            logger.warning("call %s was deleted before its session finished", call_id)
+            return
+        call.disposition = disposition or call.disposition
+        call.notes = notes or call.notes
+        call.summary = summary
+        call.metrics = {**call.metrics, **metrics}
+        fields = ["disposition", "notes", "summary", "metrics"]
+        if recording:
+            call.recording.save(f"{call.call_sid or call.pk}.wav", ContentFile(wav_bytes(*recording)),
+                                save=False)
+            fields.append("recording")
+        call.save(update_fields=fields)
+        live.publish_call(call)
+
+    def transcript_lines(self, call_id: int) -> list[tuple[str, str]]:
+        return list(TranscriptLine.objects.filter(call_id=call_id).values_list("speaker", "text"))

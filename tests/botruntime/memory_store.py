@@ -1,0 +1,42 @@
+"""A `botruntime.store.CallStore` in memory: a bot session runs against it with no database."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from botruntime.store import CallContext, Recording
+
+
+@dataclass
+class MemoryCallStore:
+    call: CallContext
+    linked: list[tuple[str, str, dict]] = field(default_factory=list)
+    lines: list[tuple[str, str]] = field(default_factory=list)
+    dispositions: list[tuple[str, str]] = field(default_factory=list)
+    do_not_call: list[str] = field(default_factory=list)
+    outcomes: list[tuple[int, str, datetime | None]] = field(default_factory=list)
+    finished: dict = field(default_factory=dict)
+
+    def link_call(self, call_sid: str, stream_sid: str, parameters: dict) -> CallContext:
+        self.linked.append((call_sid, stream_sid, parameters))
+        return self.call
+
+    def add_transcript_line(self, call_id: int, speaker: str, text: str, offset_ms: int) -> None:
+        self.lines.append((speaker, text))
+
+    def transcript_lines(self, call_id: int) -> list[tuple[str, str]]:
+        return list(self.lines)
+
+    def set_disposition(self, call_id: int, disposition: str, notes: str) -> None:
+        self.dispositions.append((disposition, notes))
+
+    def add_do_not_call(self, phone: str, reason: str) -> None:
+        self.do_not_call.append(phone)
+
+    def record_outcome(self, lead_id: int, disposition: str, notes: str,
+                       callback_at: datetime | None) -> None:
+        self.outcomes.append((lead_id, disposition, callback_at))
+
+    def finish_call(self, call_id: int, *, disposition: str, notes: str, summary: str,
+                    metrics: dict, recording: Recording | None) -> None:
+        self.finished = {"disposition": disposition, "summary": summary, "metrics": metrics,
+                         "recording": recording}
