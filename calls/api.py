@@ -1,5 +1,6 @@
 """The dial-out API: place one call now, read a call back. Bearer-token auth (tokens are
-made in the admin); JSON in, JSON out, errors that name the problem."""
+made in the admin); JSON in, JSON out, errors that name the problem. An Idempotency-Key
+header makes a request safe to send again: the same key and body get the same call."""
 
 import json
 import re
@@ -12,7 +13,8 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from calls.models import ApiToken, Call
+from calls import idempotency
+from calls.models import ApiToken, Call, IdempotencyKey
 from campaigns import dispatch
 from campaigns.models import Campaign, Customer, DoNotCall
 from campaigns.phones import to_e164
@@ -32,9 +34,11 @@ def token_required(view):
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             return _error("Send an API token: 'Authorization: Bearer <token>'.", 401)
-        matched = ApiToken.objects.filter(token_hash=ApiToken.digest(token), revoked=False)
-        if not matched.update(last_used_at=timezone.now()):
+        api_token = ApiToken.objects.filter(token_hash=ApiToken.digest(token), revoked=False).first()
+        if api_token is None:
             return _error("This API token is not valid or has been revoked.", 401)
+        ApiToken.objects.filter(pk=api_token.pk).update(last_used_at=timezone.now())
+        request.api_token = api_token
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -65,6 +69,18 @@ def _parameters(raw) -> dict[str, str]:
     return {name: str(value) for name, value in raw.items()}
 
 
+def _dial_request(body: dict) -> tuple[str, Campaign | None, str, dict[str, str]]:
+    """The number to call, the campaign, the number to call from and the bot's parameters."""
+    phone = to_e164(str(body.get("to") or ""), body.get("country"))
+    campaign = _campaign(body.get("campaign"))
+    parameters = _parameters(body.get("parameters"))
+    campaign_number = campaign.caller_id if campaign else ""
+    from_number = body.get("from") or campaign_number or settings.TWILIO_CALLER_ID
+    if not from_number:
+        raise ValidationError("Say which number to call from: 'from', or a campaign with a caller ID.")
+    return phone, campaign, from_number, parameters
+
+
 @token_required
 @require_POST
 def create_call(request):
@@ -74,23 +90,43 @@ def create_call(request):
             raise ValueError
     except ValueError:
         return _error("The body must be a JSON object.", 400)
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if len(key) > IdempotencyKey.KEY_MAX_LENGTH:
+        return _error(f"An Idempotency-Key has at most {IdempotencyKey.KEY_MAX_LENGTH} characters.", 400)
     try:
-        phone = to_e164(str(body.get("to") or ""), body.get("country"))
-        campaign = _campaign(body.get("campaign"))
-        parameters = _parameters(body.get("parameters"))
-        campaign_number = campaign.caller_id if campaign else ""
-        from_number = body.get("from") or campaign_number or settings.TWILIO_CALLER_ID
-        if not from_number:
-            raise ValidationError("Say which number to call from: 'from', or a campaign with a caller ID.")
+        return _create_once(request.api_token, key, body)
+    except idempotency.KeyReused:
+        return _error("This Idempotency-Key was already used for a different request; send a new key.", 422)
+
+
+def _create_once(api_token: ApiToken, key: str, body: dict) -> JsonResponse:
+    earlier = idempotency.earlier_call(api_token, key, body)
+    if earlier is not None:
+        return _answer(earlier, replayed=True)
+    try:
+        phone, campaign, from_number, parameters = _dial_request(body)
     except ValidationError as error:
         return _error(" ".join(error.messages), 400)
     if DoNotCall.objects.filter(phone=phone).exists():
         return _error(f"{phone} is on the do-not-call list.", 409)
     customer, _ = Customer.objects.get_or_create(phone=phone)
-    call = dispatch.call_now(customer, campaign, from_number, parameters)
+    call, replayed = idempotency.create_once(
+        api_token, key, body, lambda: dispatch.new_call(customer, campaign, from_number, parameters)
+    )
+    return _answer(call if replayed else dispatch.call_now(call), replayed)
+
+
+def _answer(call: Call, replayed: bool = False) -> JsonResponse:
+    """201 once Twilio has the call, 202 while it waits for a calls-per-second token (or for
+    Twilio's answer): a worker places it, and GET shows how it went."""
     if call.status == Call.Status.FAILED:
-        return _error(f"Twilio did not place the call: {call.error_message}", 502)
-    return JsonResponse({"id": call.pk, "call_sid": call.call_sid, "status": call.status}, status=201)
+        response = _error(f"Twilio did not place the call: {call.error_message}", 502)
+    else:
+        body = {"id": call.pk, "call_sid": call.call_sid, "status": call.status}
+        response = JsonResponse(body, status=201 if call.call_sid else 202)
+    if replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
 
 
 @token_required

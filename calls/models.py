@@ -1,7 +1,10 @@
 import hashlib
+import json
 import secrets
+from datetime import timedelta
 
 from django.db import models
+from django.utils import timezone
 
 from campaigns.models import Campaign, Customer, Disposition, Lead
 
@@ -135,6 +138,46 @@ class ApiToken(models.Model):
         token = api_token.set_new_token()
         api_token.save()
         return api_token, token
+
+
+class IdempotencyKeyQuerySet(models.QuerySet):
+    def current(self):
+        return self.filter(created_at__gt=timezone.now() - IdempotencyKey.KEPT_FOR)
+
+    def expired(self):
+        return self.filter(created_at__lte=timezone.now() - IdempotencyKey.KEPT_FOR)
+
+
+class IdempotencyKey(models.Model):
+    """An Idempotency-Key a dial-out API client sent, and the call its request made: the
+    same request sent again (a client that timed out) gets that call back, not a second
+    dial. Written in the transaction that creates the Call, so a key never exists without
+    its call nor a call without its key; honoured for KEPT_FOR, then cleaned up."""
+
+    KEPT_FOR = timedelta(hours=24)
+    KEY_MAX_LENGTH = 255
+
+    api_token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=KEY_MAX_LENGTH)
+    # SHA-256 of the parsed request body: the same key with another body is refused.
+    request_hash = models.CharField(max_length=64)
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = IdempotencyKeyQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            # Per token: two clients never see each other's calls through a shared key.
+            models.UniqueConstraint(fields=["api_token", "key"], name="idempotencykey_unique_per_token")
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+    @staticmethod
+    def digest(body: dict) -> str:
+        return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 class CallEvent(models.Model):

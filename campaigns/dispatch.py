@@ -14,12 +14,14 @@ import contextlib
 import logging
 from datetime import datetime, timedelta
 
+import redis
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Greatest
 from django.urls import reverse
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 from requests import RequestException
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
@@ -191,8 +193,10 @@ def _claim(leads: list[Lead], campaign: Campaign, now: datetime) -> list[Call]:
     return calls
 
 
-def place_call(call_id: int) -> None:
-    """Ask Twilio for the call: at most once, paced to the account's calls per second."""
+def place_call(call_id: int, pacer_wait: float = PACER_WAIT_SECONDS,
+               rest_timeout: float | None = None) -> None:
+    """Ask Twilio for the call: at most once, paced to the account's calls per second.
+    Raises PacerBusy when no token came within `pacer_wait` seconds (nothing was dialled)."""
     call = Call.objects.select_related("campaign", "lead", "customer").get(pk=call_id)
     if call.call_sid or call.dial_requested_at:
         return  # already dialled; a redelivered task must not dial again
@@ -202,14 +206,14 @@ def place_call(call_id: int) -> None:
     if call.lead and not calling_window.is_open(call.lead.timezone, call.campaign, timezone.now()):
         _abandon(call, "The calling window closed before the call was placed.")
         return
-    if not account_pacer().take(timeout=PACER_WAIT_SECONDS):
+    if not account_pacer().take(timeout=pacer_wait):
         raise PacerBusy(call_id)
     if not Call.objects.filter(pk=call.pk, dial_requested_at__isnull=True).update(
         dial_requested_at=timezone.now()
     ):
         return
     try:
-        created = twilio_client().calls.create(**_create_arguments(call))
+        created = twilio_client(rest_timeout).calls.create(**_create_arguments(call))
     except TwilioRestException as error:
         _dial_failed(call, explain(error.code, error.msg), error.code)
         return
@@ -384,15 +388,36 @@ def _apply_fetched(resource) -> None:
 
 
 # --- One call now (the dial-out API) -------------------------------------------------
+# The API answers within about a second either way: it waits a moment for a token and for
+# Twilio, and otherwise leaves the call to a worker (a Twilio request cut short by the
+# timeout is the reaper's to reconcile, like any dial whose answer was lost).
+API_PACER_WAIT_SECONDS = 0.5
+API_REST_TIMEOUT_SECONDS = 1.2
 
 
-def call_now(customer: Customer, campaign: Campaign | None, from_number: str, parameters: dict) -> Call:
-    """Place one call outside any lead's schedule, still paced with every other dial."""
-    call = Call.objects.create(
+def new_call(customer: Customer, campaign: Campaign | None, from_number: str, parameters: dict) -> Call:
+    """A call outside any lead's schedule, not placed yet (call_now places it)."""
+    return Call.objects.create(
         direction=Call.Direction.OUTBOUND, campaign=campaign, customer=customer,
         from_number=from_number, to_number=customer.phone,
         parameters=outbound_parameters(customer, campaign, parameters),
     )
-    place_call(call.pk)
+
+
+def call_now(call: Call) -> Call:
+    """Place the call now if the account's calls per second allow it within a moment, else
+    queue it for a worker, which places it as soon as a token is free; paced with every
+    other dial either way. Returns the call as it stands."""
+    from campaigns.tasks import place_call as place_call_task  # tasks.py imports this module
+
+    try:
+        try:
+            place_call(call.pk, pacer_wait=API_PACER_WAIT_SECONDS, rest_timeout=API_REST_TIMEOUT_SECONDS)
+        except PacerBusy:  # the CPS is taken: a worker waits for the token, not this request
+            place_call_task.delay(call.pk)
+    except (redis.RedisError, OperationalError):
+        # Neither pacer nor broker answers: the call stays queued, and the reaper sends calls
+        # never sent once Redis is back. The client still hears that it is queued, not a 500.
+        logger.warning("Redis is unreachable: call %s waits for the reaper", call.pk, exc_info=True)
     call.refresh_from_db()
     return call

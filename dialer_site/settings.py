@@ -148,6 +148,7 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-due-leads": {"task": "campaigns.tasks.dispatch_tick", "schedule": DISPATCH_TICK_SECONDS},
     "reap-unknown-dials": {"task": "campaigns.tasks.reap_dials", "schedule": 60.0},
     "resolve-lead-zones": {"task": "campaigns.tasks.resolve_lead_zones", "schedule": 10.0},
+    "forget-idempotency-keys": {"task": "calls.tasks.forget_expired_idempotency_keys", "schedule": 3600.0},
 }
 
 # --- Twilio -----------------------------------------------------------------------

@@ -44,7 +44,7 @@ def main(point: str, queue: str) -> None:
         tasks.place_call.delay = die
     else:
         real_client = dispatch.twilio_client
-        dispatch.twilio_client = lambda: DyingClient(point, real_client())
+        dispatch.twilio_client = lambda *args: DyingClient(point, real_client(*args))
     app.worker_main(["worker", "--pool", "solo", "--queues", queue, "--loglevel", "WARNING",
                      "--without-heartbeat", "--without-mingle", "--without-gossip"])
 
