@@ -2,8 +2,10 @@
 worker? 200 when all answer, 503 naming what does not — for load balancers and monitors.
 It also reports whether Twilio's status callbacks are being applied; a stalled applier is
 named there but leaves the status alone, since taking web processes out of the load
-balancer would only stop Twilio's callbacks reaching the stream. It reveals nothing beyond
-reachability and a backlog's size, so it needs no login."""
+balancer would only stop Twilio's callbacks reaching the stream. It needs no login, so an
+anonymous caller (a load balancer) is told only ok or failing per component; the details
+(which exception, how many callbacks wait) are for staff, since an error's text can name
+hosts, ports and users."""
 
 import redis
 from django.conf import settings
@@ -52,11 +54,17 @@ def _answer(check) -> str:
         return f"unreachable: {error.__class__.__name__}: {error}"
 
 
+def _verdict(answer: str) -> str:
+    return "ok" if answer.startswith("ok") else "failing"
+
+
 @require_GET
 def health(request):
     report = {name: _answer(check) for name, check in
               [("database", _database), ("redis", _redis), ("workers", _workers)]}
     healthy = all(answer.startswith("ok") for answer in report.values())
     report["status_callbacks"] = _answer(_status_callbacks)  # told, not counted (see above)
+    if not request.user.is_staff:
+        report = {name: _verdict(answer) for name, answer in report.items()}
     report["status"] = "ok" if healthy else "unhealthy"
     return JsonResponse(report, status=200 if healthy else 503)

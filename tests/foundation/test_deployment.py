@@ -36,19 +36,30 @@ def test_health_is_ok_when_database_redis_and_a_worker_answer(client):
         response = client.get("/health/")
     assert response.status_code == 200, response.content
     body = response.json()
-    assert body["status"] == "ok" and body["database"] == "ok" and body["redis"] == "ok"
-    assert body["workers"].startswith("ok")
+    assert body == {"database": "ok", "redis": "ok", "workers": "ok", "status_callbacks": "ok",
+                    "status": "ok"}
 
 
 @pytest.mark.django_db
-def test_health_names_what_is_missing(client):
-    response = client.get("/health/")  # no worker runs for this test's queue
+def test_health_names_what_is_missing_to_staff(staff_client):
+    response = staff_client.get("/health/")  # no worker runs for this test's queue
     assert response.status_code == 503
     assert "no Celery worker answered" in response.json()["workers"]
 
 
 @pytest.mark.django_db
-def test_health_reports_an_unreachable_redis(client, settings):
+def test_health_reports_an_unreachable_redis_to_staff(staff_client, settings):
     settings.REDIS_URL = "redis://127.0.0.1:9/0"
-    body = client.get("/health/").json()
+    body = staff_client.get("/health/").json()
     assert body["redis"].startswith("unreachable") and body["status"] == "unhealthy"
+
+
+@pytest.mark.django_db
+def test_health_tells_an_anonymous_caller_only_ok_or_failing(client, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:9/0"
+    response = client.get("/health/")
+    assert response.status_code == 503
+    assert response.json() == {"database": "ok", "redis": "failing", "workers": "failing",
+                               "status_callbacks": "failing", "status": "unhealthy"}
+    # No exception text, host or port for whoever asks.
+    assert b"127.0.0.1" not in response.content and b"Error" not in response.content
