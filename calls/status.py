@@ -137,15 +137,20 @@ def _move_forward(call: Call, params: dict) -> bool:
     return not was_final and call.status in Call.FINAL_STATUSES
 
 
-def apply_amd_result(params: dict, raw: dict) -> Call | None:
-    """Asynchronous answering-machine detection: record it and tell the live bot session."""
+def apply_amd_result(params: dict, raw: dict, call_id_hint: str | None = None) -> Call | None:
+    """Asynchronous answering-machine detection: record it and tell the live bot session.
+    Like a status callback, the result can beat the REST answer that tells us the CallSid:
+    the AMD URL carries our call id (?call_id=) for that case."""
+    sid = params["CallSid"]
     with transaction.atomic():
-        call = _locked_calls().filter(call_sid=params["CallSid"]).first()
+        hinted = call_id_hint and call_id_hint.isdigit()
+        by_id = Q(pk=int(call_id_hint), call_sid__isnull=True) if hinted else Q()
+        call = _locked_calls().filter(by_id | Q(call_sid=sid)).order_by("pk").first()
         if call is None:
             return None
         CallEvent.objects.create(call=call, call_status="amd", params=raw)
-        call.answered_by = params["AnsweredBy"]
-        call.save(update_fields=["answered_by"])
+        call.call_sid, call.answered_by = sid, params["AnsweredBy"]
+        call.save(update_fields=["call_sid", "answered_by"])
         live.tell_bot(call.call_sid, {"type": "amd.result", "answered_by": call.answered_by})
         live.publish_call(call)
     return call

@@ -41,7 +41,7 @@ def amd_callback(request):
     data, errors = clean_twilio_post(AmdCallbackForm, request.POST)
     if errors:
         return _bad_request(errors)
-    call = status.apply_amd_result(data, request.POST.dict())
+    call = status.apply_amd_result(data, request.POST.dict(), request.GET.get("call_id"))
     if call is None:
         return JsonResponse({"error": "Unknown CallSid."}, status=404)
     return HttpResponse(status=204)

@@ -27,6 +27,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from calls import live, status
 from calls.models import Call
+from calls.twilio_auth import with_retries
 from calls.twilio_client import twilio_client
 from calls.twiml import connect_to_bot
 from campaigns import calling_window, dialing, lifecycle
@@ -233,12 +234,17 @@ class PacerBusy(Exception):
 
 def _create_arguments(call: Call) -> dict:
     public = settings.PUBLIC_BASE_URL
+    # Both callbacks name our call (they can beat the REST answer that tells us its CallSid)
+    # and ask Twilio to retry them; the reaper fetches what still gets lost.
+    named = f"?call_id={call.pk}"
     arguments = {
         "to": call.to_number,
         "from_": call.from_number,
-        "status_callback": f"{public}{reverse('twilio-status')}?call_id={call.pk}",
+        "status_callback": with_retries(f"{public}{reverse('twilio-status')}{named}"),
         "status_callback_event": STATUS_EVENTS,
         "status_callback_method": "POST",
+        # Twilio ends the call then even if the bot's process died and cannot hang up.
+        "time_limit": settings.TWILIO_TIME_LIMIT_SECONDS,
     }
     twiml = connect_to_bot(call)
     if len(twiml) <= TWIML_INLINE_LIMIT:
@@ -252,7 +258,7 @@ def _create_arguments(call: Call) -> dict:
             arguments |= {
                 "machine_detection": "DetectMessageEnd",
                 "async_amd": "true",
-                "async_amd_status_callback": f"{public}{reverse('twilio-amd')}",
+                "async_amd_status_callback": with_retries(f"{public}{reverse('twilio-amd')}{named}"),
                 "async_amd_status_callback_method": "POST",
             }
     return arguments

@@ -159,6 +159,9 @@ TWILIO_API_BASE_URL = env_str("TWILIO_API_BASE_URL", "https://api.twilio.com").r
 TWILIO_VALIDATE_SIGNATURES = env_bool("TWILIO_VALIDATE_SIGNATURES", True)
 # The From number for API calls that name neither a campaign nor a number.
 TWILIO_CALLER_ID = env_str("TWILIO_CALLER_ID")
+# The longest an outbound call may last (Twilio's TimeLimit): Twilio ends it then, even if
+# the bot that should have hung up died with its process.
+TWILIO_TIME_LIMIT_SECONDS = env_int("TWILIO_TIME_LIMIT_SECONDS", 3600)
 # Outbound calls per second the account may create (1 for a new Twilio account).
 TWILIO_CALLS_PER_SECOND = env_float("TWILIO_CALLS_PER_SECOND", 1.0)
 if not TWILIO_VALIDATE_SIGNATURES and not DEBUG:

@@ -62,6 +62,7 @@ class Received:
     params: dict[str, str]
     signature_valid: bool
     at: float
+    signature: str = ""
 
 
 @dataclass
@@ -92,6 +93,7 @@ class Product:
         self.twiml: dict[str, str] = {}  # path -> TwiML it answers with
         self.streams: list[StreamSession] = []
         self.stream_behaviours: dict[str, StreamBehaviour] = {}
+        self.failures_left: dict[str, int] = {}  # path -> how many more requests answer 503
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 
@@ -128,9 +130,12 @@ class Product:
         url = f"{self.url}{request.path_qs}"
         signature = request.headers.get("X-Twilio-Signature", "")
         valid = self.validator.validate(url, params, signature)
-        self.received.append(Received(request.path, params, valid, time.monotonic()))
+        self.received.append(Received(request.path, params, valid, time.monotonic(), signature))
         if request.path.startswith("/fail"):
             return web.Response(status=500, text="boom")
+        if self.failures_left.get(request.path, 0) > 0:
+            self.failures_left[request.path] -= 1
+            return web.Response(status=503, text="down for a moment")
         if request.path in self.twiml:
             return web.Response(text=self.twiml[request.path], content_type="text/xml")
         return web.Response(text="<Response/>", content_type="text/xml")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from itertools import pairwise
@@ -52,6 +53,36 @@ def test_a_tampered_callback_fails_validation(client, emulator, product):
     tampered = {**callback.params, "CallStatus": "busy"}
     assert product.validator.validate(f"{product.url}/status", callback.params, signature)
     assert not product.validator.validate(f"{product.url}/status", tampered, signature)
+
+
+def test_connection_overrides_retry_a_failed_callback_and_are_signed_but_never_sent(
+        client, emulator, product):
+    product.failures_left["/status"] = 2
+    url = f"{product.url}/status?call_id=7#rc=3&rp=5xx"
+    call = client.calls.create(to="+15005550199", from_=APP_NUMBER, twiml=SAY_AND_HANG_UP,
+                               status_callback=url)
+
+    emulator.wait_for_status(call.sid, "completed", timeout=10)
+    attempts = product.wait_for(lambda: len(product.callbacks("/status", call.sid)) == 3
+                                and product.callbacks("/status", call.sid))
+    last = attempts[-1]
+    assert last.path == "/status" and last.at - attempts[0].at >= 3  # 1 s, then 2 s apart
+    # Signed over the URL as configured, fragment and all; the request itself had none.
+    assert not last.signature_valid
+    assert product.validator.validate(url, last.params, last.signature)
+    (delivered,) = [e for e in emulator.get_call(call.sid)["timeline"]["entries"]
+                    if e["kind"] == "status_callback"]
+    assert delivered["http_status"] == 200 and delivered["attempts"] == 3
+
+
+def test_a_failure_outside_the_retry_policy_is_not_retried(client, emulator, product):
+    product.failures_left["/status"] = 1
+    call = client.calls.create(to="+15005550199", from_=APP_NUMBER, twiml=SAY_AND_HANG_UP,
+                               status_callback=f"{product.url}/status#rc=2&rp=ct")  # not a 5xx
+    emulator.wait_for_status(call.sid, "completed", timeout=10)
+    product.wait_for(lambda: product.callbacks("/status", call.sid))
+    time.sleep(1.5)  # when a retry would have come
+    assert len(product.callbacks("/status", call.sid)) == 1
 
 
 def test_by_default_only_the_completed_event_is_sent(client, emulator, product):

@@ -11,8 +11,10 @@ from django.utils import timezone
 from calls import status_stream
 from calls.live import bot_group, campaign_group
 from calls.models import Call, CallEvent
+from calls.twilio_auth import CALLBACK_RETRIES
 from campaigns.models import Campaign, Customer, Disposition, Lead
 from tests.waiting import wait_until
+from tests.webhooks.conftest import twilio_signature
 
 pytestmark = pytest.mark.django_db
 
@@ -229,6 +231,22 @@ def test_a_machine_that_hung_up_without_a_verdict_is_retried_as_voicemail(twilio
     assert lead.last_outcome == Disposition.VOICEMAIL and lead.state == Lead.State.RETRY
 
 
+def test_an_amd_result_that_beats_the_rest_answer_finds_the_call_by_our_id(twilio_post, lead):
+    call = Call.objects.create(direction=Call.Direction.OUTBOUND, lead=lead, attempt=1)
+    response = twilio_post(f"/twilio/amd/?call_id={call.pk}", {"CallSid": SID, "AnsweredBy": "human"})
+    assert response.status_code == 204
+    call.refresh_from_db()
+    assert call.call_sid == SID and call.answered_by == "human"
+
+
+def test_a_callback_signed_over_its_url_with_the_retry_fragment_is_accepted(twilio_post, call):
+    params = callback("ringing", 1)
+    signature = twilio_signature("/twilio/status/" + CALLBACK_RETRIES, params)
+    assert twilio_post("/twilio/status/", params, signature=signature).status_code == 204
+    call.refresh_from_db()
+    assert call.status == "ringing"
+
+
 def test_amd_for_an_unknown_call_is_404(twilio_post):
     response = twilio_post("/twilio/amd/", {"CallSid": "CA" + "c" * 32, "AnsweredBy": "human"})
     assert response.status_code == 404
@@ -306,7 +324,8 @@ def test_with_redis_unreachable_the_webhook_applies_the_callback_itself(twilio_s
     assert call.status == "ringing" and CallEvent.objects.filter(call=call).count() == 1
 
 
-def test_health_names_callbacks_nobody_applies_without_failing_the_web_process(client, monkeypatch):
+def test_health_names_callbacks_nobody_applies_without_failing_the_web_process(staff_client, monkeypatch):
+    client = staff_client
     monkeypatch.setattr("dialer_site.health._workers", lambda: "ok (1 answering)")
     assert client.get("/health/").json()["status_callbacks"] == "ok (0 waiting)"
 
