@@ -74,7 +74,7 @@ BUILD_SQL = [
          system_prompt_template, script, voice_stack, voicemail_message, answering_machine_detection,
          window_start, window_end, default_timezone, max_concurrent_calls, max_attempts,
          retry_delays_minutes, ring_timeout_seconds, created_at, updated_at)
-       SELECT name, '', status, '', '+12025550100', 'Hello', '', '{}', 'local', '', true, '09:00', '20:00',
+       SELECT name, '', status, '', '+12025550100', 'Hello', '', '{}', 'lite', '', true, '09:00', '20:00',
          'America/New_York', 20, 3, '[30, 120]', 30, now(), now()
        FROM (VALUES ('Bench: spring renewals', 'running'), ('Bench: small pilot', 'completed'))
          AS v(name, status)""",

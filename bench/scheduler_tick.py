@@ -83,7 +83,7 @@ BUILD_SQL = [
          window_start, window_end, default_timezone, max_concurrent_calls, max_attempts,
          retry_delays_minutes, ring_timeout_seconds, created_at, updated_at)
        VALUES ('Bench: one million leads', 'bench', 'running', '', '+12025550100', 'Hello', '', '{}',
-         'local', '', true, '09:00', '20:00', 'America/New_York', 60, 3, '[30, 120, 1440]', 30,
+         'lite', '', true, '09:00', '20:00', 'America/New_York', 60, 3, '[30, 120, 1440]', 30,
          %(now)s, %(now)s)""",
     """INSERT INTO campaigns_customer (phone, first_name, last_name, email, timezone, attributes,
          created_at, updated_at)

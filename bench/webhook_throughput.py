@@ -107,7 +107,7 @@ def build() -> list[str]:
             greeting_template, system_prompt_template, script, voice_stack, voicemail_message,
             answering_machine_detection, window_start, window_end, default_timezone, max_concurrent_calls,
             max_attempts, retry_delays_minutes, ring_timeout_seconds, created_at, updated_at)
-          VALUES ('Bench: webhooks', 'bench', 'running', '', '+12025550100', 'Hello', '', '{}', 'local', '',
+          VALUES ('Bench: webhooks', 'bench', 'running', '', '+12025550100', 'Hello', '', '{}', 'lite', '',
             true, '09:00', '20:00', 'America/New_York', 5000, 3, '[30]', 30, now(), now())""")
         cursor.execute("""INSERT INTO campaigns_customer (phone, first_name, last_name, email, timezone,
             attributes, created_at, updated_at)

@@ -1,7 +1,7 @@
 """The bot runtime: Pipecat pipelines for Twilio media streams, run inside daphne.
 
-`warm_up()` loads what every call shares (the Silero session, the pocketsphinx worker
-processes) once at start-up, so the first call does not stall the event loop loading them,
+`warm_up()` loads what every call shares (the Silero and Smart Turn sessions, the speech
+worker processes) once at start-up, so the first call does not stall the event loop loading them,
 and routes Pipecat's logs into Python logging.
 """
 
@@ -51,11 +51,19 @@ def warm_up() -> None:
 
     if not settings.BOT_WARM_UP:
         return
-    from botruntime import asr, vad
+    from botruntime import asr, intents, turns, vad
     from botruntime.script import DEFAULT_SCRIPT, vocabulary
 
     vad.shared_session()
+    turns.shared_session()
+    intents.encoder_files()
     try:
         asr.warm_up(vocabulary(DEFAULT_SCRIPT))
     except Exception:
-        logger.exception("pocketsphinx workers did not start; local calls will start them later")
+        logger.exception("pocketsphinx workers did not start; lite calls will start them later")
+    from botruntime import natural
+
+    try:
+        natural.warm_up(DEFAULT_SCRIPT)
+    except Exception:
+        logger.exception("Whisper and Piper were not found; natural calls will fail")

@@ -14,6 +14,7 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
+from botruntime import intents
 from botruntime.prompts import render
 from botruntime.script import ScriptedDialogue
 from botruntime.tools import CallTools
@@ -63,8 +64,15 @@ class ScriptedAgent(FrameProcessor):
         if not heard:
             return
 
-        action = self.dialogue.respond(heard)
-        logger.info("scripted agent heard %r -> %s", heard, action.disposition or "-")
+        meaning = None
+        if self.dialogue.keyword_rule(heard) is None and not self.dialogue.finished:
+            try:
+                meaning = await intents.meaning(self.dialogue.script, heard)
+            except Exception:
+                # Without the encoder the keywords still work: the caller is asked again.
+                logger.exception("could not match %r by meaning", heard)
+        action = self.dialogue.respond(heard, meaning)
+        logger.info("scripted agent heard %r -> %s (%s)", heard, action.disposition or "-", meaning)
         if action.callback_text:
             await self.tools.schedule_callback(action.callback_text, action.notes)
         elif action.disposition:

@@ -22,5 +22,6 @@ class Disposition(models.TextChoices):
 
 
 class VoiceStack(models.TextChoices):
-    LOCAL = "local", "Local (offline: pocketsphinx, espeak-ng, scripted agent)"
+    LITE = "lite", "Lite (offline, lightest: pocketsphinx, espeak-ng, scripted agent)"
+    NATURAL = "natural", "Natural (offline: Whisper, Piper, scripted agent)"
     CLOUD = "cloud", "Cloud (Deepgram, OpenAI, Cartesia)"

@@ -1,4 +1,4 @@
-"""The local stack's scripted dialogue: what a campaign's `script` JSON means.
+"""The offline stacks' scripted dialogue: what a campaign's `script` JSON means.
 
 Schema (every key optional; missing keys fall back to DEFAULT_SCRIPT):
 
@@ -7,6 +7,7 @@ Schema (every key optional; missing keys fall back to DEFAULT_SCRIPT):
           # asked in order after the greeting and after a rule that does not end the call
       "rules": [
           {"keywords": ["remove me", "do not call"],   # phrases matched as whole words
+           "examples": ["take me off your list"],      # what the rule means (botruntime.intents)
            "disposition": "do_not_call",               # one of BOT_DISPOSITIONS
            "reply": "I am sorry. I will remove you from our list.",
            "end": true,                                # say the goodbye and hang up
@@ -21,9 +22,11 @@ Schema (every key optional; missing keys fall back to DEFAULT_SCRIPT):
       "vocabulary": ["extra phrases the recogniser should know"]
     }
 
-Rules are tried in order and the first match wins, so put the narrow ones ("not
-interested") before the broad ones ("interested"). Replies are Django templates rendered
-with the same context as the greeting.
+Rules are tried in order and the first keyword match wins, so put the narrow ones ("not
+interested") before the broad ones ("interested"). Keywords are exact overrides: when none
+is heard, the rule whose examples (and keywords) mean most nearly what the caller said wins,
+if it is a clear winner (`botruntime.intents`); otherwise the fallback asks again. Replies
+are Django templates rendered with the same context as the greeting.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from datetime import datetime, timedelta
 
 from botruntime.asr import normalize
 from botruntime.outcomes import Disposition
+from botruntime.intents import GOODBYE, Meaning
 
 BOT_DISPOSITIONS = (
     Disposition.INTERESTED,
@@ -48,24 +52,37 @@ DEFAULT_SCRIPT: dict = {
     "rules": [
         {
             "keywords": ["who is this", "who are you", "who is calling"],
+            "examples": ["what company is this", "why are you calling me", "who am i speaking to",
+                         "what is this about"],
             "reply": "This is an automated assistant calling from {{ campaign_name }}.",
             "end": False,
         },
         {
             "keywords": ["do not call", "don't call", "remove me", "your list", "stop calling",
                          "call me again"],
+            "examples": ["take me off your list", "never call this number again",
+                         "i want to be removed", "put me on the do not call list",
+                         "quit phoning me", "unsubscribe me", "lose my number",
+                         "i will report you if you call again"],
             "disposition": "do_not_call",
             "reply": "I am sorry to have bothered you. I will remove your number from our list.",
             "end": True,
         },
         {
             "keywords": ["wrong number", "wrong person", "no one by that name"],
+            "examples": ["there is nobody here with that name", "you have dialed the wrong person",
+                         "i don't know who that is", "that person doesn't live here",
+                         "this is not their phone", "you must have the wrong house"],
             "disposition": "wrong_number",
             "reply": "I am sorry, I must have the wrong number.",
             "end": True,
         },
         {
             "keywords": ["call me back", "call back", "busy", "later", "tomorrow", "not now"],
+            "examples": ["this is not a good time", "can you ring me another day",
+                         "i am driving at the moment", "try again in the evening",
+                         "i am in a meeting", "could we talk next week", "give me a call on friday",
+                         "i can't talk right now"],
             "disposition": "callback_requested",
             "reply": "Of course. I will call you back then.",
             "end": True,
@@ -73,12 +90,18 @@ DEFAULT_SCRIPT: dict = {
         },
         {
             "keywords": ["not interested", "no thanks", "no thank you", "no"],
+            "examples": ["i don't want it", "i will pass", "that is not for me",
+                         "i am happy with what i have", "not today thanks", "i have no need for that",
+                         "i'm good thanks", "i don't need anything"],
             "disposition": "not_interested",
             "reply": "I understand. Thank you for letting me know.",
             "end": True,
         },
         {
             "keywords": ["interested", "tell me more", "sounds good", "yes", "sure"],
+            "examples": ["that sounds great", "go ahead i am listening", "okay let's hear it",
+                         "absolutely", "why not", "i would like that", "please do",
+                         "what is the offer", "count me in"],
             "disposition": "interested",
             "reply": "Wonderful. We have a special offer for valued customers like you. "
             "Shall I have a specialist call you to set it up?",
@@ -177,16 +200,29 @@ class ScriptedDialogue:
             return [questions[self.question_index - 1]]
         return []
 
-    def respond(self, heard: str) -> Action:
-        if self.finished:
-            return Action()
+    def keyword_rule(self, heard: str) -> int | None:
+        """The first rule a keyword of which was heard (GOODBYE for a goodbye keyword)."""
         text = normalize(heard)
         for index, rule in enumerate(self.script.get("rules", [])):
             if any(_contains(text, keyword) for keyword in rule.get("keywords", [])):
-                return self._apply(index, rule, heard)
+                return index
         if any(_contains(text, k) for k in self.script.get("goodbye_keywords", [])):
+            return GOODBYE
+        return None
+
+    def respond(self, heard: str, meaning: Meaning | None = None) -> Action:
+        """The reply to one caller turn: a keyword's rule, else the rule `meaning` is sure
+        of (`botruntime.intents`), else the fallback, which asks again."""
+        if self.finished:
+            return Action()
+        rule = self.keyword_rule(heard)
+        if rule is None and meaning is not None:
+            rule = meaning.rule
+        if rule == GOODBYE:
             self.finished = True
             return Action(say=[self.script["goodbye"]], end=True)
+        if rule is not None:
+            return self._apply(rule, self.script["rules"][rule], heard)
         self.fallbacks += 1
         if self.fallbacks > int(self.script.get("max_fallbacks", 2)):
             self.finished = True

@@ -42,13 +42,10 @@ from pipecat.processors.frame_processor import FrameDirection
 from pipecat.serializers.twilio import TwilioFrameSerializer
 from pipecat.transports.base_transport import BaseTransport, TransportParams
 from pipecat.turns.user_start.vad_user_turn_start_strategy import VADUserTurnStartStrategy
-from pipecat.turns.user_stop.speech_timeout_user_turn_stop_strategy import (
-    SpeechTimeoutUserTurnStopStrategy,
-)
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 from pipecat.workers.runner import WorkerRunner
 
-from botruntime import prompts
+from botruntime import prompts, turns
 from botruntime.outcomes import Disposition, VoiceStack
 from botruntime.script import ScriptedDialogue, merged_script, vocabulary
 from botruntime.store import CallContext, CallStore, UnknownCall
@@ -304,11 +301,16 @@ class BotSession:
             opening = []
         else:
             from botruntime.agent import ScriptedAgent
-            from botruntime.local import EspeakTTSService, PocketsphinxSTTService
 
-            stt = PocketsphinxSTTService(phrases=vocabulary(script))
+            if call.voice_stack == VoiceStack.NATURAL:
+                from botruntime import natural
+
+                stt, tts = await natural.services(script)
+            else:  # "lite", or "local" (its name before the natural stack)
+                from botruntime.local import EspeakTTSService, PocketsphinxSTTService
+
+                stt, tts = PocketsphinxSTTService(phrases=vocabulary(script)), EspeakTTSService()
             self.agent = brain = ScriptedAgent(ScriptedDialogue(script), self.tools, template_context)
-            tts = EspeakTTSService()
             messages = []
             opening = self.agent.opening()
 
@@ -318,10 +320,11 @@ class BotSession:
         aggregators = LLMContextAggregatorPair(
             context,
             user_params=LLMUserAggregatorParams(
-                vad_analyzer=SharedSileroVADAnalyzer(sample_rate=SAMPLE_RATE),
+                vad_analyzer=SharedSileroVADAnalyzer(
+                    sample_rate=SAMPLE_RATE, params=turns.vad_params(settings.BOT_TURN_DETECTION)),
                 user_turn_strategies=UserTurnStrategies(
                     start=[VADUserTurnStartStrategy()],
-                    stop=[SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=0.3)],
+                    stop=turns.stop_strategies(settings.BOT_TURN_DETECTION),
                 ),
                 user_idle_timeout=idle_secs,
             ),

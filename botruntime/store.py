@@ -28,7 +28,7 @@ class CallContext:
     greeting_template: str = ""
     system_prompt_template: str = ""
     script: dict = field(default_factory=dict)
-    voice_stack: str = VoiceStack.LOCAL
+    voice_stack: str = VoiceStack.LITE
     voicemail_message: str = ""
     customer: dict = field(default_factory=dict)
     lead_id: int | None = None

@@ -106,7 +106,7 @@ class DatabaseCallStore:
             greeting_template=campaign.greeting_template if campaign else "",
             system_prompt_template=campaign.system_prompt_template if campaign else "",
             script=campaign.script if campaign else {},
-            voice_stack=campaign.voice_stack if campaign else Campaign.VoiceStack.LOCAL,
+            voice_stack=campaign.voice_stack if campaign else Campaign.VoiceStack.LITE,
             voicemail_message=campaign.voicemail_message if campaign else "",
             customer=customer_fields,
             lead_id=call.lead_id,

@@ -37,12 +37,16 @@ class CampaignForm(forms.ModelForm):
     )
     script = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 6, "class": "mono"}),
-        help_text="The local stack's scripted dialogue as JSON (questions and keyword rules).",
+        help_text="The offline stacks' scripted dialogue as JSON (questions and rules).",
     )
     default_timezone = forms.ChoiceField(
         choices=TIMEZONE_CHOICES, initial="America/New_York",
         help_text="Used for contacts whose own time zone is unknown.",
     )
+
+    # Old names a saved form or script may still post: "local" was the lite stack's name
+    # until the natural stack came beside it.
+    OLD_VOICE_STACKS = {"local": Campaign.VoiceStack.LITE}
 
     class Meta:
         model = Campaign
@@ -72,8 +76,11 @@ class CampaignForm(forms.ModelForm):
             "after the beep instead of talking to the machine.",
         }
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, data=None, *args, **kwargs):
+        if data is not None and data.get("voice_stack") in self.OLD_VOICE_STACKS:
+            data = data.copy()
+            data["voice_stack"] = self.OLD_VOICE_STACKS[data["voice_stack"]]
+        super().__init__(data, *args, **kwargs)
         script = self.instance.script
         if self.instance.pk and isinstance(script, dict | list):
             self.initial["script"] = json.dumps(script, indent=2) if script else ""

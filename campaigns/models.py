@@ -53,9 +53,9 @@ class Campaign(models.Model):
     script = models.JSONField(
         default=dict,
         blank=True,
-        help_text="The local stack's scripted dialogue: questions and keyword rules.",
+        help_text="The offline stacks' scripted dialogue: questions and rules.",
     )
-    voice_stack = models.CharField(max_length=8, choices=VoiceStack, default=VoiceStack.LOCAL)
+    voice_stack = models.CharField(max_length=8, choices=VoiceStack, default=VoiceStack.LITE)
     voicemail_message = models.TextField(blank=True)
     answering_machine_detection = models.BooleanField(default=True)
 

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.checks import Error, register
 
 BOT_SERVICES = ("", "standin")
+TURN_DETECTIONS = ("smart", "silence")
 
 
 @register()
@@ -25,7 +26,28 @@ def bot_runtime_settings(app_configs, **kwargs) -> list[Error]:
             hint="Set a number of pocketsphinx worker processes, or 0 for one per core.",
             id="dialer.E002",
         ))
+    if settings.BOT_TURN_DETECTION not in TURN_DETECTIONS:
+        errors.append(Error(
+            f"BOT_TURN_DETECTION={settings.BOT_TURN_DETECTION!r} is not a choice.",
+            hint="Set it to 'smart' (Smart Turn decides when the caller has finished) or "
+            "'silence' (a fixed silence timeout).",
+            id="dialer.E004",
+        ))
     return errors
+
+
+@register()
+def voice_models(app_configs, **kwargs) -> list[Error]:
+    """The natural stack's and the intent encoder's model files: a missing one is named
+    by its setting here, at start-up, not in the middle of the first call."""
+    from botruntime.weights import problems
+
+    return [Error(
+        f"{problem.setting}: {problem.detail}.",
+        hint=f"Point {problem.setting} at the model, or leave it empty for the packaged one.",
+        id="dialer.E005",
+    ) for problem in problems(settings.WHISPER_MODEL_PATH, settings.PIPER_VOICE_PATH,
+                              settings.INTENT_MODEL_PATH)]
 
 
 @register()

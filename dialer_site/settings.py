@@ -180,8 +180,15 @@ CARTESIA_VOICE_ID = env_str("CARTESIA_VOICE_ID", "71a7ad14-091c-4e8e-a314-022ece
 BOT_WARM_UP = env_bool("BOT_WARM_UP", True)
 # "standin": fixed-latency stand-ins for every call's speech and language services (benchmarks).
 BOT_SERVICES = env_str("BOT_SERVICES")
-# pocketsphinx worker processes per daphne process; 0 means one per core.
+# Speech worker processes (pocketsphinx, Whisper, Piper, the intent encoder) per daphne
+# process; 0 means one per core.
 BOT_ASR_WORKERS = env_int("BOT_ASR_WORKERS", 0)
+# The natural stack's models and the intent encoder; empty: the files their packages ship.
+WHISPER_MODEL_PATH = env_str("WHISPER_MODEL_PATH")
+PIPER_VOICE_PATH = env_str("PIPER_VOICE_PATH")
+INTENT_MODEL_PATH = env_str("INTENT_MODEL_PATH")
+# How the end of a caller's turn is found: "smart" (Smart Turn v3) or "silence" (a timeout).
+BOT_TURN_DETECTION = env_str("BOT_TURN_DETECTION", "smart")
 
 # --- Contact import ---------------------------------------------------------------
 CONTACT_UPLOAD_MAX_BYTES = env_int("CONTACT_UPLOAD_MAX_BYTES", 50 * 1024 * 1024)

@@ -39,7 +39,8 @@ def test_it_greets_answers_and_puts_a_do_not_call_request_on_the_list(daphne, em
     lines = list(TranscriptLine.objects.filter(call=call).values_list("speaker", "text"))
     assert lines[0][0] == "bot" and lines[0][1].startswith("Hello Dana")
     caller_lines = [text for speaker, text in lines if speaker == "caller"]
-    assert any("remove me" in text for text in caller_lines)
+    # Smart Turn may end the turn after the first sentence ("Please do not call me again.").
+    assert any("do not call me" in text for text in caller_lines)
     assert any("remove your number" in text for speaker, text in lines if speaker == "bot")
     assert call.disposition == "do_not_call"
     assert DoNotCall.objects.filter(phone="+12025550107", source="bot").exists()
@@ -84,6 +85,23 @@ def test_it_understands_the_interested_and_not_interested_callees(
     assert call.disposition == disposition, lines
     assert any(bot_said in text for speaker, text in lines if speaker == "bot")
     assert Lead.objects.get(pk=call.lead_id).last_outcome == disposition
+    assert_each_line_stored_once(lines)
+
+
+def test_it_holds_a_call_on_the_natural_stack(daphne, emulator):
+    """Whisper hears the callee, the scripted agent decides, Piper speaks: one short turn."""
+    campaign = factory.campaign(voice_stack="natural")
+    call = factory.outbound_call(campaign, factory.customer("+12025550102"))
+
+    sid = dial(emulator, daphne, call)
+    emulator.wait_for_status(sid, "completed", timeout=90)
+    wait_until(lambda: finished(call), timeout=20)
+
+    lines = list(TranscriptLine.objects.filter(call=call).values_list("speaker", "text"))
+    assert call.disposition == "not_interested", lines
+    assert any(speaker == "caller" and "not interested" in text.lower() for speaker, text in lines)
+    assert any("Thank you for letting me know" in text for speaker, text in lines if speaker == "bot")
+    assert call.metrics["ttfb_ms"]["stt"] and call.metrics["ttfb_ms"]["tts"]
     assert_each_line_stored_once(lines)
 
 

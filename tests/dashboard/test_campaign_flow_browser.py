@@ -109,18 +109,18 @@ def test_it_runs_a_campaign_from_upload_to_recording_live_in_the_browser(emulate
     log_in(page, server, "boss", "pw-boss-12345")
     screenshot(page, "flow-01-campaigns")
 
-    # A campaign on the local voice stack, without AMD: the callee is a person.
+    # A campaign on the lite voice stack, without AMD: the callee is a person.
     page.click("text=New campaign")
     page.fill("#id_name", "Autumn callbacks")
     page.fill("#id_caller_id", "+12025550100")
-    page.select_option("#id_voice_stack", "local")
+    page.select_option("#id_voice_stack", "lite")
     page.uncheck("#id_answering_machine_detection")
     screenshot(page, "flow-02-new-campaign")
     page.click("button:has-text('Create campaign')")
     page.wait_for_url(re.compile(r"/campaigns/\d+/$"))
     campaign = Campaign.objects.get(name="Autumn callbacks")
     assert (campaign.caller_id, campaign.voice_stack, campaign.answering_machine_detection) == (
-        "+12025550100", "local", False)
+        "+12025550100", "lite", False)
 
     # Upload → preview and mapping → progress → report (the worker runs the import).
     page.click("text=Upload contacts")

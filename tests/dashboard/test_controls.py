@@ -106,7 +106,7 @@ def test_the_controls_refuse_strangers(client, stranger, ready, action):
 
 def test_it_creates_a_campaign_with_every_setting(staff_client):
     response = staff_client.post("/campaigns/new/", {
-        "name": "Winter promo", "slug": "winter_promo", "caller_id": "+12025550100", "voice_stack": "local",
+        "name": "Winter promo", "slug": "winter_promo", "caller_id": "+12025550100", "voice_stack": "natural",
         "greeting_template": "Hi {{ first_name }}", "system_prompt_template": "Be brief.",
         "script": '{"questions": ["Interested?"]}', "voicemail_message": "Call us back.",
         "answering_machine_detection": "", "starts_at": "", "ends_at": "",
@@ -121,7 +121,20 @@ def test_it_creates_a_campaign_with_every_setting(staff_client):
     assert campaign.retry_delays_minutes == [15, 60]
     assert str(campaign.window_end) == "18:30:00"
     assert (campaign.default_timezone, campaign.max_attempts) == ("Europe/Berlin", 4)
-    assert campaign.status == "draft"
+    assert (campaign.status, campaign.voice_stack) == ("draft", "natural")
+
+
+def test_it_still_takes_the_lite_stacks_old_name(staff_client):
+    """"local" was the lite stack's name before the natural stack came beside it."""
+    response = staff_client.post("/campaigns/new/", {
+        "name": "Old form", "voice_stack": "local", "greeting_template": "Hi",
+        "window_start": "09:00", "window_end": "18:00", "default_timezone": "UTC",
+        "max_concurrent_calls": "1", "max_attempts": "1", "ring_timeout_seconds": "20",
+    })
+    assert response.status_code == 302, response.context["form"].errors
+    campaign = Campaign.objects.get(name="Old form")
+    assert response["Location"] == f"/campaigns/{campaign.pk}/"
+    assert campaign.voice_stack == "lite"
 
 
 def test_it_rejects_a_broken_greeting_template_and_bad_json(staff_client, campaign):

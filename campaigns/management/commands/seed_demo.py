@@ -1,4 +1,4 @@
-"""Seed the offline demo: a "Summer sale" campaign on the local voice stack and a handful
+"""Seed the offline demo: a "Summer sale" campaign on the natural voice stack and a handful
 of fictional contacts whose numbers the Twilio emulator's default scenario answers in
 different ways (see twilio_emulator/README.md). Run by `make run` when no real Twilio
 account is configured; safe to run again: it never duplicates, and it moves the contacts
@@ -55,7 +55,7 @@ class Command(BaseCommand):
             name="Summer sale (demo)",
             slug=DEMO_SLUG,
             caller_id=DEMO_CALLER_ID,
-            voice_stack=Campaign.VoiceStack.LOCAL,
+            voice_stack=Campaign.VoiceStack.NATURAL,
             greeting_template=(
                 "Hello {{ first_name|default:'there' }}, this is an automated assistant calling from "
                 "Sunny Deals about our summer sale: twenty percent off every {{ plan|default:'' }} plan."

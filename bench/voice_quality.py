@@ -1,0 +1,344 @@
+"""How well the offline stacks hear and understand a caller, and when they answer.
+
+    flock /tmp/dialer-heavy.lock .venv/bin/python bench/voice_quality.py
+
+1. Recognition: every sentence of voice_quality_phrases.SPOKEN is spoken by several
+   espeak-ng voices and the packaged Piper voice at several speeds, some with line noise,
+   all through μ-law at 8 kHz (the phone line), then transcribed by each stack's recogniser
+   (lite: pocketsphinx with the script's vocabulary; natural: Whisper base int8 with the
+   script's phrases as prompt) in the product's speech worker pool. Printed: word error
+   rate, and intent accuracy (the disposition the scripted agent reaches from the
+   transcript, keywords and meaning as in a call), and CPU seconds per second of speech.
+2. Turn-taking: callers who pause inside a sentence (PAUSED) and who do not (COMPLETE), fed
+   in 20 ms frames to the product's Silero VAD and Smart Turn analyzers. Printed per rule:
+   median caller-stops -> turn-ended (the moment the bot may start answering; what follows,
+   recognition and synthesis, is the same under either rule) and how often the turn ended
+   inside the pause (a caller cut off mid-sentence). The silence timeout is swept.
+3. Meaning: voice_quality_phrases.PARAPHRASES (held out), keywords alone vs keywords plus
+   sentence embeddings.
+
+No database, no servers: the models and the agent, as the bot runs them. CPU per call with
+whole calls: bench/concurrent_calls.py --services lite natural.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench import _support  # noqa: E402
+from bench.voice_quality_phrases import COMPLETE, PARAPHRASES, PAUSED, SPOKEN  # noqa: E402
+
+RATE = 8000
+FRAME = RATE // 50  # 20 ms
+# (engine, voice, speed, noise): espeak speed in words per minute, Piper's as length_scale.
+VOICES = [
+    ("espeak", "en-us", 165, False), ("espeak", "en-us+m3", 140, True),
+    ("espeak", "en-gb", 180, True), ("espeak", "en-us+f3", 150, False),
+    ("piper", "joe", 1.0, False), ("piper", "joe", 0.85, True),
+    ("piper", "joe", 1.2, True), ("espeak", "en-us+m7", 175, True),
+]
+RENDERINGS_PER_SENTENCE = 4
+NOISE_SNR_DB = 20.0
+SILENCE_TIMEOUTS = (0.8, 1.2, 1.6, 2.0)  # today's 0.5 s VAD + 0.3 s timeout first
+NUMBERS = {"0": "zero", "1": "one", "2": "two", "3": "three", "4": "four", "5": "five", "6": "six",
+           "7": "seven", "8": "eight", "9": "nine", "10": "ten", "11": "eleven", "12": "twelve"}
+CONTRACTIONS = {"i'm": "i am", "don't": "do not", "can't": "can not", "cannot": "can not",
+                "it's": "it is", "that's": "that is", "i'd": "i would", "you've": "you have",
+                "won't": "will not", "we're": "we are", "let's": "let us", "what's": "what is"}
+
+
+def setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dialer_site.settings")
+    os.environ.setdefault("SECRET_KEY", "bench-only")
+    os.environ.setdefault("READ_DOTENV", "false")
+    import django
+
+    django.setup()
+
+
+# -- the callers' audio --------------------------------------------------------------------
+
+def espeak(text: str, voice: str, wpm: int) -> np.ndarray:
+    from twilio_emulator.audio import resample
+
+    wav = subprocess.run(["espeak-ng", "-v", voice, "-s", str(wpm), "--stdout", text],
+                         capture_output=True, check=True).stdout
+    with wave.open(io.BytesIO(wav)) as w:
+        samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+        return resample(samples, w.getframerate(), RATE)
+
+
+def piper(text: str, length_scale: float) -> np.ndarray:
+    from botruntime import neural, weights
+
+    voice = str(weights.piper_voice(""))
+    return np.frombuffer(neural.synthesize(voice, text, RATE, length_scale), dtype="<i2")
+
+
+def speak(text: str, engine: str, voice: str, speed) -> np.ndarray:
+    return espeak(text, voice, speed) if engine == "espeak" else piper(text, speed)
+
+
+def phone_line(samples: np.ndarray, noisy: bool, seed: int) -> np.ndarray:
+    """Line noise at NOISE_SNR_DB (if noisy), then μ-law at 8 kHz and back, as Twilio carries it."""
+    from twilio_emulator.audio import pcm16_to_ulaw, ulaw_to_pcm16
+
+    signal = samples.astype(np.float64)
+    if noisy:
+        power = np.mean(signal[np.abs(signal) > 100] ** 2) if np.any(np.abs(signal) > 100) else 1.0
+        noise = np.random.default_rng(seed).normal(0, np.sqrt(power / 10 ** (NOISE_SNR_DB / 10)),
+                                                   signal.size)
+        signal = signal + noise
+    clipped = np.clip(signal, -32768, 32767).astype("<i2")
+    return ulaw_to_pcm16(bytes(pcm16_to_ulaw(clipped))).astype("<i2")
+
+
+def speech_end(samples: np.ndarray) -> float:
+    """Seconds to the last 20 ms frame with speech in it (the clean rendering)."""
+    frames = samples[: samples.size // FRAME * FRAME].reshape(-1, FRAME).astype(np.float64)
+    loud = np.flatnonzero(np.sqrt(np.mean(frames ** 2, axis=1)) > 300)
+    return (loud[-1] + 1) * FRAME / RATE if loud.size else 0.0
+
+
+# -- 1. recognition and intent on the line -------------------------------------------------
+
+def words(text: str) -> list[str]:
+    tokens = re.findall(r"[a-z0-9']+", text.lower().replace("\u2019", "'"))
+    out: list[str] = []
+    for token in tokens:
+        out += (CONTRACTIONS.get(token) or NUMBERS.get(token) or token).split()
+    return out
+
+
+def edit_distance(reference: list[str], hypothesis: list[str]) -> int:
+    row = list(range(len(hypothesis) + 1))
+    for i, ref_word in enumerate(reference, 1):
+        previous, row[0] = row[0], i
+        for j, hyp_word in enumerate(hypothesis, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (ref_word != hyp_word))
+    return row[-1]
+
+
+def utterances() -> list[tuple[str, str, str, np.ndarray]]:
+    """(text, disposition, voice label, 8 kHz PCM) for each rendering."""
+    made = []
+    for index, (text, disposition) in enumerate(SPOKEN):
+        for k in range(RENDERINGS_PER_SENTENCE):
+            engine, voice, speed, noisy = VOICES[(index + k * 2) % len(VOICES)]
+            audio = phone_line(speak(text, engine, voice, speed), noisy, seed=index * 10 + k)
+            made.append((text, disposition, f"{engine}:{voice}@{speed}{'+noise' if noisy else ''}", audio))
+    return made
+
+
+async def reached(script: dict, heard: str) -> str:
+    """The disposition the scripted agent reaches on a first turn, as `ScriptedAgent` does."""
+    from botruntime import intents
+    from botruntime.script import ScriptedDialogue
+
+    talk = ScriptedDialogue(script)
+    meaning = None if talk.keyword_rule(heard) is not None else await intents.meaning(script, heard)
+    return talk.respond(heard, meaning).disposition
+
+
+async def recognition(stack: str, made: list) -> dict:
+    from botruntime import asr, natural, neural
+    from botruntime.script import merged_script, vocabulary
+
+    script = merged_script({})
+    loop = asyncio.get_running_loop()
+    if stack == "lite":
+        decode, args = asr.transcribe, (vocabulary(script),)
+    else:
+        decode, args = neural.transcribe, (natural.models().whisper_dir, natural.prompt(script))
+    # Load the models in every worker first: loading is start-up, not decoding.
+    await asyncio.gather(*(loop.run_in_executor(asr.pool(), decode, *args, bytes(3200), RATE)
+                           for _ in range(asr.pool()._max_workers)))
+    cpu_before, wall_before = _support.process_tree_cpu(os.getpid()), time.monotonic()
+    heard = await asyncio.gather(*(loop.run_in_executor(asr.pool(), decode, *args, audio.tobytes(), RATE)
+                                   for _, _, _, audio in made))
+    cpu = _support.process_tree_cpu(os.getpid()) - cpu_before
+    wall = time.monotonic() - wall_before
+    errors = sum(edit_distance(words(text), words(h)) for (text, *_), h in zip(made, heard, strict=True))
+    total = sum(len(words(text)) for text, *_ in made)
+    right = 0
+    for (_, disposition, _, _), h in zip(made, heard, strict=True):
+        right += await reached(script, h) == disposition
+    speech_secs = sum(audio.size / RATE for *_, audio in made)
+    return {"stack": stack, "utterances": len(made), "wer": errors / total,
+            "intent_accuracy": right / len(made), "cpu_per_speech_sec": cpu / speech_secs,
+            "wall_secs": wall, "examples": list(zip([m[0] for m in made[:3]], heard[:3], strict=True))}
+
+
+# -- 2. turn-taking ------------------------------------------------------------------------
+
+def turn_cases() -> list[tuple[np.ndarray, float, float | None]]:
+    """(line audio with 2 s of silence after, caller's real end, end of the inner pause or None)."""
+    cases = []
+    renderings = [("espeak", "en-us", 165), ("piper", "joe", 1.0)]
+    for n, (first, second) in enumerate(PAUSED):
+        for engine, voice, speed in renderings:
+            a, b = speak(first, engine, voice, speed), speak(second, engine, voice, speed)
+            a = a[: int(speech_end(a) * RATE)]
+            for pause in (0.6, 0.9, 1.2):
+                gap = np.zeros(int(pause * RATE), dtype="<i2")
+                audio = np.concatenate([a, gap, b, np.zeros(2 * RATE, dtype="<i2")])
+                resumed = (a.size + gap.size) / RATE
+                cases.append((phone_line(audio, True, n), resumed + speech_end(b), resumed))
+    for n, text in enumerate(COMPLETE):
+        for engine, voice, speed in renderings:
+            a = speak(text, engine, voice, speed)
+            audio = np.concatenate([a, np.zeros(2 * RATE, dtype="<i2")])
+            cases.append((phone_line(audio, True, 100 + n), speech_end(a), None))
+    return cases
+
+
+def vad_states(audio: np.ndarray, params) -> list[bool]:
+    """Per 20 ms frame: is the caller speaking, as the product's VAD (with `params`) says."""
+    from pipecat.audio.vad.vad_analyzer import VADState
+
+    from botruntime.vad import SharedSileroVADAnalyzer
+
+    vad = SharedSileroVADAnalyzer(sample_rate=RATE, params=params)
+    vad.set_sample_rate(RATE)
+    speaking, states = False, []
+    for start in range(0, audio.size - FRAME + 1, FRAME):
+        # The analyzer's own per-frame step, which `analyze_audio` runs on its executor.
+        state = vad._run_analyzer(audio[start:start + FRAME].tobytes())
+        if state == VADState.SPEAKING:
+            speaking = True
+        elif state == VADState.QUIET:
+            speaking = False
+        states.append(speaking)
+    return states
+
+
+def silence_turn_end(states: list[bool], timeout: float, vad_stop: float) -> float | None:
+    """The first moment the VAD (stop after `vad_stop`) has been quiet for the rest of `timeout`."""
+    wait = timeout - vad_stop
+    quiet_since = None
+    for i, speaking in enumerate(states):
+        t = (i + 1) * FRAME / RATE
+        if speaking:
+            quiet_since = None
+        elif i and states[i - 1]:
+            quiet_since = t
+        if quiet_since is not None and t - quiet_since >= wait - 1e-9:
+            return t
+    return None
+
+
+def smart_turn_end(audio: np.ndarray, states: list[bool]) -> float | None:
+    """Smart Turn asked at each VAD stop, as TurnAnalyzerUserTurnStopStrategy asks it; its
+    own inference time is added to the moment it answers."""
+    from pipecat.audio.turn.base_turn_analyzer import EndOfTurnState
+
+    from botruntime.turns import SharedSmartTurnAnalyzer
+
+    analyzer = SharedSmartTurnAnalyzer(sample_rate=RATE)
+    analyzer.set_sample_rate(RATE)
+    for i, speaking in enumerate(states):
+        t = (i + 1) * FRAME / RATE
+        chunk = audio[i * FRAME:(i + 1) * FRAME].tobytes()
+        if analyzer.append_audio(chunk, speaking) == EndOfTurnState.COMPLETE:
+            return t  # Smart Turn's own silence limit (SMART_TURN_PARAMS.stop_secs)
+        if i and states[i - 1] and not speaking:
+            started = time.perf_counter()
+            state, _ = analyzer._process_speech_segment(analyzer._audio_buffer)
+            if state == EndOfTurnState.COMPLETE:
+                return t + time.perf_counter() - started
+    return None
+
+
+def turn_taking() -> list[dict]:
+    from botruntime import turns
+    from botruntime.vad import PHONE_VAD_PARAMS
+
+    cases = turn_cases()
+    rows = []
+    outcomes: dict[str, list[tuple[float | None, float, float | None]]] = {}
+    for audio, end, resumed in cases:
+        short = vad_states(audio, turns.SMART_TURN_VAD_PARAMS)
+        outcomes.setdefault("smart turn", []).append((smart_turn_end(audio, short), end, resumed))
+        phone = vad_states(audio, PHONE_VAD_PARAMS)
+        for timeout in SILENCE_TIMEOUTS:
+            found = silence_turn_end(phone, timeout, PHONE_VAD_PARAMS.stop_secs)
+            outcomes.setdefault(f"silence {timeout:.1f}s", []).append((found, end, resumed))
+    for rule, results in outcomes.items():
+        paused = [r for r in results if r[2] is not None]
+        cut = sum(1 for found, _end, resumed in paused if found is not None and found < resumed + 0.05)
+        latencies = [found - end for found, end, _ in results if found is not None and found >= end]
+        rows.append({"rule": rule, "median_latency_ms": round(statistics.median(latencies) * 1000),
+                     "cut_off": cut, "paused": len(paused), "cases": len(results)})
+    return rows
+
+
+# -- 3. meaning ----------------------------------------------------------------------------
+
+async def meaning_accuracy() -> dict:
+    from botruntime.script import ScriptedDialogue, merged_script
+
+    script = merged_script({})
+    by_keywords = by_meaning = total = 0
+    per: dict[str, list[int]] = {}
+    for disposition, phrases in PARAPHRASES.items():
+        for text in phrases:
+            keyword = ScriptedDialogue(script).respond(text).disposition == disposition
+            meant = await reached(script, text) == disposition
+            by_keywords += keyword
+            by_meaning += meant
+            total += 1
+            per.setdefault(disposition, [0, 0, 0])
+            per[disposition][0] += keyword
+            per[disposition][1] += meant
+            per[disposition][2] += 1
+    return {"keywords": by_keywords / total, "meaning": by_meaning / total, "phrases": total, "per": per}
+
+
+async def main() -> None:
+    setup_django()
+    load = os.getloadavg()
+    print(f"load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores")
+
+    made = utterances()
+    print(f"\n1. Recognition on the line: {len(made)} utterances "
+          f"({len(SPOKEN)} sentences x {RENDERINGS_PER_SENTENCE} of {len(VOICES)} voice, speed and "
+          "noise renderings)")
+    results = [await recognition(stack, made) for stack in ("lite", "natural")]
+    print(f"{'stack':8} {'WER':>6} {'intent':>7} {'cpu s / speech s':>17} {'wall s':>7}")
+    for r in results:
+        print(f"{r['stack']:8} {r['wer']:6.1%} {r['intent_accuracy']:7.1%} "
+              f"{r['cpu_per_speech_sec']:17.2f} {r['wall_secs']:7.1f}")
+    for r in results:
+        for text, heard in r["examples"]:
+            print(f"  {r['stack']:8} {text!r} -> {heard!r}")
+
+    print("\n2. Turn-taking (caller stops -> turn ended; cut off = ended inside an inner pause)")
+    print(f"{'rule':14} {'median ms':>9} {'cut off':>12}")
+    for row in turn_taking():
+        print(f"{row['rule']:14} {row['median_latency_ms']:>9} {row['cut_off']:>5}/{row['paused']:<6}")
+
+    accuracy = await meaning_accuracy()
+    print(f"\n3. Held-out paraphrases ({accuracy['phrases']}): keywords alone {accuracy['keywords']:.1%}, "
+          f"keywords + meaning {accuracy['meaning']:.1%}")
+    for disposition, (keyword, meant, total) in accuracy["per"].items():
+        print(f"  {disposition:20} keywords {keyword:>2}/{total}  meaning {meant:>2}/{total}")
+    load = os.getloadavg()
+    print(f"\nload average at end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

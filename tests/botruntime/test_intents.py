@@ -1,0 +1,57 @@
+"""The scripted agent by meaning: keywords first, then the closest rule by sentence
+embeddings (the packaged all-MiniLM-L6-v2 in the speech worker pool), and asking again
+when it is not sure."""
+
+import asyncio
+
+import pytest
+
+from botruntime import intents
+from botruntime.script import DEFAULT_SCRIPT, ScriptedDialogue, merged_script
+
+
+def reply(heard: str, script: dict | None = None):
+    """What a fresh dialogue does with `heard`, the meaning computed as the agent does."""
+    script = merged_script(script)
+    talk = ScriptedDialogue(script)
+    meaning = None if talk.keyword_rule(heard) is not None else asyncio.run(intents.meaning(script, heard))
+    return talk.respond(heard, meaning), meaning
+
+
+@pytest.mark.parametrize(("heard", "disposition"), [
+    ("I'd love to hear more about it", "interested"),
+    ("we don't need that", "not_interested"),
+    ("ring me on thursday", "callback_requested"),
+    ("I think you dialed incorrectly", "wrong_number"),
+    ("stop ringing this phone", "do_not_call"),
+    ("delete my details", "do_not_call"),
+])
+def test_it_understands_what_the_caller_means_without_a_keyword(heard, disposition):
+    action, meaning = reply(heard)
+    assert meaning is not None and meaning.rule is not None
+    assert action.disposition == disposition
+
+
+def test_it_asks_again_instead_of_guessing_when_nothing_is_close():
+    action, meaning = reply("what's the weather like")
+    assert meaning.rule is None
+    assert action.disposition == "" and not action.end
+    assert action.say == [DEFAULT_SCRIPT["fallback"], DEFAULT_SCRIPT["questions"][0]]
+
+
+def test_a_keyword_overrides_the_meaning():
+    # "sure, sounds good" would mean interested anyway; a keyword is an exact rule of the
+    # script, so the agent never even asks the encoder.
+    talk = ScriptedDialogue(merged_script({}))
+    assert talk.keyword_rule("sure, sounds good") is not None
+    action = talk.respond("sure, sounds good", intents.Meaning(rule=1, similarity=0.9, margin=0.5))
+    assert action.disposition == "interested"
+
+
+def test_a_campaigns_own_rule_is_matched_by_its_examples():
+    script = {"rules": [
+        {"keywords": ["bananas"], "examples": ["i would like some fruit"], "disposition": "interested",
+         "reply": "Fruit it is.", "end": True},
+    ]}
+    action, meaning = reply("could you send me apples and pears", script)
+    assert meaning.rule == 0 and action.say[0] == "Fruit it is."
