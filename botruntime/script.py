@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from botruntime.asr import normalize
-from botruntime.outcomes import Disposition
 from botruntime.intents import GOODBYE, Meaning
+from botruntime.outcomes import Disposition
 
 BOT_DISPOSITIONS = (
     Disposition.INTERESTED,

@@ -90,8 +90,8 @@ def test_it_understands_the_interested_and_not_interested_callees(
 
 def test_it_holds_a_call_on_the_natural_stack(daphne, emulator):
     """Whisper hears the callee, the scripted agent decides, Piper speaks: one short turn."""
-    campaign = factory.campaign(voice_stack="natural")
-    call = factory.outbound_call(campaign, factory.customer("+12025550102"))
+    campaign = factory.offers_campaign(voice_stack="natural")
+    call = factory.outbound_call(campaign, factory.dana("+12025550102"))
 
     sid = dial(emulator, daphne, call)
     emulator.wait_for_status(sid, "completed", timeout=90)
