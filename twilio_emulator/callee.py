@@ -24,7 +24,7 @@ HangUp = Callable[[str], None]
 
 async def prepare(callee: Callee, voice: Synthesizer) -> None:
     """Synthesise every phrase before the callee answers, so speaking is instant."""
-    await asyncio.gather(*(voice.ulaw(text) for text in callee.phrases()))
+    await asyncio.gather(*(voice.ulaw(text, callee.voice) for text in callee.phrases()))
 
 
 async def run_person(callee: Callee, line: Line, voice: Synthesizer, hang_up: HangUp,
@@ -39,7 +39,7 @@ async def run_person(callee: Callee, line: Line, voice: Synthesizer, hang_up: Ha
 async def run_machine(callee: Callee, line: Line, voice: Synthesizer, hang_up: HangUp,
                       timeline: Timeline, on_beep: Callable[[], Awaitable[None]]) -> None:
     """Greeting, beep, then record the message in silence and hang up."""
-    greeting = await voice.ulaw(callee.greeting) if callee.greeting else b""
+    greeting = await voice.ulaw(callee.greeting, callee.voice) if callee.greeting else b""
     timeline.add("callee_greeting", text=callee.greeting)
     await line.speak(greeting + BEEP)
     timeline.add("callee_beep")
@@ -53,14 +53,14 @@ async def _play_step(step: Step, callee: Callee, line: Line, voice: Synthesizer,
                      hang_up: HangUp, timeline: Timeline) -> bool:
     """Run one step; True when the callee hung up."""
     if step.kind in ("say", "wav"):
-        audio = (await voice.ulaw(step.text) if step.kind == "say"
+        audio = (await voice.ulaw(step.text, callee.voice) if step.kind == "say"
                  else await asyncio.to_thread(read_wav_as_ulaw, step.path))
         took_turn = await _wait_for_turn(line, callee)
         timeline.add("callee_" + step.kind, text=step.text, path=str(step.path or ""),
                      after_bot_turn=took_turn, seconds=round(len(audio) / 8000, 2))
         await line.speak(audio)
     elif step.kind == "barge_in":
-        audio = await voice.ulaw(step.text)
+        audio = await voice.ulaw(step.text, callee.voice)
         interrupted = await _wait_for_bot_talking(line, callee.first_turn_timeout)
         timeline.add("callee_barge_in", text=step.text, bot_was_talking=interrupted)
         await line.speak(audio)

@@ -29,6 +29,8 @@ from typing import Any
 
 import yaml
 
+from .speech import VOICES
+
 BEHAVIOURS = ("answer", "busy", "no-answer", "failed", "machine")
 STEP_KINDS = ("say", "barge_in", "pause", "silence", "dtmf", "hangup", "hangup_after", "wav")
 _TEXT_STEPS = ("say", "barge_in")
@@ -83,6 +85,7 @@ class Callee:
     listen: float = 20.0  # answering machine: seconds recording the message before hanging up
     # Forces the AMD result instead of deriving it from the behaviour.
     answered_by: str | None = None
+    voice: str = "espeak"  # who speaks the callee's lines: "espeak" (espeak-ng) or "piper"
 
     @classmethod
     def parse(cls, raw: dict[str, Any], defaults: dict[str, Any], base_dir: Path) -> Callee:
@@ -90,6 +93,9 @@ class Callee:
         behaviour = merged.get("behaviour", merged.get("behavior", "answer"))
         if behaviour not in BEHAVIOURS:
             raise ScenarioError(f"unknown behaviour {behaviour!r}; expected one of {BEHAVIOURS}")
+        voice = str(merged.get("voice", cls.voice))
+        if voice not in VOICES:
+            raise ScenarioError(f"unknown voice {voice!r}; expected one of {VOICES}")
         script = tuple(Step.parse(step, base_dir) for step in merged.get("script") or ())
         return cls(
             behaviour=behaviour,
@@ -101,6 +107,7 @@ class Callee:
             greeting=str(merged.get("greeting", "")),
             listen=float(merged.get("listen", cls.listen)),
             answered_by=merged.get("answered_by"),
+            voice=voice,
         )
 
     def phrases(self) -> list[str]:

@@ -39,6 +39,8 @@ SCENARIO = {
         {"pattern": "07$", "name": "do-not-call", "script": [
             {"say": "Please do not call me again. Remove me from your list."},
             {"hangup_after": 30}]},
+        {"pattern": "12$", "name": "not-interested-piper", "voice": "piper", "script": [
+            {"say": "No thanks, I am not interested."}, {"hangup_after": 30}]},
         {"pattern": "09$", "name": "barge-in", "script": [
             {"barge_in": "No thanks, I am not interested."}, {"hangup_after": 30}]},
         {"pattern": "06$", "name": "voicemail", "behaviour": "machine",

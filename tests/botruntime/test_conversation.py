@@ -89,9 +89,10 @@ def test_it_understands_the_interested_and_not_interested_callees(
 
 
 def test_it_holds_a_call_on_the_natural_stack(daphne, emulator):
-    """Whisper hears the callee, the scripted agent decides, Piper speaks: one short turn."""
+    """Whisper hears the callee (a Piper voice, not espeak's), the scripted agent decides,
+    Piper speaks: one short turn."""
     campaign = factory.offers_campaign(voice_stack="natural")
-    call = factory.outbound_call(campaign, factory.dana("+12025550102"))
+    call = factory.outbound_call(campaign, factory.dana("+12025550112"))
 
     sid = dial(emulator, daphne, call)
     emulator.wait_for_status(sid, "completed", timeout=90)

@@ -14,6 +14,7 @@ from twilio_emulator.line import Playout
 from twilio_emulator.metronome import Metronome
 from twilio_emulator.scenario import Scenario, ScenarioError
 from twilio_emulator.signing import sign, sign_websocket
+from twilio_emulator.speech import Synthesizer
 
 from .conftest import AUTH_TOKEN, ulaw_tone
 
@@ -60,10 +61,27 @@ def test_exact_numbers_win_over_patterns():
     {"callees": [{"pattern": "(", "behaviour": "busy"}]},
     {"fallback": {"script": [{"shout": "hi"}]}},
     {"fallback": {"script": [{"dtmf": "12x"}]}},
+    {"fallback": {"voice": "robot"}},
 ])
 def test_a_broken_scenario_is_refused_with_a_reason(broken):
     with pytest.raises(ScenarioError):
         Scenario.load(broken)
+
+
+@pytest.mark.asyncio
+async def test_a_piper_callee_speaks_with_another_voice_than_espeak(tmp_path):
+    scenario = Scenario.load({"callees": [{"pattern": "02$", "voice": "piper"}]})
+    assert scenario.callee_for("+15550000102").voice == "piper"
+    assert scenario.callee_for("+15550000103").voice == "espeak"
+
+    voice = Synthesizer(tmp_path)
+    piper = await voice.ulaw("No thanks, I am not interested.", "piper")
+    espeak = await voice.ulaw("No thanks, I am not interested.")
+    assert piper != espeak
+    speech = [frame for frame in range(0, len(piper) - 160, 160) if is_speech(piper[frame:frame + 160])]
+    assert len(speech) * 0.02 > 1.0  # over a second of speech, at the line's 8 kHz
+    # Cached on disk under its own key, beside espeak's.
+    assert len(list(tmp_path.glob("*.ulaw"))) == 2
 
 
 def test_a_mark_is_due_once_the_audio_before_it_has_played():
