@@ -8,7 +8,8 @@ signature check and the call's Channels group.
 
     .venv/bin/python bench/concurrent_calls.py --calls 4 8 12
 
-For each server and service set (local: pocketsphinx + scripted agent + espeak-ng;
+For each server and service set (lite: pocketsphinx + scripted agent + espeak-ng; natural:
+Whisper + scripted agent + Piper;
 standin: fixed-latency stand-ins for cloud STT/LLM/TTS) it places N calls at once with a
 Twilio-like client (signed handshake, `start`, 20 ms μ-law media, marks echoed when played,
 `clear` honoured, no compression offered). Each callee waits for the greeting, says one
@@ -59,6 +60,8 @@ ACCOUNT_SID = "AC" + "be" * 16
 AUTH_TOKEN = "bench-auth-token"  # noqa: S105 (both servers run locally with it)
 PHRASE = "Please do not call me again. Remove me from your list."
 GAP_LIMIT = 0.040
+# --services -> BOT_SERVICES ("local" is the lite stack's name before the natural one came).
+SERVICES = {"standin": "standin", "lite": "lite", "local": "lite", "natural": "natural"}
 UTTERANCE_BREAK = 0.3  # a longer silence between bot frames is a pause between utterances
 
 
@@ -204,7 +207,7 @@ def bench_database_url() -> str:
 
 
 def start_server(kind: str, services: str, port: int, env: dict) -> subprocess.Popen:
-    env = {**env, "BOT_SERVICES": "standin" if services == "standin" else "", "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
+    env = {**env, "BOT_SERVICES": SERVICES[services], "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
     if kind == "daphne":
         command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
                    "dialer_site.asgi:application"]
@@ -278,7 +281,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("command", nargs="?", default="bench", choices=["bench", "serve-fastapi"])
     parser.add_argument("--calls", type=int, nargs="+", default=[4, 8])
-    parser.add_argument("--services", nargs="+", default=["standin", "local"])
+    parser.add_argument("--services", nargs="+", default=["standin", "lite"], choices=list(SERVICES))
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each call")
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()

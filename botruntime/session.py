@@ -289,10 +289,12 @@ class BotSession:
         max_secs = float(script.get("max_call_secs", DEFAULT_MAX_CALL_SECS))
 
         greeting = prompts.greeting(call)
+        # BOT_SERVICES=lite|natural (bench/concurrent_calls.py) puts every call on that stack.
+        stack = settings.BOT_SERVICES or call.voice_stack
         if self.services_factory is not None:
             stt, brain, tts, opening = self.services_factory(self, script, template_context)
             messages = [{"role": "system", "content": prompts.system_prompt(call)}]
-        elif call.voice_stack == VoiceStack.CLOUD:
+        elif stack == VoiceStack.CLOUD:
             from botruntime.cloud import build_services
 
             stt, brain, tts = build_services(SAMPLE_RATE)
@@ -302,7 +304,7 @@ class BotSession:
         else:
             from botruntime.agent import ScriptedAgent
 
-            if call.voice_stack == VoiceStack.NATURAL:
+            if stack == VoiceStack.NATURAL:
                 from botruntime import natural
 
                 stt, tts = await natural.services(script)

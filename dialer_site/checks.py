@@ -7,7 +7,7 @@ ImproperlyConfigured in settings.py instead: daphne and Celery never run the che
 from django.conf import settings
 from django.core.checks import Error, register
 
-BOT_SERVICES = ("", "standin")
+BOT_SERVICES = ("", "standin", "lite", "natural")
 TURN_DETECTIONS = ("smart", "silence")
 
 
@@ -17,7 +17,8 @@ def bot_runtime_settings(app_configs, **kwargs) -> list[Error]:
     if settings.BOT_SERVICES not in BOT_SERVICES:
         errors.append(Error(
             f"BOT_SERVICES={settings.BOT_SERVICES!r} is not a choice.",
-            hint="Leave it empty (each campaign's own voice stack) or set it to 'standin' (benchmarks).",
+            hint="Leave it empty (each campaign's own voice stack), or for benchmarks set it to "
+            "'standin' (fixed-latency stand-ins) or 'lite' / 'natural' (every call on that stack).",
             id="dialer.E001",
         ))
     if settings.BOT_ASR_WORKERS < 0:

@@ -178,7 +178,8 @@ CARTESIA_API_KEY = env_str("CARTESIA_API_KEY")
 CARTESIA_VOICE_ID = env_str("CARTESIA_VOICE_ID", "71a7ad14-091c-4e8e-a314-022ece01c121")
 # Load the shared models (Silero, the pocketsphinx workers) when daphne starts, not in its first call.
 BOT_WARM_UP = env_bool("BOT_WARM_UP", True)
-# "standin": fixed-latency stand-ins for every call's speech and language services (benchmarks).
+# "standin": fixed-latency stand-ins for every call's speech and language services; "lite" or
+# "natural": every call on that offline stack, whatever its campaign says (benchmarks).
 BOT_SERVICES = env_str("BOT_SERVICES")
 # Speech worker processes (pocketsphinx, Whisper, Piper, the intent encoder) per daphne
 # process; 0 means one per core.
