@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from botruntime.weights import problems as model_problems
 from campaigns.models import Campaign, Lead
 
 # Which stack needs which keys; named in the error so staff know what to set.
@@ -32,6 +33,12 @@ def startability_problems(campaign: Campaign) -> list[str]:
             for key in CLOUD_KEYS
             if not getattr(settings, key)
         ]
+    if campaign.voice_stack in (Campaign.VoiceStack.LITE, Campaign.VoiceStack.NATURAL):
+        problems += [f"The {campaign.voice_stack} voice stack cannot find a model: {missing}."
+                     for missing in model_problems(settings.WHISPER_MODEL_PATH,
+                                                   settings.PIPER_VOICE_PATH, settings.INTENT_MODEL_PATH)
+                     if campaign.voice_stack == Campaign.VoiceStack.NATURAL
+                     or missing.setting == "INTENT_MODEL_PATH"]
     if not campaign.leads.filter(state__in=[Lead.State.PENDING, Lead.State.RETRY]).exists():
         problems.append("Add at least one contact who can still be called.")
     return problems

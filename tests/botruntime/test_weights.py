@@ -6,7 +6,9 @@ import pytest
 from django.test import override_settings
 
 from botruntime import neural, weights
+from campaigns.lifecycle import startability_problems
 from dialer_site.checks import voice_models
+from tests import factory
 
 
 def test_the_packaged_models_pass_the_system_check():
@@ -50,3 +52,16 @@ def test_the_sentence_encoder_puts_paraphrases_near_each_other():
                                               "the weather is nice"])
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.2
+
+
+@pytest.mark.django_db
+def test_a_natural_campaign_without_its_model_cannot_start(tmp_path):
+    campaign = factory.campaign(voice_stack="natural", caller_id="+12025550100")
+    factory.lead(campaign, factory.dana("+12025550131"))
+    with override_settings(WHISPER_MODEL_PATH=str(tmp_path / "nowhere")):
+        problems = startability_problems(campaign)
+        campaign.voice_stack = "lite"
+        assert not [p for p in startability_problems(campaign) if "model" in p]
+    assert [p for p in problems if "WHISPER_MODEL_PATH" in p] == [
+        f"The natural voice stack cannot find a model: WHISPER_MODEL_PATH: '{tmp_path / 'nowhere'}' "
+        "does not exist."]
