@@ -154,7 +154,9 @@ _pool_lock = threading.Lock()
 
 
 def pool() -> ProcessPoolExecutor:
-    """The process's decode pool. Spawned, not forked: daphne's threads must not be copied."""
+    """The process's speech worker pool: pocketsphinx here, and Whisper, Piper and the intent
+    encoder (`botruntime.neural`) for the natural stack and the agent. Spawned, not forked:
+    daphne's threads must not be copied."""
     global _pool
     if _pool is None:
         with _pool_lock:

@@ -24,7 +24,7 @@ def bot_runtime_settings(app_configs, **kwargs) -> list[Error]:
     if settings.BOT_ASR_WORKERS < 0:
         errors.append(Error(
             f"BOT_ASR_WORKERS={settings.BOT_ASR_WORKERS} is negative.",
-            hint="Set a number of pocketsphinx worker processes, or 0 for one per core.",
+            hint="Set a number of speech worker processes, or 0 for one per core.",
             id="dialer.E002",
         ))
     if settings.BOT_TURN_DETECTION not in TURN_DETECTIONS:
