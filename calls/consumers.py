@@ -5,17 +5,23 @@ the bot session as its own task, then only pass messages to its transport. Nothi
 awaits the pipeline (a consumer's handlers run one message at a time; see Pipecat issue 1919).
 """
 
+import asyncio
 import json
 import logging
 from urllib.parse import parse_qsl
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.db import DatabaseError
+from django.utils import timezone
 
 from botruntime import warm_up
 from botruntime.session import BotSession, StreamStart
 from botruntime.transport import ChannelsTransport
 from calls.bot_store import DatabaseCallStore
 from calls.live import bot_group
+from calls.models import Call
 from calls.twilio_auth import is_signed_by_twilio, public_websocket_url
 
 logger = logging.getLogger(__name__)
@@ -27,11 +33,18 @@ warm_up()
 MAX_MESSAGE_BYTES = 64 * 1024
 PASSED_EVENTS = frozenset({"media", "mark", "dtmf", "stop"})
 MAX_LOGGED_GARBAGE = 5
+# Three beats per reconcile margin: one late beat never makes a live call look silent.
+HEARTBEAT_SECONDS = settings.RECONCILE_MARGIN_SECONDS / 3
+
+
+def _heard_from(call_sid: str) -> None:
+    Call.objects.filter(call_sid=call_sid, status__in=Call.LIVE_STATUSES).update(last_heard_at=timezone.now())
 
 
 class MediaStreamConsumer(AsyncWebsocketConsumer):
     session: BotSession | None = None
     transport: ChannelsTransport | None = None
+    heartbeat: asyncio.Task | None = None
     garbage = 0
 
     async def __call__(self, scope, receive, send):
@@ -40,8 +53,20 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
         try:
             await super().__call__(scope, receive, send)
         finally:
+            if self.heartbeat is not None:
+                self.heartbeat.cancel()
             if self.transport is not None:
                 self.transport.disconnected()
+
+    async def _beat(self, call_sid: str) -> None:
+        """While the stream is open the call is alive: say so, so that the reaper fetches it
+        from Twilio only once this stops (the stream ended, or this process died)."""
+        while True:
+            try:
+                await database_sync_to_async(_heard_from)(call_sid)
+            except DatabaseError:
+                logger.warning("Could not record that call %s is alive", call_sid, exc_info=True)
+            await asyncio.sleep(HEARTBEAT_SECONDS)
 
     async def dispatch(self, message):
         # Channels closes stale database connections before every handler, through a hop
@@ -102,6 +127,7 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
         self.groups.append(group)  # the base class leaves self.groups on disconnect
         self.session = BotSession.over_channels(info, self._send_text, self._close, store=DatabaseCallStore())
         self.transport = self.session.transport
+        self.heartbeat = asyncio.create_task(self._beat(info.call_sid))
         return None
 
     async def _send_text(self, data: str) -> None:

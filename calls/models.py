@@ -1,12 +1,15 @@
 import hashlib
 import json
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from campaigns.models import Campaign, Customer, Disposition, Lead
+
+TWILIO_DEFAULT_TIMEOUT = 60  # seconds a call rings when the dial names no Timeout
 
 
 class Call(models.Model):
@@ -71,6 +74,12 @@ class Call(models.Model):
     answered_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     duration_seconds = models.PositiveIntegerField(null=True, blank=True)
+    # The last sign of life: a status callback applied, or the media stream's heartbeat. A live
+    # call silent for too long is fetched from Twilio (see needs_fetching).
+    last_heard_at = models.DateTimeField(null=True, blank=True)
+    # What Twilio charged, once known (the fetched Call resource carries it; callbacks do not).
+    price = models.DecimalField(max_digits=10, decimal_places=5, null=True, blank=True)
+    price_unit = models.CharField(max_length=8, blank=True)
 
     disposition = models.CharField(max_length=32, choices=Disposition, blank=True)
     notes = models.TextField(blank=True)
@@ -100,6 +109,18 @@ class Call(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status in self.LIVE_STATUSES
+
+    def needs_fetching(self, now: datetime, margin: timedelta) -> bool:
+        """Has this live call been silent long enough that Twilio has likely ended it without
+        our hearing (a lost final callback)? Unanswered: longer than its ring timeout plus the
+        margin. Answered: its media stream has shown no life for the margin (it ended, or the
+        process holding it died), or its time limit has passed."""
+        heard = self.last_heard_at or self.dial_requested_at or self.created_at
+        if self.status == self.Status.IN_PROGRESS:
+            limit = timedelta(seconds=settings.TWILIO_TIME_LIMIT_SECONDS)
+            return heard < now - margin or (self.answered_at or heard) < now - limit - margin
+        ring = self.campaign.ring_timeout_seconds if self.campaign else TWILIO_DEFAULT_TIMEOUT
+        return heard < now - timedelta(seconds=ring) - margin
 
 
 class ApiToken(models.Model):

@@ -79,7 +79,7 @@ class _LockedCalls:
 
 
 MOVED_FIELDS = ["call_sid", "last_sequence_number", "status", "answered_at", "ended_at", "duration_seconds",
-                "answered_by", "error_code", "error_message"]
+                "answered_by", "error_code", "error_message", "last_heard_at", "price", "price_unit"]
 
 
 def apply_status_callbacks(callbacks: list[StatusCallback]) -> list[Call]:
@@ -120,6 +120,7 @@ def _move_forward(call: Call, params: dict) -> bool:
         call.last_sequence_number = sequence
     if Call.STATUS_RANK[new_status] > Call.STATUS_RANK[call.status]:
         call.status = new_status
+    call.last_heard_at = timezone.now()
     at = _timestamp(params)
     if new_status == Call.Status.IN_PROGRESS and not call.answered_at:
         call.answered_at = at
@@ -134,6 +135,8 @@ def _move_forward(call: Call, params: dict) -> bool:
         )
         call.error_code = call.error_code or error or ""
         call.error_message = call.error_message or params.get("ErrorMessage", "")
+        if params.get("Price") is not None and call.price is None:  # a fetched resource's
+            call.price, call.price_unit = params["Price"], params.get("PriceUnit", "")
     return not was_final and call.status in Call.FINAL_STATUSES
 
 

@@ -13,6 +13,7 @@ worker left behind. A lead is dialled at most once per attempt and none is stran
 import contextlib
 import logging
 from datetime import datetime, timedelta
+from email.utils import format_datetime
 
 import redis
 from django.conf import settings
@@ -42,8 +43,11 @@ CLAIM_BATCH_MAX = 50
 TWIML_INLINE_LIMIT = 4000  # Twilio refuses longer inline Twiml; longer goes through a Url.
 PACER_WAIT_SECONDS = 30
 TRANSIENT_RETRY = timedelta(seconds=30)
-UNKNOWN_DIAL_GRACE = timedelta(minutes=2)
-STALE_LIVE_CALL = timedelta(hours=2)
+# How long a dial may go unconfirmed before the reaper looks into it (a worker mid-request is
+# given that long), and how long past its ring timeout, or since its media stream last showed
+# life, a live call may stay silent before it is fetched from Twilio (settings.py says more).
+UNKNOWN_DIAL_GRACE = timedelta(seconds=settings.DIAL_GRACE_SECONDS)
+RECONCILE_MARGIN = timedelta(seconds=settings.RECONCILE_MARGIN_SECONDS)
 STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
 
 
@@ -330,12 +334,12 @@ def reap(now: datetime | None = None) -> dict[str, int]:
     unknown = Call.objects.filter(call_sid__isnull=True, dial_requested_at__lt=stale, ended_at__isnull=True)
     for call in unknown.select_related("lead"):
         counts["reconciled" if _find_placed_call(call) else "released"] += 1
-    silent = Call.objects.filter(
-        call_sid__isnull=False, status__in=Call.LIVE_STATUSES, created_at__lt=now - STALE_LIVE_CALL
-    )
-    for call in silent:
-        _fetch_final_status(call)
-        counts["fetched"] += 1
+    # Live calls are few (the campaigns' concurrency caps them), so each is judged in Python.
+    live_calls = Call.objects.filter(call_sid__isnull=False, status__in=Call.LIVE_STATUSES)
+    for call in live_calls.select_related("campaign"):
+        if call.needs_fetching(now, RECONCILE_MARGIN):
+            _fetch_final_status(call)
+            counts["fetched"] += 1
     # A final call whose lead still waits on it: whoever applied the final status died
     # before settling it.
     unsettled = Call.objects.filter(
@@ -372,23 +376,35 @@ def _find_placed_call(call: Call) -> bool:
 
 
 def _fetch_final_status(call: Call) -> None:
+    """Ask Twilio where a silent call stands (its final status callback may be lost) and apply
+    the answer like the callback it stands in for."""
     try:
         _apply_fetched(twilio_client().calls(call.call_sid).fetch())
     except TwilioRestException as error:
-        if error.code == 20404:  # Twilio no longer knows the call: it has long ended
-            status.apply_status_callbacks([status.StatusCallback(
-                {"CallSid": call.call_sid, "CallStatus": Call.Status.COMPLETED},
-                {"source": "reaper: unknown to Twilio"},
-            )])
-        else:
+        if error.code != 20404:
             logger.warning("Could not fetch call %s: %s", call.call_sid, error.msg)
+            return
+        # Twilio never heard of the call (or no longer keeps it): nothing was billed or
+        # happened that we know of, so the call failed and its lead is settled as such.
+        status.apply_status_callbacks([status.StatusCallback(
+            {"CallSid": call.call_sid, "CallStatus": Call.Status.FAILED, "ErrorCode": "20404",
+             "ErrorMessage": "Twilio has no record of this call."},
+            {"source": "reaper: unknown to Twilio"},
+        )])
+    except (TwilioException, RequestException) as error:
+        logger.warning("Could not fetch call %s: %s", call.call_sid, error)
 
 
 def _apply_fetched(resource) -> None:
-    """A fetched Call resource applied like the status callback it stands in for."""
+    """A fetched Call resource applied like the status callback it stands in for: Twilio's
+    status, duration, answered_by and price, and its own times rather than ours."""
+    final = resource.status in Call.FINAL_STATUSES
+    moment = resource.end_time if final else resource.start_time
     params = {"CallSid": resource.sid, "CallStatus": resource.status,
               "CallDuration": int(resource.duration) if resource.duration else None,
-              "AnsweredBy": resource.answered_by or ""}
+              "AnsweredBy": resource.answered_by or "",
+              "Timestamp": format_datetime(moment) if moment else None,
+              "Price": resource.price, "PriceUnit": resource.price_unit or ""}
     status.apply_status_callbacks([status.StatusCallback(params, {"source": "reaper: fetched from Twilio", **{
         k: str(v) for k, v in params.items() if v is not None}})])
 

@@ -138,15 +138,31 @@ CELERY_RESULT_BACKEND = REDIS_URL
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A worker or beat that cannot reach Redis waits for it, at start-up and after a lost
+# connection (Redis restarted, say), instead of exiting; retries never run out.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # Longer than any countdown we schedule, or Redis would hand the task to a second worker.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "dialer")
 CELERY_TIMEZONE = "UTC"
 # How often beat asks for a dispatch round; a round's messages expire with the next one.
 DISPATCH_TICK_SECONDS = 2.0
+# The reaper (campaigns.dispatch.reap) runs this often. It gives a dial DIAL_GRACE_SECONDS to
+# be confirmed before it looks for it at Twilio, and fetches a live call from Twilio once it
+# has been silent RECONCILE_MARGIN_SECONDS past its ring timeout (unanswered) or since its
+# media stream last showed life (answered; the stream beats every third of the margin). So a
+# call whose final callback was lost is reconciled within margin + interval (75 s by default)
+# of Twilio ending it.
+REAPER_INTERVAL_SECONDS = env_int("REAPER_INTERVAL_SECONDS", 30)
+DIAL_GRACE_SECONDS = env_int("DIAL_GRACE_SECONDS", 120)
+RECONCILE_MARGIN_SECONDS = env_int("RECONCILE_MARGIN_SECONDS", 45)
 CELERY_BEAT_SCHEDULE = {
     "dispatch-due-leads": {"task": "campaigns.tasks.dispatch_tick", "schedule": DISPATCH_TICK_SECONDS},
-    "reap-unknown-dials": {"task": "campaigns.tasks.reap_dials", "schedule": 60.0},
+    # A reap that waited longer than one interval (no worker up) is superseded by the next.
+    "reap-unknown-dials": {"task": "campaigns.tasks.reap_dials", "schedule": REAPER_INTERVAL_SECONDS,
+                           "options": {"expires": REAPER_INTERVAL_SECONDS}},
     "resolve-lead-zones": {"task": "campaigns.tasks.resolve_lead_zones", "schedule": 10.0},
     "forget-idempotency-keys": {"task": "calls.tasks.forget_expired_idempotency_keys", "schedule": 3600.0},
 }

@@ -41,6 +41,8 @@ EVENT_FOR_STATUS = {
     **{status: "completed" for status in FINAL_STATUSES},
 }
 
+PRICE_PER_MINUTE = 0.014
+
 SIP_RESPONSE = {
     CallStatus.COMPLETED: "200",
     CallStatus.BUSY: "486",
@@ -143,6 +145,14 @@ class Call:
             params["AnsweredBy"] = self.answered_by
         return params
 
+    @property
+    def price(self) -> str | None:
+        """Like Twilio: a negative amount per started minute once an answered call has ended
+        (the emulator's rate, not Twilio's), none while it lasts or if nobody answered."""
+        if not self.status.is_final or not self.duration:
+            return None
+        return f"{-PRICE_PER_MINUTE * math.ceil(self.duration / 60):.5f}"
+
     def to_resource(self) -> dict[str, Any]:
         """The Call resource exactly as Twilio's REST API returns it."""
         base = f"/{API_VERSION}/Accounts/{self.account_sid}/Calls/{self.sid}"
@@ -163,7 +173,7 @@ class Call:
             "group_sid": None,
             "parent_call_sid": None,
             "phone_number_sid": None,
-            "price": None,
+            "price": self.price,
             "price_unit": "USD",
             "queue_time": "0",
             "sid": self.sid,

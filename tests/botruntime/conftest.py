@@ -108,6 +108,7 @@ def daphne(django_db_setup, django_db_blocker, emulator, tmp_path_factory):
         "TWILIO_API_BASE_URL": emulator.base_url,
         "MEDIA_ROOT": str(tmp_path_factory.mktemp("media")),
         "BOT_ASR_WORKERS": "2",
+        "RECONCILE_MARGIN_SECONDS": "3",  # the stream's heartbeat every second
         "LOG_LEVEL": "INFO",
     }
     with open(log, "w") as out:

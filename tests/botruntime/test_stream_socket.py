@@ -141,3 +141,15 @@ def dial_raw(emulator, fields: dict) -> str:
     )
     with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
         return json.loads(response.read())["sid"]
+
+
+def test_an_open_stream_keeps_saying_that_its_call_is_alive(daphne, emulator):
+    call = factory.outbound_call(factory.offers_campaign(), factory.dana("+12025550102"))
+    sid = dial(emulator, daphne, call)  # no status callbacks: only the stream speaks for the call
+
+    def heard():
+        return Call.objects.get(pk=call.pk).last_heard_at
+
+    first = wait_until(heard, timeout=30)
+    wait_until(lambda: heard() > first, timeout=10)  # a beat a second (RECONCILE_MARGIN_SECONDS=3)
+    emulator.wait_for_status(sid, "completed", timeout=60)
