@@ -1,7 +1,7 @@
 """Run the whole product on one machine (the README's run command): migrate, make sure
 Redis answers, make sure there is a staff login, then run the Procfile's processes
 (daphne, a Celery worker, Celery beat, the status-callback applier) together under
-honcho until Ctrl-C.
+honcho until Ctrl-C; one that exits is restarted (dialer_site.processes).
 
 Without a real Twilio account configured it also runs the Twilio emulator, points the
 product at it and seeds the demo campaign, so a newcomer can press Start and watch calls."""
@@ -20,11 +20,11 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from honcho.environ import parse_procfile
-from honcho.manager import Manager
 from honcho.printer import Printer
 
 from campaigns.management.commands.seed_demo import DEMO_CALLER_ID, DEMO_CONTACTS
 from dialer_site.env import env_int, env_str
+from dialer_site.processes import RestartingManager
 
 PRIVATE_REDIS_PORT = 6389
 TWILIO_API = "https://api.twilio.com"
@@ -44,7 +44,7 @@ class Command(BaseCommand):
         run_dir.mkdir(exist_ok=True)
         env = {**os.environ, "PORT": str(port), "DIALER_HOST": host,
                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-        manager = Manager(Printer(sys.stdout))
+        manager = RestartingManager(Printer(sys.stdout))
 
         redis_url = self._ensure_redis(manager, run_dir)
         if redis_url:
@@ -78,8 +78,8 @@ class Command(BaseCommand):
         manager.loop()
         sys.exit(manager.returncode)
 
-    def _start_emulator(self, manager: Manager, run_dir: Path, env: dict, host: str, port: int,
-                        emulator_port: int) -> dict:
+    def _start_emulator(self, manager: RestartingManager, run_dir: Path, env: dict, host: str,
+                        port: int, emulator_port: int) -> dict:
         """The emulator and the product share one generated account, kept across runs so
         the call-in command printed today still works tomorrow."""
         credentials_file = run_dir / "emulator-account.json"
@@ -107,7 +107,7 @@ class Command(BaseCommand):
         call_command("seed_demo", stdout=out)
         return out.getvalue().strip()
 
-    def _ensure_redis(self, manager: Manager, run_dir: Path) -> str | None:
+    def _ensure_redis(self, manager: RestartingManager, run_dir: Path) -> str | None:
         """Use REDIS_URL if it answers; otherwise run a private redis-server next to us."""
         try:
             redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1).ping()
