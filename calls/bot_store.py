@@ -79,8 +79,7 @@ class DatabaseCallStore:
             call.call_sid = call_sid
             call.stream_sid = stream_sid
             call.parameters = {**call.parameters, **parameters}
-            if call.status in (Call.Status.QUEUED, Call.Status.INITIATED, Call.Status.RINGING):
-                call.status = Call.Status.IN_PROGRESS
+            call.move_to(Call.Status.IN_PROGRESS)
             call.answered_at = call.answered_at or timezone.now()
             call.save()
             live.publish_call(call)

@@ -69,9 +69,10 @@ def route_inbound_call(call_sid: str, from_number: str, to_number: str) -> Call:
         campaign, lead = _campaign_for(to_number, customer)
         try:
             with transaction.atomic():
-                call = call or Call.objects.create(
-                    direction=Call.Direction.INBOUND, call_sid=call_sid, status=Call.Status.RINGING
-                )
+                if call is None:
+                    call = Call(direction=Call.Direction.INBOUND, call_sid=call_sid)
+                    call.move_to(Call.Status.RINGING)
+                    call.save()
         except IntegrityError:  # the same webhook delivered twice at once: the other one routes it
             return Call.objects.get(call_sid=call_sid)
         call.from_number, call.to_number = from_number, to_number

@@ -12,39 +12,49 @@ from campaigns.models import Campaign, Customer, Disposition, Lead
 TWILIO_DEFAULT_TIMEOUT = 60  # seconds a call rings when the dial names no Timeout
 
 
+class CallStatus(models.TextChoices):
+    """Twilio's call statuses (https://www.twilio.com/docs/voice/api/call-resource)."""
+
+    QUEUED = "queued", "Queued"
+    INITIATED = "initiated", "Initiated"
+    RINGING = "ringing", "Ringing"
+    IN_PROGRESS = "in-progress", "In progress"
+    COMPLETED = "completed", "Completed"
+    BUSY = "busy", "Busy"
+    FAILED = "failed", "Failed"
+    NO_ANSWER = "no-answer", "No answer"
+    CANCELED = "canceled", "Canceled"
+
+
+# In the order a call goes through them; named once for the QuerySet, the partial index
+# and in-memory checks alike.
+LIVE_STATUSES = [CallStatus.QUEUED, CallStatus.INITIATED, CallStatus.RINGING, CallStatus.IN_PROGRESS]
+FINAL_STATUSES = [CallStatus.COMPLETED, CallStatus.BUSY, CallStatus.FAILED, CallStatus.NO_ANSWER,
+                  CallStatus.CANCELED]
+# Statuses only ever move forward along this order; every final status ranks last,
+# so a late "ringing" can never undo a "completed".
+STATUS_RANK = {**{status: rank for rank, status in enumerate(LIVE_STATUSES)},
+               **dict.fromkeys(FINAL_STATUSES, len(LIVE_STATUSES))}
+
+
+class CallQuerySet(models.QuerySet):
+    def live(self):
+        """Not over yet (queued, initiated, ringing, in progress): these hold a campaign's slots."""
+        return self.filter(status__in=LIVE_STATUSES)
+
+    def final(self):
+        return self.filter(status__in=FINAL_STATUSES)
+
+
 class Call(models.Model):
     class Direction(models.TextChoices):
         INBOUND = "inbound", "Inbound"
         OUTBOUND = "outbound", "Outbound"
 
-    class Status(models.TextChoices):
-        """Twilio's call statuses (https://www.twilio.com/docs/voice/api/call-resource)."""
-
-        QUEUED = "queued", "Queued"
-        INITIATED = "initiated", "Initiated"
-        RINGING = "ringing", "Ringing"
-        IN_PROGRESS = "in-progress", "In progress"
-        COMPLETED = "completed", "Completed"
-        BUSY = "busy", "Busy"
-        FAILED = "failed", "Failed"
-        NO_ANSWER = "no-answer", "No answer"
-        CANCELED = "canceled", "Canceled"
-
-    FINAL_STATUSES = frozenset(
-        {Status.COMPLETED, Status.BUSY, Status.FAILED, Status.NO_ANSWER, Status.CANCELED}
-    )
-    LIVE_STATUSES = frozenset(
-        {Status.QUEUED, Status.INITIATED, Status.RINGING, Status.IN_PROGRESS}
-    )
-    # Statuses only ever move forward along this order; every final status ranks last,
-    # so a late "ringing" can never undo a "completed".
-    STATUS_RANK = {
-        Status.QUEUED: 0,
-        Status.INITIATED: 1,
-        Status.RINGING: 2,
-        Status.IN_PROGRESS: 3,
-        **{final: 4 for final in FINAL_STATUSES},
-    }
+    Status = CallStatus
+    FINAL_STATUSES = frozenset(FINAL_STATUSES)
+    LIVE_STATUSES = frozenset(LIVE_STATUSES)
+    STATUS_RANK = STATUS_RANK
 
     direction = models.CharField(max_length=8, choices=Direction)
     campaign = models.ForeignKey(
@@ -89,16 +99,18 @@ class Call(models.Model):
     error_code = models.CharField(max_length=16, blank=True)
     error_message = models.TextField(blank=True)
 
+    objects = CallQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["campaign", "-created_at"], name="call_campaign_recent_idx"),
             models.Index(fields=["customer", "-created_at"], name="call_customer_recent_idx"),
             models.Index(fields=["direction", "-created_at"], name="call_direction_recent_idx"),
-            # Live calls per campaign: the concurrency limit and the live board.
+            # Live calls per campaign (CallQuerySet.live): the concurrency limit and the live board.
             models.Index(
                 fields=["campaign", "status"],
-                condition=models.Q(status__in=["queued", "initiated", "ringing", "in-progress"]),
+                condition=models.Q(status__in=LIVE_STATUSES),
                 name="call_live_idx",
             ),
         ]
@@ -121,6 +133,14 @@ class Call(models.Model):
             return heard < now - margin or (self.answered_at or heard) < now - limit - margin
         ring = self.campaign.ring_timeout_seconds if self.campaign else TWILIO_DEFAULT_TIMEOUT
         return heard < now - timedelta(seconds=ring) - margin
+
+    def move_to(self, status: str) -> bool:
+        """Move the status forward (in memory), never back: Twilio's callbacks come in any
+        order and more than once, and every writer goes through here. True if it moved."""
+        if self.STATUS_RANK[status] <= self.STATUS_RANK[self.status]:
+            return False
+        self.status = status
+        return True
 
 
 class ApiToken(models.Model):

@@ -1,7 +1,7 @@
 """Twilio's status callbacks applied to our Call rows.
 
 Twilio promises neither order nor exactly-once delivery. Every callback is kept as a
-CallEvent, but the call's status only ever moves forward (Call.STATUS_RANK), so any
+CallEvent, but the call's status only ever moves forward (Call.move_to), so any
 shuffle or repetition of the same callbacks converges on the same final row. Callbacks
 arrive here in batches, from the stream the webhook feeds (calls.status_stream)."""
 
@@ -118,8 +118,7 @@ def _move_forward(call: Call, params: dict) -> bool:
     sequence = params.get("SequenceNumber")
     if sequence is not None and (call.last_sequence_number is None or sequence > call.last_sequence_number):
         call.last_sequence_number = sequence
-    if Call.STATUS_RANK[new_status] > Call.STATUS_RANK[call.status]:
-        call.status = new_status
+    call.move_to(new_status)
     call.last_heard_at = timezone.now()
     at = _timestamp(params)
     if new_status == Call.Status.IN_PROGRESS and not call.answered_at:

@@ -27,7 +27,7 @@ def _call_filters(params):
     if params.get("direction") in Call.Direction.values:
         calls = calls.filter(direction=params["direction"])
     if params.get("status") == "live":
-        calls = calls.filter(status__in=sorted(Call.LIVE_STATUSES))
+        calls = calls.live()
     elif params.get("status") in Call.Status.values:
         calls = calls.filter(status=params["status"])
     if params.get("disposition") in Disposition.values:

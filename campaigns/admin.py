@@ -46,7 +46,7 @@ class CampaignAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         # Live calls through the partial index on live statuses: one probe per campaign row.
         live_now = (
-            Call.objects.filter(campaign=OuterRef("pk"), status__in=stats.LIVE_STATUSES)
+            Call.objects.live().filter(campaign=OuterRef("pk"))
             .order_by().values("campaign").annotate(n=Count("id")).values("n")
         )
         return super().get_queryset(request).annotate(live_now=Coalesce(Subquery(live_now), 0))

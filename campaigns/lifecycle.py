@@ -14,7 +14,6 @@ from campaigns.models import Campaign, Lead
 
 # Which stack needs which keys; named in the error so staff know what to set.
 CLOUD_KEYS = ["DEEPGRAM_API_KEY", "OPENAI_API_KEY", "CARTESIA_API_KEY"]
-OPEN_LEAD_STATES = [Lead.State.PENDING, Lead.State.RETRY, Lead.State.DIALING, Lead.State.IN_CALL]
 
 
 class TransitionError(Exception):
@@ -39,7 +38,7 @@ def startability_problems(campaign: Campaign) -> list[str]:
                                                    settings.PIPER_VOICE_PATH, settings.INTENT_MODEL_PATH)
                      if campaign.voice_stack == Campaign.VoiceStack.NATURAL
                      or missing.setting == "INTENT_MODEL_PATH"]
-    if not campaign.leads.filter(state__in=[Lead.State.PENDING, Lead.State.RETRY]).exists():
+    if not campaign.leads.due().exists():
         problems.append("Add at least one contact who can still be called.")
     return problems
 
@@ -91,7 +90,7 @@ def cancel(campaign: Campaign) -> None:
              Campaign.Status.PAUSED],
             Campaign.Status.CANCELLED,
         )
-        campaign.leads.filter(state__in=[Lead.State.PENDING, Lead.State.RETRY]).update(
+        campaign.leads.due().update(
             state=Lead.State.CANCELLED, updated_at=timezone.now()
         )
 
@@ -101,7 +100,7 @@ ALL_FINAL = "Every contact has a final outcome."
 
 def complete_if_finished(campaign: Campaign) -> bool:
     """Complete a running campaign once no lead can be called any more."""
-    if campaign.leads.filter(state__in=OPEN_LEAD_STATES).exists():
+    if campaign.leads.open().exists():
         return False
     changed = Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.RUNNING).update(
         status=Campaign.Status.COMPLETED, status_reason=ALL_FINAL, updated_at=timezone.now(),
@@ -113,7 +112,7 @@ def reopen_for(lead) -> bool:
     """A verdict that came after the campaign completed gave a lead more to do (a callback
     asked for in the call's last second): run again. A campaign completed for any other
     reason — its end date — stays completed."""
-    if lead.state not in OPEN_LEAD_STATES:
+    if lead.state not in Lead.OPEN_STATES:
         return False
     changed = Campaign.objects.filter(
         pk=lead.campaign_id, status=Campaign.Status.COMPLETED, status_reason=ALL_FINAL

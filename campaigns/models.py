@@ -152,18 +152,42 @@ class DoNotCall(models.Model):
         return self.phone
 
 
+class LeadState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DIALING = "dialing", "Dialing"  # claimed by a worker; CallSid not yet known
+    IN_CALL = "in_call", "In call"
+    RETRY = "retry", "Waiting to retry"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    DO_NOT_CALL = "do_not_call", "Do not call"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+# Named once, for the QuerySet below, the partial index and in-memory checks alike.
+DUE_STATES = [LeadState.PENDING, LeadState.RETRY]
+IN_FLIGHT_STATES = [LeadState.DIALING, LeadState.IN_CALL]
+OPEN_STATES = DUE_STATES + IN_FLIGHT_STATES
+
+
+class LeadQuerySet(models.QuerySet):
+    def due(self):
+        """Waiting for their next attempt (pending or retry): what the dispatcher claims from."""
+        return self.filter(state__in=DUE_STATES)
+
+    def in_flight(self):
+        """Claimed for an attempt whose call is being dialled or held."""
+        return self.filter(state__in=IN_FLIGHT_STATES)
+
+    def open(self):
+        """Not finished: due or in flight. A campaign with none left is complete."""
+        return self.filter(state__in=OPEN_STATES)
+
+
 class Lead(models.Model):
     """A customer in a campaign: what to pass to the bot and where dialling stands."""
 
-    class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        DIALING = "dialing", "Dialing"  # claimed by a worker; CallSid not yet known
-        IN_CALL = "in_call", "In call"
-        RETRY = "retry", "Waiting to retry"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-        DO_NOT_CALL = "do_not_call", "Do not call"
-        CANCELLED = "cancelled", "Cancelled"
+    State = LeadState
+    DUE_STATES, IN_FLIGHT_STATES, OPEN_STATES = DUE_STATES, IN_FLIGHT_STATES, OPEN_STATES
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="leads")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="leads")
@@ -186,16 +210,18 @@ class Lead(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = LeadQuerySet.as_manager()
+
     class Meta:
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["campaign", "customer"], name="lead_unique_per_campaign")
         ]
         indexes = [
-            # The dispatcher's claim: one zone's due leads, oldest first.
+            # The dispatcher's claim: one zone's due leads, oldest first (LeadQuerySet.due).
             models.Index(
                 fields=["campaign", "timezone", "next_attempt_at", "id"],
-                condition=models.Q(state__in=["pending", "retry"]),
+                condition=models.Q(state__in=DUE_STATES),
                 name="lead_zone_due_idx",
             ),
             models.Index(fields=["campaign", "state"], name="lead_campaign_state_idx"),

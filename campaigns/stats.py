@@ -16,7 +16,6 @@ ANSWERED_OUTCOMES = [
     Disposition.INTERESTED, Disposition.NOT_INTERESTED, Disposition.CALLBACK_REQUESTED,
     Disposition.WRONG_NUMBER, Disposition.DO_NOT_CALL, Disposition.HUNG_UP, Disposition.COMPLETED,
 ]
-LIVE_STATUSES = sorted(Call.LIVE_STATUSES)
 CHART_HOURS = 24
 
 
@@ -57,7 +56,7 @@ def _empty_breakdown() -> dict:
 
 def live_call_counts(campaign_ids: list[int]) -> dict[int, int]:
     rows = (
-        Call.objects.filter(campaign_id__in=campaign_ids, status__in=LIVE_STATUSES)
+        Call.objects.live().filter(campaign_id__in=campaign_ids)
         .values("campaign_id").annotate(n=Count("id")).order_by()
     )
     return {row["campaign_id"]: row["n"] for row in rows}
@@ -91,7 +90,7 @@ def with_last_line(calls):
 
 
 def live_calls(campaign: Campaign):
-    calls = Call.objects.filter(campaign=campaign, status__in=LIVE_STATUSES).select_related("customer")
+    calls = Call.objects.live().filter(campaign=campaign).select_related("customer")
     return with_last_line(calls).order_by("created_at", "id")
 
 
