@@ -18,6 +18,7 @@ from botruntime.store import CallContext, Recording, UnknownCall
 from calls import live
 from calls.models import Call, TranscriptLine
 from campaigns import dialing
+from campaigns.calling_window import customer_zone
 from campaigns.models import Campaign, Customer, DoNotCall, Lead
 
 logger = logging.getLogger(__name__)
@@ -109,7 +110,7 @@ class DatabaseCallStore:
             voicemail_message=campaign.voicemail_message if campaign else "",
             customer=customer_fields,
             lead_id=call.lead_id,
-            timezone=(customer.timezone if customer and customer.timezone
+            timezone=(customer_zone(customer, campaign) if customer
                       else campaign.default_timezone if campaign else "UTC"),
             parameters=dict(call.parameters),
         )

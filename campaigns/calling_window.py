@@ -31,11 +31,14 @@ def is_open(zone_name: str, campaign: Campaign, now: datetime) -> bool:
     return start <= now.astimezone(zone).time() < end
 
 
-def customer_zone(customer: Customer, campaign: Campaign) -> str:
-    """From the contact row, else from the number's numbering plan, else the campaign's."""
+def customer_zone(customer: Customer, campaign: Campaign | None) -> str:
+    """Where a person is: the one rule, for the dialer's leads and the bot's clock alike.
+    From the contact row, else from the number's numbering plan, else the campaign's
+    default (UTC without a campaign). The dispatcher's bulk pass applies its first step in
+    SQL (dispatch.resolve_zones)."""
     if customer.timezone and _zone(customer.timezone):
         return customer.timezone
-    return timezone_for_number(customer.phone) or campaign.default_timezone
+    return timezone_for_number(customer.phone) or (campaign.default_timezone if campaign else "UTC")
 
 
 def zone_where_it_is(hour: int, now: datetime) -> str:
