@@ -134,6 +134,6 @@ def tell_bot(call_sid: str, message: dict) -> None:
 
 def publish_campaign(campaign_id: int, summary: dict) -> None:
     """Tell a campaign's pages that its status or progress changed; `summary` is
-    campaigns.stats.campaign_summary(...) (status, lead counts, live calls, answer rate)."""
+    dashboard.stats.campaign_summary(...) (status, lead counts, live calls, answer rate)."""
     message = {"type": "campaign.update", "campaign": summary}
     _send_after_commit([(campaign_group(campaign_id), message)])

@@ -1,87 +1,16 @@
-from django.contrib import admin, messages
-from django.db.models import Count, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+"""The admin for customers, leads, the do-not-call list and imports; campaigns' own, with
+their live figures, is the dashboard's (dashboard/admin.py)."""
+
+from django.contrib import admin
 from django.template.defaultfilters import pluralize
-from django.urls import reverse
-from django.utils.html import format_html
 
-from calls import live
-from calls.models import Call
-from campaigns import do_not_call, lifecycle, stats
-from campaigns.models import Campaign, ContactImport, Customer, DoNotCall, Lead
-
-
-def _run_transition(modeladmin, request, queryset, move, verb: str) -> None:
-    """Apply a lifecycle move to each selected campaign; say which moved and why others did not."""
-    moved = 0
-    for campaign in queryset:
-        try:
-            move(campaign)
-        except lifecycle.TransitionError as e:
-            modeladmin.message_user(request, f"{campaign}: {e}", messages.ERROR)
-        else:
-            moved += 1
-            live.publish_campaign(campaign.pk, stats.campaign_summary(campaign))
-    if moved:
-        modeladmin.message_user(request, f"{verb} {moved} campaign{pluralize(moved)}.", messages.SUCCESS)
-
-
-def _board_cell(campaign, inner: str) -> str:
-    """A list cell that live.js keeps up to date from the campaign's board."""
-    return format_html(
-        '<span data-campaign-row="{}" data-board-url="{}">{}</span>',
-        campaign.pk, reverse("campaign-board", args=[campaign.pk]), inner,
-    )
-
-
-@admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
-    list_display = ["name", "live_status", "live_calls", "voice_stack", "caller_id", "max_concurrent_calls",
-                    "answering_machine_detection", "created_at"]
-    list_filter = ["status", "voice_stack"]
-    search_fields = ["name", "slug", "caller_id"]
-    prepopulated_fields = {"slug": ["name"]}
-    actions = ["start_campaigns", "pause_campaigns", "resume_campaigns"]
-
-    def get_queryset(self, request):
-        # Live calls through the partial index on live statuses: one probe per campaign row.
-        live_now = (
-            Call.objects.live().filter(campaign=OuterRef("pk"))
-            .order_by().values("campaign").annotate(n=Count("id")).values("n")
-        )
-        return super().get_queryset(request).annotate(live_now=Coalesce(Subquery(live_now), 0))
-
-    @admin.display(description="status", ordering="status")
-    def live_status(self, campaign):
-        return _board_cell(campaign, format_html(
-            '<span class="badge status-{}" data-summary="status">{}</span>',
-            campaign.status, campaign.get_status_display(),
-        ))
-
-    @admin.display(description="live calls", ordering="live_now")
-    def live_calls(self, campaign):
-        return _board_cell(
-            campaign, format_html('<span data-summary="live_calls">{}</span>', campaign.live_now)
-        )
-
-    @admin.action(description="Start selected campaigns")
-    def start_campaigns(self, request, queryset):
-        _run_transition(self, request, queryset, lifecycle.start, "Started")
-
-    @admin.action(description="Pause selected campaigns")
-    def pause_campaigns(self, request, queryset):
-        def pause(campaign):
-            lifecycle.pause(campaign, reason=f"Paused by {request.user.get_username()} in the admin.")
-
-        _run_transition(self, request, queryset, pause, "Paused")
-
-    @admin.action(description="Resume selected paused campaigns")
-    def resume_campaigns(self, request, queryset):
-        _run_transition(self, request, queryset, lifecycle.resume, "Resumed")
+from campaigns import do_not_call
+from campaigns.models import ContactImport, Customer, DoNotCall, Lead
 
 
 def _mark_do_not_call(modeladmin, request, phones) -> None:
-    added = do_not_call.add(list(phones), reason=f"Marked by {request.user.get_username()} in the admin")
+    reason = f"Marked by {request.user.get_username()} in the admin"
+    added = do_not_call.add(list(phones), reason=reason)
     modeladmin.message_user(request, f"Added {added} number{pluralize(added)} to the do-not-call list.")
 
 

@@ -1,16 +1,23 @@
 """A campaign's life: draft → scheduled → running ⇄ paused → completed / cancelled.
 
 Every transition is one conditional UPDATE, so two staff pressing buttons at once (or
-the dashboard racing the scheduler) can never both win."""
+the dashboard racing the scheduler) can never both win. Staff, the admin, the dispatcher
+and the reaper all move campaigns through here (one exception left: claim_due_leads still
+completes a campaign whose end date has come itself). Once a move is committed,
+`campaign_changed` tells whoever shows campaigns (the dashboard's pages)."""
 
 import contextlib
 
 from django.conf import settings
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from botruntime.weights import problems as model_problems
 from campaigns.models import Campaign, Lead
+
+# Sent after the commit of every transition, with `campaign` (as it now is).
+campaign_changed = Signal()
 
 # Which stack needs which keys; named in the error so staff know what to set.
 CLOUD_KEYS = ["DEEPGRAM_API_KEY", "OPENAI_API_KEY", "CARTESIA_API_KEY"]
@@ -43,12 +50,20 @@ def startability_problems(campaign: Campaign) -> list[str]:
     return problems
 
 
-def _move(campaign: Campaign, allowed_from: list[str], to: str, reason: str = "") -> None:
-    changed = Campaign.objects.filter(pk=campaign.pk, status__in=allowed_from).update(
+def _moved(campaign: Campaign, allowed_from: list[str], to: str, reason: str = "", **only_if) -> bool:
+    """The one conditional UPDATE every transition is; True if this call made it."""
+    changed = Campaign.objects.filter(pk=campaign.pk, status__in=allowed_from, **only_if).update(
         status=to, status_reason=reason, updated_at=timezone.now()
     )
-    campaign.refresh_from_db(fields=["status", "status_reason", "updated_at"])
-    if not changed:
+    if changed:
+        campaign.refresh_from_db(fields=["status", "status_reason", "updated_at"])
+        transaction.on_commit(lambda: campaign_changed.send(sender=Campaign, campaign=campaign), robust=True)
+    return bool(changed)
+
+
+def _move(campaign: Campaign, allowed_from: list[str], to: str, reason: str = "") -> None:
+    if not _moved(campaign, allowed_from, to, reason):
+        campaign.refresh_from_db(fields=["status", "status_reason", "updated_at"])
         raise TransitionError(
             f"A {campaign.get_status_display().lower()} campaign cannot become "
             f"{Campaign.Status(to).label.lower()}."
@@ -102,10 +117,7 @@ def complete_if_finished(campaign: Campaign) -> bool:
     """Complete a running campaign once no lead can be called any more."""
     if campaign.leads.open().exists():
         return False
-    changed = Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.RUNNING).update(
-        status=Campaign.Status.COMPLETED, status_reason=ALL_FINAL, updated_at=timezone.now(),
-    )
-    return bool(changed)
+    return _moved(campaign, [Campaign.Status.RUNNING], Campaign.Status.COMPLETED, ALL_FINAL)
 
 
 def reopen_for(lead) -> bool:
@@ -114,10 +126,8 @@ def reopen_for(lead) -> bool:
     reason — its end date — stays completed."""
     if lead.state not in Lead.OPEN_STATES:
         return False
-    changed = Campaign.objects.filter(
-        pk=lead.campaign_id, status=Campaign.Status.COMPLETED, status_reason=ALL_FINAL
-    ).update(status=Campaign.Status.RUNNING, status_reason="", updated_at=timezone.now())
-    return bool(changed)
+    return _moved(lead.campaign, [Campaign.Status.COMPLETED], Campaign.Status.RUNNING,
+                  status_reason=ALL_FINAL)
 
 
 def campaigns_to_dispatch() -> list[int]:

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "dialer_site",
     "campaigns",
     "calls",
+    "dashboard",
 ]
 
 MIDDLEWARE = [

@@ -11,7 +11,7 @@ urlpatterns = [
     path("health/", health, name="health"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("campaigns/", include("campaigns.urls")),
+    path("campaigns/", include("dashboard.urls")),
     path("", include("campaigns.imports.urls")),  # /imports/…, /campaigns/<id>/export.csv
     path("calls/", include("calls.urls")),
     path("customers/", include("campaigns.customer_urls")),

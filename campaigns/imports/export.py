@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from calls.models import Call
 from campaigns.imports.csv_safety import SafeWriter
 from campaigns.imports.reading import REJECTED_COLUMNS, read_header
 from campaigns.imports.service import file_format, open_file
@@ -38,7 +37,8 @@ def campaign_results_csv(campaign: Campaign) -> Iterator[str]:
     parameter_names = sorted(
         {name for parameters in leads.values_list("parameters", flat=True).iterator() for name in parameters}
     )
-    last_call_status = Call.objects.filter(lead=OuterRef("pk")).order_by("-created_at").values("status")[:1]
+    # Through the campaign's own calls: contact import knows campaigns, not the calls app.
+    last_call_status = campaign.calls.filter(lead=OuterRef("pk")).order_by("-created_at").values("status")[:1]
     rows = (
         leads.select_related("customer")
         .annotate(last_call_status=Subquery(last_call_status))

@@ -1,5 +1,5 @@
 """Mounted at the site root: contact imports under /imports/, the results export under
-/campaigns/<id>/ (campaigns.urls matches nothing there, so these are reached)."""
+/campaigns/<id>/ (dashboard.urls matches nothing there, so these are reached)."""
 
 from django.urls import path
 

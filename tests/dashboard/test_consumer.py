@@ -121,7 +121,7 @@ async def test_it_forwards_campaign_updates(client, staff):
 
     @sync_to_async
     def pause():
-        from campaigns import stats
+        from dashboard import stats
 
         with transaction.atomic():
             live.publish_campaign(campaign.pk, stats.campaign_summary(campaign))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from campaigns import views
+from dashboard import views
 
 urlpatterns = [
     path("", views.campaign_list, name="campaign-list"),

@@ -5,12 +5,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
 
-from calls import live
-from campaigns import lifecycle, stats
+from campaigns import lifecycle
 from campaigns.forms import CampaignForm, ReasonForm
 from campaigns.models import Campaign, Disposition, Lead
 from common.access import staff_required
 from common.paging import keyset_page
+from dashboard import stats
 
 LEADS_PER_PAGE = 50
 
@@ -126,7 +126,6 @@ def _transition(request, campaign: Campaign, move, done: str, *args) -> None:
         messages.error(request, str(e))
         return
     messages.success(request, done.format(status=campaign.get_status_display().lower()))
-    live.publish_campaign(campaign.pk, stats.campaign_summary(campaign))
 
 
 @require_POST
