@@ -122,8 +122,12 @@ class DatabaseCallStore:
         live.publish_transcript(line)
 
     def set_disposition(self, call_id: int, disposition: str, notes: str) -> None:
-        """The bot's verdict, stored as soon as it is reached so a dropped call keeps it."""
+        """The bot's verdict, stored as soon as it is reached so a dropped call keeps it, and
+        shown on the dashboard as soon as it is stored."""
         Call.objects.filter(pk=call_id).update(disposition=disposition, notes=notes)
+        call = Call.objects.select_related("customer").filter(pk=call_id).first()
+        if call is not None:
+            live.publish_call(call)
 
     def add_do_not_call(self, phone: str, reason: str) -> None:
         if phone:

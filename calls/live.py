@@ -36,6 +36,7 @@ def call_payload(call: Call) -> dict:
         "status_display": call.get_status_display(),
         "is_live": call.is_live,
         "campaign_id": call.campaign_id,
+        "lead_id": call.lead_id,
         "customer_name": customer.full_name if customer else "",
         "phone": customer.phone if customer else (call.to_number or call.from_number),
         "answered_by": call.answered_by,

@@ -5,6 +5,7 @@ import re
 
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 
 from calls.live import call_payload, transcript_payload
 from calls.models import Call
@@ -56,34 +57,37 @@ def call_list(request):
     return render(request, "calls/call_list.html", ctx)
 
 
-@staff_required
-def call_detail(request, call_id):
-    call = _get_call(call_id)
-    ctx = {
+def _call_context(call: Call) -> dict:
+    """What the call page's outcome, timeline and latency cards are rendered from."""
+    return {
         "call": call,
-        "payload": call_payload(call),
-        "lines": [transcript_payload(line) for line in call.transcript.all()],
         "events": call.events.order_by("sequence_number", "received_at", "id"),
         "metrics": sorted((call.metrics or {}).items()),
     }
+
+
+@staff_required
+def call_detail(request, call_id):
+    call = _get_call(call_id)
+    ctx = _call_context(call) | {"lines": [transcript_payload(line) for line in call.transcript.all()]}
     return render(request, "calls/call_detail.html", ctx)
 
 
 @staff_required
 def call_live(request, call_id):
-    """Catch-up for a call page: its state and the transcript lines after ?after=<line id>."""
+    """Catch-up for a call page: its state, its cards as the page renders them, and the
+    transcript lines after ?after=<line id>."""
     call = _get_call(call_id)
     after = request.GET.get("after", "")
     lines = call.transcript.filter(pk__gt=int(after)) if after.isdigit() else call.transcript.all()
-    events = [
-        {"id": e.pk, "status": e.call_status, "sequence_number": e.sequence_number,
-         "received_at": e.received_at.isoformat()}
-        for e in call.events.order_by("sequence_number", "received_at", "id")
-    ]
+    ctx = _call_context(call)
     return JsonResponse({
         "call": call_payload(call) | {"has_recording": bool(call.recording)},
         "lines": [transcript_payload(line) for line in lines],
-        "events": events,
+        "events": [{"id": e.pk, "status": e.call_status, "sequence_number": e.sequence_number,
+                    "received_at": e.received_at.isoformat()} for e in ctx["events"]],
+        "html": {name: render_to_string(f"calls/_{name}.html", ctx, request)
+                 for name in ("call_outcome", "timeline", "call_latency")},
     })
 
 

@@ -5,8 +5,12 @@ class DashboardConfig(AppConfig):
     name = "dashboard"
 
     def ready(self) -> None:
+        from calls.live_pacing import refresher
         from campaigns.lifecycle import campaign_changed
+        from dashboard import live_figures
         from dashboard.stats import publish_campaign
 
+        # The dashboard socket's figures come from here (calls knows no dashboard).
+        refresher.provide(live_figures.figures, live_figures.summary)
         # Every transition, whoever made it, reaches the open pages once it is committed.
         campaign_changed.connect(publish_campaign, dispatch_uid="dashboard.publish_campaign")

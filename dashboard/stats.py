@@ -116,7 +116,7 @@ def calls_per_hour(campaign: Campaign) -> dict:
     calling (ending at its latest call, so a finished campaign still shows its last day)."""
     latest = Call.objects.filter(campaign=campaign).order_by("-created_at").values("created_at").first()
     if not latest:
-        return {"hours": [], "calls": [], "answers": []}
+        return {"hours": [], "calls": [], "answers": [], "total_calls": 0, "total_answers": 0}
     end = latest["created_at"].replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     start = end - timedelta(hours=CHART_HOURS)
     answered = Q(answered_at__isnull=False) & ~Q(answered_by__startswith="machine") & ~Q(answered_by="fax")
@@ -129,11 +129,10 @@ def calls_per_hour(campaign: Campaign) -> dict:
     )
     by_hour = {row["hour"]: row for row in rows}
     hours = [start + timedelta(hours=i) for i in range(CHART_HOURS)]
-    return {
-        "hours": [int(h.timestamp()) for h in hours],
-        "calls": [by_hour[h]["calls"] if h in by_hour else 0 for h in hours],
-        "answers": [by_hour[h]["answers"] if h in by_hour else 0 for h in hours],
-    }
+    calls = [by_hour[h]["calls"] if h in by_hour else 0 for h in hours]
+    answers = [by_hour[h]["answers"] if h in by_hour else 0 for h in hours]
+    return {"hours": [int(h.timestamp()) for h in hours], "calls": calls, "answers": answers,
+            "total_calls": sum(calls), "total_answers": sum(answers)}
 
 
 def leads_last_call(leads):

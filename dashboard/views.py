@@ -10,7 +10,7 @@ from campaigns.forms import CampaignForm, ReasonForm
 from campaigns.models import Campaign, Disposition, Lead
 from common.access import staff_required
 from common.paging import keyset_page
-from dashboard import stats
+from dashboard import live_figures, stats
 
 LEADS_PER_PAGE = 50
 
@@ -95,7 +95,7 @@ def campaign_detail(request, campaign_id):
         "campaign": campaign,
         "stats": breakdown,
         "live_calls": [stats.board_payload(c) for c in stats.live_calls(campaign)],
-        "recent_calls": campaign.calls.select_related("customer").order_by("-created_at")[:10],
+        "recent_calls": live_figures.recent_calls(campaign),
         "chart": {"hourly": stats.calls_per_hour(campaign), "outcomes": breakdown["outcomes"]},
         "page": page,
         "lead_count": lead_count,
@@ -111,12 +111,17 @@ def campaign_detail(request, campaign_id):
 
 @staff_required
 def campaign_board(request, campaign_id):
-    """The live board as JSON: what a page that lost its socket catches up from."""
+    """The live board as JSON: what a page that lost its socket catches up from. With
+    ?leads=4,5,6 (the rows the page shows) also the figures the socket would have sent."""
     campaign = _get_campaign(campaign_id)
-    return JsonResponse({
+    board = {
         "campaign": stats.campaign_summary(campaign),
         "calls": [stats.board_payload(c) for c in stats.live_calls(campaign)],
-    })
+    }
+    if "leads" in request.GET:
+        lead_ids = [int(i) for i in request.GET["leads"].split(",") if i.isdigit()][:LEADS_PER_PAGE]
+        board["figures"] = live_figures.figures(campaign.pk, lead_ids)
+    return JsonResponse(board)
 
 
 def _transition(request, campaign: Campaign, move, done: str, *args) -> None:

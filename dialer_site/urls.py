@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("campaigns.imports.urls")),  # /imports/…, /campaigns/<id>/export.csv
     path("calls/", include("calls.urls")),
     path("customers/", include("campaigns.customer_urls")),
+    path("account/", include("staff.urls")),
     path("twilio/", include("calls.webhook_urls")),
     path("api/v1/", include("calls.api_urls")),
 ]

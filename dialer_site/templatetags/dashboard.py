@@ -1,4 +1,8 @@
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from django import template
+from django.utils import dateformat, timezone
+from django.utils.html import format_html
 
 register = template.Library()
 
@@ -31,3 +35,28 @@ def clock(milliseconds) -> str:
     except (TypeError, ValueError):
         return ""
     return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+# How each kind of time reads; static/js/live.js formats <time data-style> the same way in
+# the browser (Intl.DateTimeFormat), for rows that arrive live.
+TIME_STYLES = {"datetime": "M j, H:i T", "time": "H:i:s T", "clock": "H:i T"}
+
+
+def _zone(name: str):
+    try:
+        return ZoneInfo(name) if name else timezone.get_current_timezone()
+    except (ZoneInfoNotFoundError, ValueError):
+        return timezone.get_current_timezone()
+
+
+@register.simple_tag
+def when(moment, style: str = "datetime", zone: str = "") -> str:
+    """A <time> that names its zone: the staff member's (the active zone), or `zone` (a
+    callee's), which the browser keeps when it formats the time again."""
+    if not moment:
+        return "—"
+    text = dateformat.format(moment.astimezone(_zone(zone)), TIME_STYLES[style])
+    if zone:
+        return format_html('<time datetime="{}" data-style="{}" data-zone="{}">{}</time>',
+                           moment.isoformat(), style, zone, text)
+    return format_html('<time datetime="{}" data-style="{}">{}</time>', moment.isoformat(), style, text)

@@ -1,8 +1,11 @@
 // The campaign page's two charts, drawn with the vendored uPlot (static/vendor/uplot,
-// MIT): outcomes as bars, and calls vs. answers per hour over the latest 24 hours.
+// MIT): outcomes as bars, and calls vs. answers per hour over the latest 24 hours. Drawn
+// again when live.js hears new figures ("campaign-figures"); each has a text twin
+// ([data-chart-summary]) for screen readers and the tests.
 /* global uPlot */
+import { pageZone } from "./times.js";
 
-const data = JSON.parse(document.getElementById("chart-data").textContent);
+let drawn = document.getElementById("chart-data").textContent;
 const COLORS = { calls: "#94a3b8", answers: "#15803d", outcome: "#2563eb" };
 
 function widthOf(node) {
@@ -35,6 +38,7 @@ function hourlyChart(node, hourly) {
   if (!hourly.hours.length) return null;
   return new uPlot({
     width: widthOf(node), height: 240,
+    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), pageZone()), // the staff member's clock
     // Half an hour of room either side, so the first and last hour's bars are not cut in half.
     scales: { x: { range: (u, min, max) => [min - 1800, max + 1800] },
               y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
@@ -47,12 +51,44 @@ function hourlyChart(node, hourly) {
   }, [hourly.hours, hourly.calls, hourly.answers], node);
 }
 
-const charts = [
-  [document.getElementById("chart-outcomes"), (n) => outcomesChart(n, data.outcomes)],
-  [document.getElementById("chart-hourly"), (n) => hourlyChart(n, data.hourly)],
-].map(([node, draw]) => [node, node && draw(node)]);
+const CHARTS = {
+  outcomes: {
+    node: document.getElementById("chart-outcomes"),
+    draw: (node, data) => outcomesChart(node, data.outcomes),
+    summary: (data) => data.outcomes.map((o) => `${o.label}: ${o.count}`).join(", "),
+    empty: (data) => !data.outcomes.length,
+  },
+  hourly: {
+    node: document.getElementById("chart-hourly"),
+    draw: (node, data) => hourlyChart(node, data.hourly),
+    summary: (data) => `${data.hourly.total_calls} calls, ${data.hourly.total_answers} answered in the latest 24 hours of calling`,
+    empty: (data) => !data.hourly.hours.length,
+  },
+};
+const charts = {};
+
+function drawAll(data) {
+  for (const [name, chart] of Object.entries(CHARTS)) {
+    if (!chart.node) continue;
+    if (charts[name]) charts[name].destroy();
+    charts[name] = chart.draw(chart.node, data);
+    document.querySelector(`[data-chart-summary="${name}"]`).textContent = chart.summary(data);
+    document.querySelector(`[data-chart-empty="${name}"]`).hidden = !chart.empty(data);
+  }
+}
+
+drawAll(JSON.parse(drawn));
+
+document.addEventListener("campaign-figures", (event) => {
+  const fresh = JSON.stringify(event.detail);
+  if (fresh === drawn) return; // most updates move the board, not the charts
+  drawn = fresh;
+  drawAll(event.detail);
+});
 
 // Tablets rotate and laptops resize: keep each chart as wide as its card.
 window.addEventListener("resize", () => {
-  for (const [node, chart] of charts) if (chart) chart.setSize({ width: widthOf(node), height: 240 });
+  for (const [name, chart] of Object.entries(charts)) {
+    if (chart) chart.setSize({ width: widthOf(CHARTS[name].node), height: 240 });
+  }
 });

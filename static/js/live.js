@@ -4,6 +4,8 @@
 // nothing is lost while the socket was down. No framework; the server renders the first
 // state and this module keeps it current.
 
+import { localizeTimes } from "./times.js";
+
 const RANK = { queued: 0, initiated: 1, ringing: 2, "in-progress": 3 }; // finals rank 4
 const rank = (status) => (status in RANK ? RANK[status] : 4);
 const LABELS = {
@@ -31,7 +33,7 @@ export function clock(seconds) {
 
 // --- the socket -------------------------------------------------------------------------
 
-export function connect({ campaigns = [], calls = [], onEvent, onSync }) {
+export function connect({ campaigns = [], calls = [], extra = {}, onEvent, onSync }) {
   const indicator = document.getElementById("live-state");
   let attempt = 0;
   const show = (text, cls) => {
@@ -44,7 +46,7 @@ export function connect({ campaigns = [], calls = [], onEvent, onSync }) {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const socket = new WebSocket(`${scheme}://${location.host}/ws/dashboard/`);
     socket.addEventListener("open", () => {
-      socket.send(JSON.stringify({ action: "subscribe", campaigns, calls }));
+      socket.send(JSON.stringify({ action: "subscribe", campaigns, calls, ...extra }));
     });
     socket.addEventListener("message", (e) => {
       const message = JSON.parse(e.data);
@@ -53,6 +55,9 @@ export function connect({ campaigns = [], calls = [], onEvent, onSync }) {
         show("● Live", "live");
         // Subscribed first, then read the database: an event can arrive twice, never be missed.
         if (onSync) onSync();
+      } else if (message.type === "batch") {
+        // The server sends a few batches a second at most; each holds the latest of everything.
+        if (onEvent) message.events.forEach(onEvent);
       } else if (onEvent) {
         onEvent(message);
       }
@@ -132,6 +137,35 @@ export function updateSummary(summary) {
   }
 }
 
+// --- the campaign page's figures: charts, Recent calls, the leads it shows ------------------
+
+function rowsFrom(html) {
+  const template = document.createElement("template");
+  template.innerHTML = `<table><tbody>${html}</tbody></table>`;
+  return [...template.content.querySelector("tbody").children];
+}
+
+function applyFigures(figures) {
+  updateSummary(figures.campaign);
+  document.dispatchEvent(new CustomEvent("campaign-figures", { detail: figures.chart }));
+  const recent = document.querySelector("#recent-calls-table tbody");
+  if (recent) {
+    recent.replaceChildren(...rowsFrom(figures.recent_calls_html));
+    localizeTimes(recent);
+  }
+  for (const [id, html] of Object.entries(figures.leads)) {
+    const row = document.querySelector(`#leads-table tr[data-lead-id="${id}"]`);
+    if (!row) continue;
+    const [fresh] = rowsFrom(html);
+    row.replaceWith(fresh);
+    localizeTimes(fresh);
+  }
+}
+
+function shownLeads() {
+  return [...document.querySelectorAll("#leads-table tr[data-lead-id]")].map((r) => Number(r.dataset.leadId));
+}
+
 // --- the live call board of a campaign --------------------------------------------------------
 
 function lastLine(line) {
@@ -196,10 +230,11 @@ function setupBoard(board) {
     row.querySelector('[data-field="last_line"]').replaceChildren(...lastLine(line));
   };
 
+  const leads = shownLeads();
   const sync = async () => {
     const asked = events;
-    const data = await getJSON(board.dataset.boardUrl);
-    updateSummary(data.campaign);
+    const data = await getJSON(`${board.dataset.boardUrl}?leads=${leads.join(",")}`);
+    applyFigures(data.figures);
     // A call an event changed while the board was on its way is newer here than in the board.
     const newer = (id) => (touched.get(Number(id)) || 0) > asked;
     const live = new Set(data.calls.map((c) => String(c.id)));
@@ -209,20 +244,22 @@ function setupBoard(board) {
     data.calls.filter((call) => !newer(call.id)).forEach(upsert);
     refreshEmpty();
   };
-  const refreshSummary = debounce(() => getJSON(board.dataset.boardUrl).then((d) => updateSummary(d.campaign)), 800);
-
   connect({
     campaigns: [campaignId],
+    // The server recomputes the figures when calls move and sends them with the batches.
+    extra: { figures: true, leads },
     onSync: () => sync().catch(console.error),
     onEvent: (message) => {
       if (message.type === "call.update" && message.call.campaign_id === campaignId) {
         touched.set(message.call.id, ++events);
         upsert(message.call);
-        refreshSummary(); // live count, progress and outcomes move with calls
+        updateBadges(message.call); // Recent calls
       } else if (message.type === "transcript.line") {
         showLine(message.line.call_id, message.line);
       } else if (message.type === "campaign.update") {
         updateSummary(message.campaign);
+      } else if (message.type === "campaign.figures" && message.figures.id === campaignId) {
+        applyFigures(message.figures);
       }
     },
   });
@@ -266,26 +303,21 @@ function setupCall(transcript) {
         duration.textContent = call.duration_seconds === null ? "—" : `${call.duration_seconds} s`;
       }
     }
-    const disposition = document.querySelector('[data-field="disposition"]');
-    if (disposition && call.disposition) {
-      disposition.replaceChildren(el("span", { className: `chip outcome-${call.disposition}` }, call.disposition_display));
-    }
     if (!call.is_live) {
       const note = document.querySelector('[data-field="live-note"]');
       if (note) note.remove();
     }
   };
 
-  const renderTimeline = (events) => {
-    const list = document.getElementById("timeline");
-    if (!list) return;
-    const first = list.firstElementChild; // "created"
-    list.replaceChildren(first);
-    for (const e of events) {
-      const time = new Date(e.received_at).toLocaleTimeString([], { hour12: false });
-      list.append(el("li", {}, el("span", { className: "time" }, time), " ",
-        el("span", { className: `badge status-${e.status}` }, e.status),
-        e.sequence_number === null ? "" : el("span", { className: "muted small" }, ` #${e.sequence_number}`)));
+  // The outcome (summary included), timeline and latency cards, as the server renders them.
+  const CARDS = { call_outcome: "call-outcome", timeline: "timeline", call_latency: "call-latency" };
+  const showCards = (html) => {
+    for (const [name, id] of Object.entries(CARDS)) {
+      const node = document.getElementById(id);
+      if (node && node.innerHTML !== html[name]) {
+        node.innerHTML = html[name];
+        localizeTimes(node);
+      }
     }
   };
 
@@ -294,14 +326,15 @@ function setupCall(transcript) {
     if (!box || box.querySelector("audio")) return;
     const note = box.querySelector('[data-field="recording-note"]');
     if (note) note.remove();
-    box.append(el("audio", { controls: "", preload: "metadata", src: `/calls/${callId}/recording/` }));
+    box.append(el("audio", { controls: "", preload: "metadata", src: `/calls/${callId}/recording/`,
+                             "aria-label": "Recording of the call" }));
   };
 
   const sync = async () => {
     const data = await getJSON(`${transcript.dataset.liveUrl}?after=${lastId}`);
     data.lines.forEach(addLine);
     updateCall(data.call);
-    renderTimeline(data.events);
+    showCards(data.html);
     if (data.call.has_recording) showRecording();
   };
   const resync = debounce(() => sync().catch(console.error), 300);
@@ -313,7 +346,7 @@ function setupCall(transcript) {
       if (message.type === "transcript.line" && message.line.call_id === callId) addLine(message.line);
       else if (message.type === "call.update" && message.call.id === callId) {
         updateCall(message.call);
-        resync(); // the timeline and the recording come from the database
+        resync(); // the cards and the recording come from the database
       }
     },
   });
@@ -324,17 +357,11 @@ function setupCall(transcript) {
 function setupCampaignRows(rows) {
   const ids = [...new Set(rows.map((r) => Number(r.dataset.campaignRow)))];
   const urls = new Map(rows.map((r) => [Number(r.dataset.campaignRow), r.dataset.boardUrl]));
-  const refreshers = new Map(ids.map((id) => [id, debounce(
-    () => getJSON(urls.get(id)).then((d) => updateSummary(d.campaign)).catch(console.error), 800)]));
   connect({
     campaigns: ids,
-    onSync: () => ids.forEach((id) => refreshers.get(id)()),
-    onEvent: (message) => {
-      if (message.type === "campaign.update") updateSummary(message.campaign);
-      else if (message.type === "call.update" && refreshers.has(message.call.campaign_id)) {
-        refreshers.get(message.call.campaign_id)();
-      }
-    },
+    onSync: () => ids.forEach((id) => getJSON(urls.get(id)).then((d) => updateSummary(d.campaign)).catch(console.error)),
+    // The server sends a campaign's summary again whenever its calls move.
+    onEvent: (message) => { if (message.type === "campaign.update") updateSummary(message.campaign); },
   });
 }
 

@@ -8,78 +8,18 @@ Who talks to whom: the emulator sends its signed status callbacks and media stre
 MEDIA_ROOT and the emulator's account (env for daphne, settings for the worker)."""
 
 import re
-import threading
 from datetime import UTC, datetime
 
 import pytest
-import redis
-from celery.contrib.testing.worker import start_worker
-from celery.signals import task_postrun
-from django.db import connection
 
 from calls.models import Call
 from campaigns.calling_window import zone_where_it_is
 from campaigns.models import Campaign, ContactImport, Lead
-from campaigns.pacing import BUCKET_KEY
-from campaigns.tasks import dispatch_tick
-from dialer_site.celery import app
-from tests.dashboard.browser import Daphne, log_in, screenshot
-from twilio_emulator import EmulatorThread, Timing
+from tests.dashboard.browser import log_in, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-ACCOUNT_SID = "AC" + "f1" * 16
-AUTH_TOKEN = "flow-tests-auth-token-0123456789"
 WAIT_MS = 45_000  # the whole call takes ~20 s on the local voice stack; slack for a slow machine
-
-
-@pytest.fixture
-def emulated_twilio(tmp_path, settings):
-    """daphne and the emulator pointed at each other, and this process set up like daphne."""
-    daphne = Daphne(media_root=tmp_path / "media")
-    # The default scenario: the callee ending 03 asks to be called back tomorrow at ten.
-    with EmulatorThread(ACCOUNT_SID, AUTH_TOKEN, app_url=daphne.url, cps=50, data_dir=tmp_path / "twilio",
-                        timing=Timing(hangup_wait_seconds=1.0)) as twilio:
-        public = {"PUBLIC_BASE_URL": daphne.url, "TWILIO_API_BASE_URL": twilio.base_url,
-                  "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN}
-        daphne.env |= public | {"BOT_ASR_WORKERS": "1", "LOG_LEVEL": "INFO"}
-        for name, value in public.items():
-            setattr(settings, name, value)
-        settings.MEDIA_ROOT = daphne.media_root  # the worker reads the uploaded CSV
-        redis.Redis.from_url(settings.REDIS_URL).delete(BUCKET_KEY)  # a full calls-per-second bucket
-        daphne.start()
-        try:
-            yield daphne
-        finally:
-            daphne.stop()
-
-
-@pytest.fixture
-def worker(emulated_twilio, status_callback_applier):
-    """A real worker on the test queue (imports, dispatching, dialling) beside the applier of
-    status callbacks, and beat's job done by a thread: a dispatch tick every second until the
-    test ends."""
-    stop = threading.Event()
-
-    def close_connection(**_):
-        # Each pool thread would keep its connection (CONN_MAX_AGE) past the test, and the
-        # test database could not be dropped.
-        connection.close()
-
-    def beat():
-        while not stop.wait(1.0):
-            dispatch_tick.delay()
-
-    task_postrun.connect(close_connection, weak=False)
-    try:
-        with start_worker(app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=10):
-            ticker = threading.Thread(target=beat, name="test-beat", daemon=True)
-            ticker.start()
-            yield
-            stop.set()
-            ticker.join(5)
-    finally:
-        task_postrun.disconnect(close_connection)
 
 
 def contacts_csv() -> bytes:
@@ -100,8 +40,8 @@ WATCH_BOARD = """() => {
 }"""
 
 
-def test_it_runs_a_campaign_from_upload_to_recording_live_in_the_browser(emulated_twilio, worker, chrome,
-                                                                           boss):
+def test_it_runs_a_campaign_from_upload_to_recording_live_in_the_browser(emulated_twilio, dialing_worker,
+                                                                           chrome, boss):
     server = emulated_twilio.url
     browser = chrome.new_context(viewport={"width": 1366, "height": 900})
     browser.set_default_timeout(WAIT_MS)

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 
 from calls import live
+from campaigns.models import Lead
 from dialer_site.asgi import application
 from tests import factory
 
@@ -31,6 +32,23 @@ def communicator(cookie: str | None = None, origin: str = "http://testserver") -
 async def subscribe(ws, **ids):
     await ws.send_json_to({"action": "subscribe", **ids})
     return await ws.receive_json_from(timeout=3)
+
+
+async def receive_events(ws, timeout=3) -> list[dict]:
+    """The events of the next batch the socket sends."""
+    message = await ws.receive_json_from(timeout=timeout)
+    assert message["type"] == "batch", message
+    return message["events"]
+
+
+async def receive_event(ws, kind: str) -> dict:
+    """The next event of this kind; the campaign summaries a call's change brings are
+    passed over (test_it_sends_a_campaigns_summary_when_its_calls_move looks at those)."""
+    while True:
+        for event in await receive_events(ws):
+            if event["type"] == kind:
+                return event
+            assert event["type"] == "campaign.update", event
 
 
 @sync_to_async
@@ -78,12 +96,12 @@ async def test_staff_receive_their_campaigns_events_and_not_others(client, staff
 
     await publish(stray)
     await publish(call)
-    message = await ws.receive_json_from(timeout=3)
+    message = await receive_event(ws, "call.update")
     assert message["type"] == "call.update"
     assert message["call"]["id"] == call.pk and message["call"]["status"] == "ringing"
 
     await publish(call, text="Who is this?")
-    message = await ws.receive_json_from(timeout=3)
+    message = await receive_event(ws, "transcript.line")
     assert message == {"type": "transcript.line", "line": {
         "id": message["line"]["id"], "call_id": call.pk, "speaker": "caller", "text": "Who is this?",
         "offset_ms": 5000}}
@@ -102,7 +120,7 @@ async def test_a_call_page_receives_only_its_call(client, staff):
     assert (await subscribe(ws, calls=[call.pk]))["calls"] == [call.pk]
     await publish(sibling, text="not for you")
     await publish(call, text="for you")
-    message = await ws.receive_json_from(timeout=3)
+    message = await receive_event(ws, "transcript.line")
     assert message["line"]["text"] == "for you"
     assert await ws.receive_nothing(timeout=0.3)
     await ws.send_json_to({"action": "unsubscribe", "calls": [call.pk]})
@@ -127,7 +145,7 @@ async def test_it_forwards_campaign_updates(client, staff):
             live.publish_campaign(campaign.pk, stats.campaign_summary(campaign))
 
     await pause()
-    message = await ws.receive_json_from(timeout=3)
+    message = await receive_event(ws, "campaign.update")
     assert message["type"] == "campaign.update" and message["campaign"]["id"] == campaign.pk
     await ws.disconnect()
 
@@ -149,4 +167,43 @@ async def test_it_answers_nonsense_with_an_error(client, staff):
     await ws.connect()
     await ws.send_json_to({"action": "format-disk"})
     assert (await ws.receive_json_from(timeout=3))["type"] == "error"
+    await ws.disconnect()
+
+
+async def test_a_busy_campaign_reaches_a_page_a_few_times_a_second_with_its_latest_figures(client, staff):
+    cookie = await sync_to_async(session_cookie)(client, staff)
+    campaign = await sync_to_async(factory.campaign)()
+    leads = await sync_to_async(lambda: [factory.lead(campaign) for _ in range(30)])()
+    calls = await sync_to_async(lambda: [factory.call(lead, status="ringing") for lead in leads])()
+    ws = communicator(cookie)
+    await ws.connect()
+    shown = [lead.pk for lead in leads[:5]]
+    await subscribe(ws, campaigns=[campaign.pk], figures=True, leads=shown)
+
+    @sync_to_async
+    def answer_all():
+        for call in calls:  # thirty commits, each telling the pages
+            with transaction.atomic():
+                call.status = "in-progress"
+                call.save(update_fields=["status"])
+                Lead.objects.filter(pk=call.lead_id).update(state="in_call", attempts=1)
+                live.publish_call(call)
+
+    started = asyncio.get_running_loop().time()
+    await answer_all()
+    batches, figures = [], []
+    while True:  # until the figures show every lead in a call
+        events = await receive_events(ws)
+        batches.append(events)
+        figures += [e["figures"] for e in events if e["type"] == "campaign.figures"]
+        rows = "".join(html for f in figures for html in f["leads"].values())
+        if figures and figures[-1]["campaign"]["live_calls"] == 30 and rows.count("state-in_call") >= 5:
+            break
+    seconds = asyncio.get_running_loop().time() - started
+    updates = {e["call"]["id"]: e["call"]["status"] for b in batches for e in b if e["type"] == "call.update"}
+    assert updates == {call.pk: "in-progress" for call in calls}
+    # Sixty-odd events in a handful of messages, at most four a second.
+    assert len(batches) <= 4 * seconds + 2, (len(batches), seconds)
+    assert len(figures) <= seconds + 2, (len(figures), seconds)
+    assert {int(i) for f in figures for i in f["leads"]} <= set(shown)  # only the rows the page shows
     await ws.disconnect()

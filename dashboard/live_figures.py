@@ -1,0 +1,39 @@
+"""What a campaign's pages redraw when its calls move. Every page gets the summary (status,
+progress, outcome counts, live calls, answer rate); the campaign's own page also gets the
+charts' data, its Recent calls rows and the rows of the leads it shows that changed. Rows
+come as the HTML the page itself was rendered from, so a live page and a reload cannot
+differ."""
+
+from django.template.loader import render_to_string
+
+from campaigns.models import Campaign
+from dashboard import stats
+
+RECENT_CALLS = 10
+
+
+def recent_calls(campaign: Campaign):
+    return campaign.calls.select_related("customer").order_by("-created_at")[:RECENT_CALLS]
+
+
+def summary(campaign_id: int) -> dict | None:
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    return stats.campaign_summary(campaign) if campaign else None
+
+
+def figures(campaign_id: int, lead_ids: list[int]) -> dict | None:
+    """Everything the campaign page shows beside the live board, for leads `lead_ids`."""
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    if campaign is None:
+        return None
+    overview = stats.campaign_summary(campaign)
+    leads = stats.leads_last_call(campaign.leads.filter(pk__in=lead_ids).select_related("customer"))
+    return {
+        "id": campaign.pk,
+        "campaign": overview,
+        "chart": {"hourly": stats.calls_per_hour(campaign), "outcomes": overview["outcomes"]},
+        "recent_calls_html": render_to_string(
+            "calls/_call_rows.html", {"calls": recent_calls(campaign), "hide_campaign": True}),
+        "leads": {str(lead.pk): render_to_string("campaigns/_lead_row.html", {"lead": lead})
+                  for lead in leads},
+    }

@@ -1,0 +1,9 @@
+from django.contrib import admin
+
+from staff.models import StaffProfile
+
+
+@admin.register(StaffProfile)
+class StaffProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "time_zone"]
+    search_fields = ["user__username"]

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class StaffConfig(AppConfig):
+    name = "staff"
+
+    def ready(self):
+        from django.contrib.auth.signals import user_logged_in
+
+        from staff.time_zones import remember_profile_zone
+
+        user_logged_in.connect(remember_profile_zone, dispatch_uid="staff-time-zone")

@@ -1,0 +1,5 @@
+from django.urls import path
+
+from staff import views
+
+urlpatterns = [path("", views.profile, name="staff-profile")]
