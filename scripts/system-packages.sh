@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the voice stack and the tests use: espeak-ng (speech for the local bot
-# and the emulator's callees), sox (test audio), Chromium (browser tests), redis-server.
+# and the emulator's callees), sox (test audio), Chromium (browser tests), npm (fetches
+# axe-core for the browser tests' accessibility checks), redis-server.
 # Installs what is missing when run as root with apt-get; otherwise says what to install.
 set -euo pipefail
 needed=()
@@ -9,6 +10,7 @@ command -v sox >/dev/null || needed+=(sox)
 if [[ ${1:-} == --with-browser ]]; then
   command -v chromium >/dev/null || needed+=(chromium)
   command -v chromedriver >/dev/null || needed+=(chromium-driver)
+  command -v npm >/dev/null || needed+=(npm)
 fi
 (( ${#needed[@]} )) || exit 0
 if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then

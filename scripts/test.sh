@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 
 scripts/bootstrap.sh requirements-dev.txt
 scripts/system-packages.sh --with-browser
+# axe-core (package.json pins it) for the browser tests' accessibility checks.
+[[ -f node_modules/axe-core/axe.min.js ]] || npm install --no-audit --no-fund --no-package-lock --silent
 scripts/services.sh
 
 source scripts/test-env.sh
