@@ -5,7 +5,7 @@ headers …) on any page, with live data on it; and the campaign page can be run
 import pytest
 from django.utils import timezone
 
-from tests.dashboard import factory
+from tests import factory
 from tests.dashboard.accessibility import blocking_violations
 from tests.dashboard.browser import Daphne, log_in, screenshot
 
