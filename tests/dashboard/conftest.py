@@ -44,6 +44,15 @@ def chrome():
 
 
 @pytest.fixture
+def server(tmp_path):
+    """daphne on the test database, alone (no emulator)."""
+    daphne = Daphne(media_root=tmp_path / "media")
+    daphne.start()
+    yield daphne
+    daphne.stop()
+
+
+@pytest.fixture
 def emulated_twilio(tmp_path, settings):
     """daphne and the emulator pointed at each other, and this process set up like daphne."""
     daphne = Daphne(media_root=tmp_path / "media")

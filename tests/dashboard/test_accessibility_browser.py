@@ -7,17 +7,9 @@ from django.utils import timezone
 
 from tests import factory
 from tests.dashboard.accessibility import blocking_violations
-from tests.dashboard.browser import Daphne, log_in, screenshot
+from tests.dashboard.browser import log_in, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def server(tmp_path):
-    daphne = Daphne(media_root=tmp_path / "media")
-    daphne.start()
-    yield daphne
-    daphne.stop()
 
 
 def test_no_page_has_a_serious_accessibility_violation(server, chrome, boss):

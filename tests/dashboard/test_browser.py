@@ -11,7 +11,7 @@ from django.utils import timezone
 from calls import live
 from calls.models import Call
 from tests import factory
-from tests.dashboard.browser import Daphne, log_in, screenshot
+from tests.dashboard.browser import log_in, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -44,14 +44,6 @@ def move(call, **fields):
         live.publish_call(call)
 
     committed(change)
-
-
-@pytest.fixture
-def server(tmp_path):
-    daphne = Daphne(media_root=tmp_path / "media")
-    daphne.start()
-    yield daphne
-    daphne.stop()
 
 
 def write_recording(media_root, call):
