@@ -74,6 +74,7 @@ function drawAll(data) {
     charts[name] = chart.draw(chart.node, data);
     document.querySelector(`[data-chart-summary="${name}"]`).textContent = chart.summary(data);
     document.querySelector(`[data-chart-empty="${name}"]`).hidden = !chart.empty(data);
+    chart.node.hidden = chart.empty(data); // no blank plot area above "No … yet."
   }
 }
 
