@@ -13,6 +13,7 @@ import asyncio
 import logging
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -23,8 +24,10 @@ from pipecat.frames.frames import (
     BotStoppedSpeakingFrame,
     EndFrame,
     Frame,
+    InputAudioRawFrame,
     InterruptionFrame,
     MetricsFrame,
+    OutputAudioRawFrame,
     TTSSpeakFrame,
     VADUserStartedSpeakingFrame,
     VADUserStoppedSpeakingFrame,
@@ -87,6 +90,7 @@ class StreamStart:
         )
 
 
+Listen = Callable[[str, bytes, int], None]
 P = TypeVar("P", bound=TransportParams)
 
 
@@ -130,6 +134,10 @@ class _CallRecorder(AudioBufferProcessor):
     async def process_frame(self, frame: Frame, direction: FrameDirection):
         if direction == FrameDirection.DOWNSTREAM:
             self._note(frame)
+            listen = self.session.listen
+            if listen is not None and isinstance(frame, InputAudioRawFrame | OutputAudioRawFrame):
+                side = "caller" if isinstance(frame, InputAudioRawFrame) else "bot"
+                listen(side, frame.audio, frame.sample_rate)
         await super().process_frame(frame, direction)
 
     def _note(self, frame: Frame) -> None:
@@ -199,6 +207,9 @@ class BotSession:
         self.latencies_ms: list[int] = []
         self.ttfb: dict[str, list[int]] = {}
         self.recording: tuple[bytes, int, int] | None = None
+        # Set by the product while someone listens in: called with ("caller" or "bot",
+        # 16-bit PCM, sample rate) for every audio frame. None, the usual case, costs nothing.
+        self.listen: Listen | None = None
         self._timers: list[asyncio.Task] = []
         self._ready = asyncio.Event()
 

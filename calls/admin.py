@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
-from calls.models import ApiToken, Call, CallEvent, TranscriptLine
+from calls.models import ApiToken, Call, CallEvent, Listening, TranscriptLine
 
 
 class TranscriptLineInline(admin.TabularInline):
@@ -70,6 +70,21 @@ class CallEventAdmin(admin.ModelAdmin):
     list_filter = ["call_status"]
     search_fields = ["call__call_sid"]
     raw_id_fields = ["call"]
+
+
+@admin.register(Listening)
+class ListeningAdmin(admin.ModelAdmin):
+    """The audit log: read only, nobody edits who listened."""
+
+    list_display = ["started_at", "ended_at", "username", "call"]
+    search_fields = ["username", "call__call_sid"]
+    readonly_fields = ["call", "user", "username", "started_at", "ended_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(TranscriptLine)

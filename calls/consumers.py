@@ -20,6 +20,7 @@ from botruntime import warm_up
 from botruntime.session import BotSession, StreamStart
 from botruntime.transport import ChannelsTransport
 from calls.bot_store import DatabaseCallStore
+from calls.listening import AudioTap
 from calls.live import bot_group
 from calls.models import Call
 from calls.twilio_auth import is_signed_by_twilio, public_websocket_url
@@ -45,6 +46,7 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
     session: BotSession | None = None
     transport: ChannelsTransport | None = None
     heartbeat: asyncio.Task | None = None
+    tap: AudioTap | None = None
     garbage = 0
 
     async def __call__(self, scope, receive, send):
@@ -128,6 +130,7 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
         self.session = BotSession.over_channels(info, self._send_text, self._close, store=DatabaseCallStore())
         self.transport = self.session.transport
         self.heartbeat = asyncio.create_task(self._beat(info.call_sid))
+        self.tap = AudioTap(self.channel_layer, info.call_sid, self.session)
         return None
 
     async def _send_text(self, data: str) -> None:
@@ -142,6 +145,19 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
             logger.warning("Dropped a media stream frame: %s (%r)", problem, raw[:80])
 
     # -- group events (calls.live.tell_bot) ------------------------------------------------
+
+    async def disconnect(self, code):
+        if self.tap is not None:
+            await self.tap.close()
+
+    async def listen_start(self, event):
+        """A staff page listens in (again: requests lapse unless renewed, calls.listening)."""
+        if self.tap is not None:
+            self.tap.start(str(event["listener"]))
+
+    async def listen_stop(self, event):
+        if self.tap is not None:
+            self.tap.stop(str(event["listener"]))
 
     async def amd_result(self, event):
         if self.session is not None:

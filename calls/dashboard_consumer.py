@@ -6,6 +6,10 @@ Protocol (client → server):
         "figures": true (the campaign's own page) adds the charts' data, Recent calls and
         the rows of "leads": [ids the page shows] to what the campaigns' pages receive.
     {"action": "unsubscribe", "campaigns": [3], "calls": [41]}
+    {"action": "listen", "call": 41} / {"action": "unlisten"}: hear a live call (calls.listening);
+        answered {"type": "listening", "call": 41}, then {"type": "listen.audio", "side":
+        "caller"|"bot", "rate": 8000, "pcm": base64 16-bit PCM} unbatched, ten times a second,
+        until {"type": "listen.ended"}. Each listen is kept in the audit log (calls.Listening).
 Server → client: {"type": "subscribed", "campaigns": [...], "calls": [...]} once the groups
 are joined (the page then catches up from the database), then the group events, at most a
 few times a second, as {"type": "batch", "events": [...]} (calls.live_pacing) of:
@@ -14,12 +18,16 @@ few times a second, as {"type": "batch", "events": [...]} (calls.live_pacing) of
 {"type": "campaign.figures", "figures": {...}} (campaigns.live_figures); and
 {"type": "error", "message": "..."}."""
 
+import asyncio
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.utils import timezone
 
-from calls.live import call_group, campaign_group
+from calls.listening import RENEW_SECONDS, listen_group
+from calls.live import bot_group, call_group, campaign_group
 from calls.live_pacing import Outbox, refresher
-from calls.models import Call
+from calls.models import Call, Listening
 from campaigns.models import Campaign
 
 # A page shows at most a few dozen campaigns or calls; the cap keeps one socket from
@@ -45,7 +53,27 @@ def visible_ids(user, campaign_ids: list[int], call_ids: list[int]) -> tuple[lis
     return sorted(campaigns), sorted(calls)
 
 
+@database_sync_to_async
+def start_listening(user, call_id: int) -> tuple[str, int] | None:
+    """(CallSid, audit row id) for a live call with a bot on it that this staff user may hear."""
+    user.refresh_from_db(fields=["is_staff", "is_active"])
+    if not (user.is_staff and user.is_active):
+        return None
+    live = Call.objects.filter(status__in=sorted(Call.LIVE_STATUSES)).exclude(call_sid=None)
+    call = live.filter(pk=call_id).first()
+    if call is None:
+        return None
+    return call.call_sid, Listening.objects.create(call=call, user=user, username=user.get_username()).pk
+
+
+@database_sync_to_async
+def stop_listening(listening_id: int) -> None:
+    Listening.objects.filter(pk=listening_id, ended_at=None).update(ended_at=timezone.now())
+
+
 class DashboardConsumer(AsyncJsonWebsocketConsumer):
+    listening: tuple[str, int, asyncio.Task] | None = None  # (CallSid, audit row, renewer)
+
     async def connect(self):
         user = self.scope.get("user")
         if not (user and user.is_authenticated and user.is_staff):
@@ -58,6 +86,7 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         if hasattr(self, "outbox"):
             refresher.forget(self)
             self.outbox.close()
+        await self.unlisten()
 
     async def receive_json(self, content, **kwargs):
         action = content.get("action") if isinstance(content, dict) else None
@@ -66,6 +95,10 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
                                  figures=content.get("figures") is True, leads=_ids(content.get("leads")))
         elif action == "unsubscribe":
             await self.unsubscribe(_ids(content.get("campaigns")), _ids(content.get("calls")))
+        elif action == "listen" and _ids([content.get("call")]):
+            await self.listen(content["call"])
+        elif action == "unlisten":
+            await self.unlisten()
         else:
             await self.send_json({"type": "error", "message": "Unknown action."})
 
@@ -107,3 +140,43 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
     async def campaign_update(self, event):
         campaign = event["campaign"]
         self.outbox.put(("campaign", campaign["id"]), {"type": "campaign.update", "campaign": campaign})
+
+    # -- listening in -----------------------------------------------------------------------
+
+    async def listen(self, call_id: int):
+        await self.unlisten()
+        started = await start_listening(self.scope["user"], call_id)
+        if started is None:
+            await self.send_json({"type": "error", "listen": True, "message": "This call is not live."})
+            return
+        call_sid, audit = started
+        await self.channel_layer.group_add(listen_group(call_sid), self.channel_name)
+        renewer = asyncio.get_running_loop().create_task(self._keep_listening(call_sid))
+        self.listening = (call_sid, audit, renewer)
+        await self.send_json({"type": "listening", "call": call_id})
+
+    async def _keep_listening(self, call_sid: str):
+        # The bot's consumer stops sending audio when requests stop coming (a lease).
+        while True:
+            await self.channel_layer.group_send(bot_group(call_sid), {
+                "type": "listen.start", "listener": self.channel_name})
+            await asyncio.sleep(RENEW_SECONDS)
+
+    async def unlisten(self):
+        if self.listening is None:
+            return
+        (call_sid, audit, renewer), self.listening = self.listening, None
+        renewer.cancel()
+        await self.channel_layer.group_send(bot_group(call_sid), {
+            "type": "listen.stop", "listener": self.channel_name})
+        await self.channel_layer.group_discard(listen_group(call_sid), self.channel_name)
+        await stop_listening(audit)
+
+    async def listen_audio(self, event):
+        # Not through the outbox: audio is sent as it comes, a tenth of a second at a time.
+        await self.send_json({"type": "listen.audio", "side": event["side"], "rate": event["rate"],
+                              "pcm": event["pcm"]})
+
+    async def listen_ended(self, event):
+        await self.unlisten()
+        await self.send_json({"type": "listen.ended"})

@@ -237,6 +237,22 @@ class CallEvent(models.Model):
         return f"{self.call_status} #{self.sequence_number}"
 
 
+class Listening(models.Model):
+    """The audit log of listening in: who listened to which call, from when to when."""
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="listenings")
+    user = models.ForeignKey("auth.User", null=True, on_delete=models.SET_NULL, related_name="+")
+    username = models.CharField(max_length=150, help_text="Kept if the user is deleted.")
+    started_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.username} listened to {self.call}"
+
+
 class TranscriptLine(models.Model):
     class Speaker(models.TextChoices):
         CALLER = "caller", "Caller"

@@ -42,9 +42,10 @@ export function connect({ campaigns = [], calls = [], extra = {}, onEvent, onSyn
     indicator.textContent = text;
     indicator.className = `live-state ${cls}`;
   };
+  let socket = null;
   const open = () => {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const socket = new WebSocket(`${scheme}://${location.host}/ws/dashboard/`);
+    socket = new WebSocket(`${scheme}://${location.host}/ws/dashboard/`);
     socket.addEventListener("open", () => {
       socket.send(JSON.stringify({ action: "subscribe", campaigns, calls, ...extra }));
     });
@@ -71,6 +72,8 @@ export function connect({ campaigns = [], calls = [], extra = {}, onEvent, onSyn
     });
   };
   open();
+  // What a page says on the open socket besides subscribing (listening in).
+  return { send: (message) => socket.readyState === WebSocket.OPEN && socket.send(JSON.stringify(message)) };
 }
 
 async function getJSON(url) {
@@ -304,8 +307,7 @@ function setupCall(transcript) {
       }
     }
     if (!call.is_live) {
-      const note = document.querySelector('[data-field="live-note"]');
-      if (note) note.remove();
+      for (const note of document.querySelectorAll('[data-field="live-note"]')) note.remove();
     }
   };
 
@@ -339,17 +341,21 @@ function setupCall(transcript) {
   };
   const resync = debounce(() => sync().catch(console.error), 300);
 
-  connect({
+  let heard = () => {};
+  const link = connect({
     calls: [callId],
     onSync: () => sync().catch(console.error),
     onEvent: (message) => {
-      if (message.type === "transcript.line" && message.line.call_id === callId) addLine(message.line);
+      if (message.type.startsWith("listen") || message.type === "error") heard(message);
+      else if (message.type === "transcript.line" && message.line.call_id === callId) addLine(message.line);
       else if (message.type === "call.update" && message.call.id === callId) {
         updateCall(message.call);
         resync(); // the cards and the recording come from the database
       }
     },
   });
+  const listen = document.getElementById("listen");
+  if (listen) import("./listen.js").then((m) => { heard = m.setupListen(listen, callId, link); });
 }
 
 // --- lists: campaign rows and call status badges ----------------------------------------------

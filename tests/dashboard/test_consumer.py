@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 
 from calls import live
+from calls.models import Listening
 from campaigns.models import Lead
 from dialer_site.asgi import application
 from tests import factory
@@ -206,4 +207,16 @@ async def test_a_busy_campaign_reaches_a_page_a_few_times_a_second_with_its_late
     assert len(batches) <= 4 * seconds + 2, (len(batches), seconds)
     assert len(figures) <= seconds + 2, (len(figures), seconds)
     assert {int(i) for f in figures for i in f["leads"]} <= set(shown)  # only the rows the page shows
+    await ws.disconnect()
+
+
+async def test_listening_to_a_call_that_is_not_live_is_refused(client, staff):
+    cookie = await sync_to_async(session_cookie)(client, staff)
+    ended = await sync_to_async(lambda: factory.call(factory.lead(factory.campaign()), status="completed"))()
+    ws = communicator(cookie)
+    await ws.connect()
+    await ws.send_json_to({"action": "listen", "call": ended.pk})
+    assert await ws.receive_json_from(timeout=3) == {
+        "type": "error", "listen": True, "message": "This call is not live."}
+    assert not await sync_to_async(Listening.objects.exists)()
     await ws.disconnect()
