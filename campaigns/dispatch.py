@@ -31,7 +31,7 @@ from calls.models import Call
 from calls.twilio_auth import with_retries
 from calls.twilio_client import twilio_client
 from calls.twiml import connect_to_bot
-from campaigns import calling_window, dialing, lifecycle
+from campaigns import calling_window, dialing, do_not_call, lifecycle
 from campaigns.models import Campaign, Customer, DoNotCall, Lead
 from campaigns.pacing import account_pacer
 from campaigns.twilio_errors import DialError, explain
@@ -184,7 +184,7 @@ def _claim(leads: list[Lead], campaign: Campaign, now: datetime) -> list[Call]:
     """Count the attempt on each lead and create its Call row: two statements in all."""
     Lead.objects.filter(pk__in=[lead.pk for lead in leads]).update(
         state=Lead.State.DIALING, claimed_at=now, updated_at=now, attempts=F("attempts") + 1,
-        last_outcome="", callback_at=None,  # the new attempt's verdict starts empty
+        last_outcome="", last_error="", callback_at=None,  # the new attempt's verdict starts empty
     )
     for lead in leads:  # the rows are locked: memory and database agree
         lead.attempts += 1
@@ -200,22 +200,19 @@ def _claim(leads: list[Lead], campaign: Campaign, now: datetime) -> list[Call]:
 
 def place_call(call_id: int, pacer_wait: float = PACER_WAIT_SECONDS,
                rest_timeout: float | None = None) -> None:
-    """Ask Twilio for the call: at most once, paced to the account's calls per second.
-    Raises PacerBusy when no token came within `pacer_wait` seconds (nothing was dialled)."""
+    """Ask Twilio for the call: at most once, paced to the account's calls per second, and
+    only if it may still be made. Raises PacerBusy when no token came within `pacer_wait`
+    seconds (nothing was dialled)."""
     call = Call.objects.select_related("campaign", "lead", "customer").get(pk=call_id)
-    if call.call_sid or call.dial_requested_at:
-        return  # already dialled; a redelivered task must not dial again
-    if call.lead and call.campaign.status != Campaign.Status.RUNNING:
-        _abandon(call, "The campaign stopped before the call was placed.")
-        return
-    if call.lead and not calling_window.is_open(call.lead.timezone, call.campaign, timezone.now()):
-        _abandon(call, "The calling window closed before the call was placed.")
+    if call.call_sid or call.dial_requested_at or call.ended_at:
+        return  # already dialled or given up; a redelivered task must not dial again
+    listed = DoNotCall.objects.filter(phone=call.to_number).exists()
+    if refusal := _refusal(call, timezone.now(), listed):  # no token spent on a call refused anyway
+        _refuse(call, refusal)
         return
     if not account_pacer().take(timeout=pacer_wait):
         raise PacerBusy(call_id)
-    if not Call.objects.filter(pk=call.pk, dial_requested_at__isnull=True).update(
-        dial_requested_at=timezone.now()
-    ):
+    if not _mark_dial(call):
         return
     try:
         created = twilio_client(rest_timeout).calls.create(**_create_arguments(call))
@@ -230,6 +227,58 @@ def place_call(call_id: int, pacer_wait: float = PACER_WAIT_SECONDS,
         Call.objects.filter(pk=call.pk, call_sid__isnull=True).update(call_sid=created.sid)
         if call.lead_id:
             Lead.objects.filter(pk=call.lead_id, state=Lead.State.DIALING).update(state=Lead.State.IN_CALL)
+
+
+def _mark_dial(call: Call) -> bool:
+    """The last look before the REST request, in the transaction that marks the dial: True if
+    the dial is marked (and may go out), False if it was refused or is already marked.
+
+    The reads are locked so that nothing they check can change unseen before the mark
+    commits: a do-not-call entry for the number, or a pause or cancel of the campaign, that
+    is being written now either committed first (and is seen) or waits for the mark. Locks
+    in the order record_outcome takes them (lead, number, campaign), so the two never deadlock."""
+    with transaction.atomic():
+        if call.lead_id:
+            call.lead = Lead.objects.select_for_update().get(pk=call.lead_id)
+        listed = do_not_call.is_listed_for_dialling(call.to_number)
+        if call.campaign_id:
+            # FOR SHARE would do (dials need not wait for each other), but the ORM has no
+            # such lock; a mark takes a few milliseconds.
+            call.campaign = Campaign.objects.select_for_update(no_key=True).get(pk=call.campaign_id)
+        now = timezone.now()  # after any wait for the locks
+        if refusal := _refusal(call, now, listed):
+            _refuse(call, refusal)
+            return False
+        return bool(Call.objects.filter(pk=call.pk, dial_requested_at__isnull=True, ended_at__isnull=True)
+                    .update(dial_requested_at=now))
+
+
+def _refusal(call: Call, now: datetime, on_do_not_call: bool) -> str:
+    """Why the call must not be made now, for the lead's and the call's record; '' if it may."""
+    if on_do_not_call:
+        return "Not called: the number was put on the do-not-call list before the call was placed."
+    if not call.lead_id:
+        return ""  # a call placed through the API follows no campaign schedule
+    campaign = call.campaign
+    if campaign.status != Campaign.Status.RUNNING:
+        status = campaign.get_status_display().lower()
+        return f"Not called: the campaign was {status} before the call was placed."
+    if campaign.ends_at and now >= campaign.ends_at:
+        return "Not called: the campaign's end time passed before the call was placed."
+    if not calling_window.is_open(call.lead.timezone, campaign, now):
+        return "Not called: the calling window closed before the call was placed."
+    return ""
+
+
+def _refuse(call: Call, reason: str) -> None:
+    """Give the attempt back with the reason; a cancelled campaign's lead is cancelled, as
+    cancel() did to every lead not yet called."""
+    with transaction.atomic():
+        _abandon(call, reason)
+        if call.lead_id and call.campaign.status == Campaign.Status.CANCELLED:
+            Lead.objects.filter(pk=call.lead_id, state=Lead.State.RETRY).update(
+                state=Lead.State.CANCELLED, next_attempt_at=None
+            )
 
 
 class PacerBusy(Exception):

@@ -133,6 +133,10 @@ class Customer(models.Model):
 
 
 class DoNotCall(models.Model):
+    """A number never to be called. Each insert takes an advisory lock on its number (a
+    database trigger, migration 0006) that the dialer shares while it marks a dial: see
+    campaigns.do_not_call."""
+
     phone = models.CharField(max_length=16, unique=True, validators=[e164_validator])
     reason = models.CharField(max_length=200, blank=True)
     source = models.CharField(
