@@ -41,9 +41,16 @@ class StatusCallback:
     call_id_hint: str | None = None
 
 
+class _CreatedMeanwhile(Exception):
+    """A call this batch was creating was committed by a concurrent batch first."""
+
+
 class _LockedCalls:
-    """The calls a batch of callbacks names, locked in id order (so concurrent batches
-    queue up instead of deadlocking), found by call id hint or CallSid."""
+    """The calls a batch of callbacks names, found by call id hint or CallSid and locked in
+    id order, so concurrent batches queue up instead of deadlocking. Calls not found are
+    created last, in CallSid order: a batch that waits on another's insert of the same
+    CallSid then holds nothing that one still wants. If the other commits it first, the
+    batch starts over (_CreatedMeanwhile), rather than lock that row out of id order."""
 
     def __init__(self, callbacks: list[StatusCallback]):
         ids = {int(cb.call_id_hint) for cb in callbacks if cb.call_id_hint and cb.call_id_hint.isdigit()}
@@ -51,15 +58,24 @@ class _LockedCalls:
         calls = list(_locked_calls().filter(Q(pk__in=ids) | Q(call_sid__in=sids)).order_by("pk"))
         self.by_id = {call.pk: call for call in calls}
         self.by_sid = {call.call_sid: call for call in calls if call.call_sid}
+        unknown = {}
+        for callback in callbacks:
+            if self.find(callback) is None:
+                unknown.setdefault(callback.params["CallSid"], callback.params)
+        for sid in sorted(unknown):
+            call = self._create(unknown[sid])
+            self.by_id[call.pk], self.by_sid[sid] = call, call
 
-    def find_or_create(self, callback: StatusCallback) -> Call:
+    def find(self, callback: StatusCallback) -> Call | None:
+        """The callback's call (every one is, once the batch is locked), given its CallSid."""
         sid, hint = callback.params["CallSid"], callback.call_id_hint
         call = self.by_id.get(int(hint)) if hint and hint.isdigit() else None
         if call and call.call_sid in (None, sid):
             call.call_sid = sid
         else:
-            call = self.by_sid.get(sid) or self._create(callback.params)
-        self.by_id[call.pk], self.by_sid[sid] = call, call
+            call = self.by_sid.get(sid)
+        if call is not None:
+            self.by_id[call.pk], self.by_sid[sid] = call, call
         return call
 
     @staticmethod
@@ -74,8 +90,8 @@ class _LockedCalls:
                     direction=Call.Direction.INBOUND if inbound else Call.Direction.OUTBOUND,
                     from_number=params.get("From", ""), to_number=params.get("To", ""),
                 )
-        except IntegrityError:  # a concurrent callback created it first
-            return _locked_calls().get(call_sid=sid)
+        except IntegrityError:
+            raise _CreatedMeanwhile(sid) from None
 
 
 MOVED_FIELDS = ["call_sid", "last_sequence_number", "status", "answered_at", "ended_at", "duration_seconds",
@@ -85,11 +101,32 @@ MOVED_FIELDS = ["call_sid", "last_sequence_number", "status", "answered_at", "en
 def apply_status_callbacks(callbacks: list[StatusCallback]) -> list[Call]:
     """Store every callback and move its call forward, in one transaction and a few
     statements however many there are; then settle the lead of each call that became final."""
+    # Each round that starts over found one more of the batch's CallSids created by another
+    # batch, so there are at most as many rounds as CallSids; the last one lets the error out.
+    rounds = len({cb.params["CallSid"] for cb in callbacks}) + 1
+    for round_ in range(1, rounds + 1):
+        try:
+            moved, became_final = _apply(callbacks)
+            break
+        except _CreatedMeanwhile:
+            if round_ == rounds:
+                raise
+    # Retry rules and campaign completion are the scheduler's. The callbacks are stored
+    # whatever happens here: a failure is logged, and the reaper settles what is left.
+    if became_final:
+        try:
+            dialing.settle_calls(became_final)
+        except Exception:
+            logger.exception("Settling calls %s failed; the reaper will settle them", became_final)
+    return moved
+
+
+def _apply(callbacks: list[StatusCallback]) -> tuple[list[Call], list[int]]:
     became_final = []
     with transaction.atomic():
         calls, moved, events = _LockedCalls(callbacks), {}, []
         for callback in callbacks:
-            call = calls.find_or_create(callback)
+            call = calls.find(callback)
             events.append(CallEvent(
                 call=call, call_status=callback.params["CallStatus"],
                 sequence_number=callback.params.get("SequenceNumber"), params=callback.raw,
@@ -101,14 +138,7 @@ def apply_status_callbacks(callbacks: list[StatusCallback]) -> list[Call]:
         for call in moved.values():  # a save each is cheaper than bulk_update's CASE per field
             call.save(update_fields=MOVED_FIELDS)
         live.publish_calls(list(moved.values()))
-    # Retry rules and campaign completion are the scheduler's. The callbacks are stored
-    # whatever happens here: a failure is logged, and the reaper settles what is left.
-    if became_final:
-        try:
-            dialing.settle_calls(became_final)
-        except Exception:
-            logger.exception("Settling calls %s failed; the reaper will settle them", became_final)
-    return list(moved.values())
+    return list(moved.values()), became_final
 
 
 def _move_forward(call: Call, params: dict) -> bool:
