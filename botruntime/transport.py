@@ -44,7 +44,7 @@ logger = logging.getLogger(__name__)
 Send = Callable[[str], Awaitable[None]]
 Close = Callable[[], Awaitable[None]]
 
-# How many messages may wait for the pipeline before we drop audio: 200 x 20 ms = 4 s.
+# How much caller audio may wait for the pipeline before we drop it: 200 x 20 ms = 4 s.
 INPUT_QUEUE_SIZE = 200
 
 
@@ -134,21 +134,23 @@ class ChannelsInputTransport(_ChannelsEnd, BaseInputTransport):
     def __init__(self, transport: ChannelsTransport, client: ChannelsClient,
                  params: ChannelsTransportParams, **kwargs):
         super().__init__(transport, client, params, **kwargs)
-        self._queue: asyncio.Queue = asyncio.Queue(maxsize=INPUT_QUEUE_SIZE)
+        # Only audio is bounded (INPUT_QUEUE_SIZE media messages waiting); control events
+        # (stop, mark echoes, the close) are few, and each must arrive: a lost stop or close
+        # leaves the session running on a dead line, a lost mark holds the final hang-up.
+        self._queue: asyncio.Queue = asyncio.Queue()
+        self._media_waiting = 0
         self._receive_task: asyncio.Task | None = None
         self.dropped = 0
 
     def feed(self, event: str, raw: str) -> None:
         """Called by the consumer; never blocks. A backed-up pipeline drops caller audio
         rather than holding the consumer (and so daphne's reads) hostage."""
-        try:
-            self._queue.put_nowait((event, raw))
-        except asyncio.QueueFull:
-            self.dropped += 1
-            if event != "media":
-                # Control events matter more than 20 ms of audio: make room for them.
-                self._queue.get_nowait()
-                self._queue.put_nowait((event, raw))
+        if event == "media":
+            if self._media_waiting >= INPUT_QUEUE_SIZE:
+                self.dropped += 1
+                return
+            self._media_waiting += 1
+        self._queue.put_nowait((event, raw))
 
     async def start(self, frame: StartFrame):
         await super().start(frame)
@@ -179,6 +181,8 @@ class ChannelsInputTransport(_ChannelsEnd, BaseInputTransport):
         serializer = self._params.serializer
         while True:
             event, raw = await self._queue.get()
+            if event == "media":
+                self._media_waiting -= 1
             if event == "closed":
                 break
             if event == "stop":
