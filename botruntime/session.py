@@ -211,7 +211,10 @@ class BotSession:
         # 16-bit PCM, sample rate) for every audio frame. None, the usual case, costs nothing.
         self.listen: Listen | None = None
         self._timers: list[asyncio.Task] = []
+        # Set once the pipeline runs, or once the session is over without it ever running (the
+        # stream refused, the build failed): what waits for the pipeline must end either way.
         self._ready = asyncio.Event()
+        self.pipeline_running = False
 
     @classmethod
     def over_channels(cls, start: StreamStart, send: Send, close: Close, *, store: CallStore,
@@ -243,6 +246,8 @@ class BotSession:
         if not answered_by.startswith("machine") and answered_by != "fax":
             return
         await self._ready.wait()
+        if not self.pipeline_running:
+            return  # the session never started, or is over: no one to leave a message to
         # Twilio retries a callback that timed out, and each one reaches us: check and claim
         # with no await in between, or two results would both leave the message.
         if self.ending or self.voicemail_started:
@@ -260,6 +265,13 @@ class BotSession:
     # -- the run ---------------------------------------------------------------------------
 
     async def run(self) -> None:
+        try:
+            await self._link_and_run()
+        finally:
+            self.pipeline_running = False
+            self._ready.set()
+
+    async def _link_and_run(self) -> None:
         start = self.start_info
         try:
             self.call = await database_sync_to_async(self.store.link_call)(
@@ -274,6 +286,7 @@ class BotSession:
             return
         try:
             runner = await self._build()
+            self.pipeline_running = True
             self._ready.set()
             await runner.run()
         except asyncio.CancelledError:

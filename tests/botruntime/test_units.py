@@ -146,6 +146,7 @@ async def test_two_amd_results_at_once_leave_one_voicemail(settings):
         stored.append(text)
 
     session._transcript = slow_transcript
+    session.pipeline_running = True
     session._ready.set()
 
     await asyncio.gather(session.answered_by("machine_end_beep"),
