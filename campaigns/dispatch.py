@@ -138,8 +138,9 @@ def claim_due_leads(campaign_id: int, now: datetime | None = None) -> list[int]:
             status=Campaign.Status.COMPLETED, status_reason="The campaign's end date was reached."
         )
         return []
-    room = min(campaign.max_concurrent_calls - live_call_count(campaign), CLAIM_BATCH_MAX)
-    if room <= 0:
+    # A quick look first, so a full campaign costs two reads; the count that decides is
+    # taken again below, under the campaign's lock.
+    if live_call_count(campaign) >= campaign.max_concurrent_calls:
         return []
     zones = campaign_zones(campaign)
     if "" in zones:
@@ -149,6 +150,13 @@ def claim_due_leads(campaign_id: int, now: datetime | None = None) -> list[int]:
     if not open_zones:
         return []
     with transaction.atomic():
+        # One claim per campaign at a time: the live calls are counted after the last
+        # claimer committed, so dispatchers running at once never exceed the cap together.
+        # The same lock makes a pause or cancel wait for the claim, or be seen by it.
+        campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
+        room = min(campaign.max_concurrent_calls - live_call_count(campaign), CLAIM_BATCH_MAX)
+        if campaign.status != Campaign.Status.RUNNING or room <= 0:
+            return []
         # The oldest due across the open zones, read from the index alone; then only those
         # rows are locked and loaded. One a worker claimed meanwhile is skipped (locked) or
         # no longer due (committed), so it is never claimed twice.

@@ -161,3 +161,26 @@ def test_two_workers_claiming_at_once_never_share_a_lead():
     leads = Call.objects.filter(pk__in=claimed).values_list("lead_id", flat=True)
     assert len(set(leads)) == len(claimed) <= 30
     assert Lead.objects.filter(attempts__gt=1).count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_dispatchers_claiming_at_once_never_exceed_the_concurrency_cap():
+    campaign = running(make_campaign([f"+120255501{n:02d}" for n in range(10, 60)],
+                                     max_concurrent_calls=3))
+
+    def claim(barrier, results):
+        barrier.wait()
+        results.append(claim_due_leads(campaign.pk, NOON_UTC))
+        connection.close()
+
+    for _round in range(3):  # each round: six dispatch runs at once, then the calls end
+        results, barrier = [], threading.Barrier(6)
+        threads = [threading.Thread(target=claim, args=(barrier, results)) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sum(len(batch) for batch in results) == 3
+        assert Call.objects.filter(status__in=Call.LIVE_STATUSES).count() == 3
+        Call.objects.update(status=Call.Status.COMPLETED)
+        Lead.objects.filter(state=Lead.State.DIALING).update(state=Lead.State.DONE)
