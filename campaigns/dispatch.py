@@ -42,6 +42,9 @@ logger = logging.getLogger(__name__)
 CLAIM_BATCH_MAX = 50
 TWIML_INLINE_LIMIT = 4000  # Twilio refuses longer inline Twiml; longer goes through a Url.
 PACER_WAIT_SECONDS = 30
+# A dial that has waited this long for a calls-per-second token (other campaigns, a backlog)
+# is given back: its lead is dialled later instead of holding a concurrency slot for ever.
+TOKEN_PATIENCE = timedelta(minutes=5)
 TRANSIENT_RETRY = timedelta(seconds=30)
 # How long a dial may go unconfirmed before the reaper looks into it (a worker mid-request is
 # given that long), and how long past its ring timeout, or since its media stream last showed
@@ -206,11 +209,11 @@ def _claim(leads: list[Lead], campaign: Campaign, now: datetime) -> list[Call]:
     return calls
 
 
-def place_call(call_id: int, pacer_wait: float = PACER_WAIT_SECONDS,
-               rest_timeout: float | None = None) -> None:
+def place_call(call_id: int, pacer_wait: float | None = None, rest_timeout: float | None = None) -> None:
     """Ask Twilio for the call: at most once, paced to the account's calls per second, and
     only if it may still be made. Raises PacerBusy when no token came within `pacer_wait`
-    seconds (nothing was dialled)."""
+    seconds (PACER_WAIT_SECONDS by default; nothing was dialled), unless the call has waited
+    TOKEN_PATIENCE already: then it is given back."""
     call = Call.objects.select_related("campaign", "lead", "customer").get(pk=call_id)
     if call.call_sid or call.dial_requested_at or call.ended_at:
         return  # already dialled or given up; a redelivered task must not dial again
@@ -218,8 +221,13 @@ def place_call(call_id: int, pacer_wait: float = PACER_WAIT_SECONDS,
     if refusal := _refusal(call, timezone.now(), listed):  # no token spent on a call refused anyway
         _refuse(call, refusal)
         return
-    if not account_pacer().take(timeout=pacer_wait):
-        raise PacerBusy(call_id)
+    if not account_pacer().take(timeout=PACER_WAIT_SECONDS if pacer_wait is None else pacer_wait):
+        if timezone.now() - call.created_at < TOKEN_PATIENCE:
+            raise PacerBusy(call_id)
+        minutes = round(TOKEN_PATIENCE.total_seconds() / 60)
+        _refuse(call, f"Not called: no calls-per-second token came for {minutes} minutes (other dials"
+                      " took the account's rate); the attempt was given back.")
+        return
     if not _mark_dial(call):
         return
     try:
@@ -280,8 +288,15 @@ def _refusal(call: Call, now: datetime, on_do_not_call: bool) -> str:
 
 def _refuse(call: Call, reason: str) -> None:
     """Give the attempt back with the reason; a cancelled campaign's lead is cancelled, as
-    cancel() did to every lead not yet called."""
+    cancel() did to every lead not yet called. Nothing, if a twin of this task (a redelivery)
+    has marked the dial or given it up meanwhile."""
     with transaction.atomic():
+        if call.lead_id:  # lead, then call: the order _mark_dial locks them in
+            Lead.objects.select_for_update().filter(pk=call.lead_id).first()
+        pending = Call.objects.select_for_update().filter(
+            pk=call.pk, dial_requested_at__isnull=True, ended_at__isnull=True)
+        if not pending.exists():
+            return
         _abandon(call, reason)
         if call.lead_id and call.campaign.status == Campaign.Status.CANCELLED:
             Lead.objects.filter(pk=call.lead_id, state=Lead.State.RETRY).update(

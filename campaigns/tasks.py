@@ -33,8 +33,12 @@ def dispatch_campaign(campaign_id: int) -> None:
         place_call.delay(call_id)
 
 
-# Retried only when no calls-per-second token came in time: nothing was dialled then.
-@shared_task(ignore_result=True, autoretry_for=(dispatch.PacerBusy,), retry_backoff=1, max_retries=None)
+# Retried only when no calls-per-second token came in time: nothing was dialled then. Each
+# try waits up to PACER_WAIT_SECONDS, then backs off up to 30 s; once the call has waited
+# TOKEN_PATIENCE (5 min: at most ~10 tries) place_call gives the lead back, so the retries end.
+# The limit is a backstop: a call past it is sent again by the reaper, and then given back.
+@shared_task(ignore_result=True, autoretry_for=(dispatch.PacerBusy,), retry_backoff=1, retry_backoff_max=30,
+             max_retries=20)
 def place_call(call_id: int) -> None:
     dispatch.place_call(call_id)
 

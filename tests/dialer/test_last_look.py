@@ -1,7 +1,8 @@
 """The last look before a dial: the do-not-call list, the campaign's status and end time and
 the callee's calling window are checked in the transaction that marks the dial, so a number
 put on the list (or a campaign paused) while its claimed dial waits is never called. A dial
-refused there gives the attempt back, with the reason on the lead.
+refused there gives the attempt back, with the reason on the lead. So does a dial that
+waited too long for a calls-per-second token.
 
 No emulator here: TWILIO_API_BASE_URL leads nowhere, and a dial that went out would show as
 the call's dial_requested_at."""
@@ -14,7 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from calls.models import Call
-from campaigns import do_not_call, lifecycle
+from campaigns import dispatch, do_not_call, lifecycle, tasks
 from campaigns.dispatch import claim_due_leads, place_call
 from campaigns.models import Campaign, Lead
 from campaigns.pacing import account_pacer
@@ -131,3 +132,30 @@ def test_the_reason_shows_on_the_leads_row_in_the_dashboard(staff_client):
     place_call(call_id)
     page = staff_client.get(f"/campaigns/{Campaign.objects.get().pk}/")
     assert "the number was put on the do-not-call list before the call was placed" in page.content.decode()
+
+
+@pytest.fixture
+def cps_taken_for_long(settings, clean_pacer, monkeypatch):
+    settings.TWILIO_CALLS_PER_SECOND = 0.01  # the next token in 100 s
+    assert account_pacer().try_take() == 0
+    monkeypatch.setattr(dispatch, "PACER_WAIT_SECONDS", 0.05)
+
+
+def test_a_dial_that_waited_too_long_for_a_token_is_given_back(cps_taken_for_long):
+    [call_id] = claimed(NUMBERS[:1])
+    with pytest.raises(dispatch.PacerBusy):  # a fresh dial waits its turn
+        place_call(call_id)
+    Call.objects.update(created_at=timezone.now() - dispatch.TOKEN_PATIENCE)
+    place_call(call_id)
+    given_back("no calls-per-second token came for 5 minutes")
+
+
+def test_the_dial_tasks_retries_are_bounded_and_a_later_try_gives_the_attempt_back(cps_taken_for_long):
+    [call_id] = claimed(NUMBERS[:1])
+    result = tasks.place_call.apply(args=(call_id,))  # eager: every retry runs at once, in turn
+    assert isinstance(result.result, dispatch.PacerBusy)  # it stopped retrying, still not dialled
+    assert Call.objects.get().dial_requested_at is None
+    # Minutes later the reaper sends the never-placed call again: now it is given back.
+    Call.objects.update(created_at=timezone.now() - dispatch.TOKEN_PATIENCE)
+    assert tasks.place_call.apply(args=(call_id,)).successful()
+    given_back("no calls-per-second token came")
