@@ -118,8 +118,11 @@ def _create_once(api_token: ApiToken, key: str, body: dict) -> JsonResponse:
 
 def _answer(call: Call, replayed: bool = False) -> JsonResponse:
     """201 once Twilio has the call, 202 while it waits for a calls-per-second token (or for
-    Twilio's answer): a worker places it, and GET shows how it went."""
-    if call.status == Call.Status.FAILED:
+    Twilio's answer): a worker places it, and GET shows how it went. A call that failed
+    before reaching Twilio (its number put on the do-not-call list meanwhile) is 409."""
+    if call.status == Call.Status.FAILED and not call.dial_requested_at:
+        response = _error(call.error_message, 409)
+    elif call.status == Call.Status.FAILED:
         response = _error(f"Twilio did not place the call: {call.error_message}", 502)
     else:
         body = {"id": call.pk, "call_sid": call.call_sid, "status": call.status}

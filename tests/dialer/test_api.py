@@ -38,7 +38,7 @@ def dials(emulator, number=NUMBER) -> int:
 
 
 @pytest.fixture
-def cps_taken(settings):
+def cps_taken(settings, clean_pacer):
     """One call every two seconds, and this second's token already spent."""
     settings.TWILIO_CALLS_PER_SECOND = 0.5
     assert account_pacer().try_take() == 0
@@ -163,6 +163,15 @@ def test_a_key_is_kept_for_a_day_then_forgotten(client, emulator, token):
     post(client, ONE_CALL, token, key="crm-order-7")
     assert idempotency.forget_expired() == 1
     assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["crm-order-7"]
+
+
+def test_a_queued_call_whose_number_goes_on_the_list_is_never_placed(client, token, cps_taken):
+    queued = post(client, ONE_CALL, token, key="crm-order-8").json()
+    DoNotCall.objects.create(phone=NUMBER)
+    dispatch.place_call(queued["id"])  # the worker's turn: refused at the last look
+    again = post(client, ONE_CALL, token, key="crm-order-8")
+    assert again.status_code == 409 and "do-not-call list" in again.json()["error"]
+    assert Call.objects.get().dial_requested_at is None
 
 
 def test_with_redis_down_the_call_is_queued_not_an_error_and_the_reaper_places_it(
