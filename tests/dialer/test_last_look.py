@@ -20,7 +20,7 @@ from campaigns.dispatch import claim_due_leads, place_call
 from campaigns.models import Campaign, Lead
 from campaigns.pacing import account_pacer
 from tests.dialer.conftest import make_campaign
-from tests.waiting import wait_until
+from tests.waiting import sessions_waiting_on_a_lock, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 NUMBERS = [f"+120255501{n}" for n in range(11, 16)]
@@ -45,13 +45,6 @@ def in_threads(target, *args_list) -> list[threading.Thread]:
     for thread in threads:
         thread.start()
     return threads
-
-
-def sessions_waiting_on_a_lock() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                       " AND wait_event_type = 'Lock'")
-        return cursor.fetchone()[0]
 
 
 def given_back(reason_words: str) -> None:

@@ -8,7 +8,7 @@ from django.db import connection, transaction
 
 from calls.models import Call
 from calls.status import StatusCallback, apply_status_callbacks
-from tests.waiting import wait_until
+from tests.waiting import sessions_waiting_on_a_lock, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SID_OURS = "CA" + "1" * 32  # our outbound call, whose CallSid is being stored right now
@@ -18,13 +18,6 @@ SID_NEW = "CA" + "2" * 32  # a call we never placed: both appliers create it
 def ringing(sid: str, hint: int | None = None) -> StatusCallback:
     params = {"CallSid": sid, "CallStatus": "ringing", "SequenceNumber": 1}
     return StatusCallback(params, {"CallSid": sid, "CallStatus": "ringing"}, str(hint) if hint else None)
-
-
-def sessions_waiting_on_a_lock() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                       " AND wait_event_type = 'Lock'")
-        return cursor.fetchone()[0]
 
 
 def test_two_appliers_that_both_create_a_call_never_deadlock():
