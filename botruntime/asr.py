@@ -88,18 +88,26 @@ def _model_files(phrases: tuple[str, ...]) -> tuple[str, str]:
 
 
 def _decoder(phrases: tuple[str, ...]):
+    """A decoder for these phrases; no phrases means the packaged open English model
+    (its 130,000-word dictionary and general trigram model, with their own weight)."""
     key = vocabulary_key(phrases)
     decoder = _decoders.get(key)
     if decoder is None:
         from pocketsphinx import Decoder, get_model_path
 
-        dict_path, lm_path = _model_files(phrases)
+        if phrases:
+            dict_path, lm_path = _model_files(phrases)
+            options = {"lw": LANGUAGE_WEIGHT}
+        else:
+            dict_path = get_model_path("en-us/cmudict-en-us.dict")
+            lm_path = get_model_path("en-us/en-us.lm.bin")
+            options = {}
         decoder = Decoder(
             hmm=get_model_path("en-us/en-us"),
             dict=dict_path,
             lm=lm_path,
-            lw=LANGUAGE_WEIGHT,
             loglevel="FATAL",
+            **options,
             **DECODER_OPTIONS,
         )
         _decoders[key] = decoder
@@ -132,17 +140,40 @@ def condition(samples: np.ndarray, sample_rate: int) -> np.ndarray:
 
 def transcribe(phrases: tuple[str, ...], pcm: bytes, sample_rate: int) -> str:
     """Decode 16-bit mono PCM; runs inside a worker process."""
+    return " ".join(word for word, _start, _end in recognise(phrases, pcm, sample_rate))
+
+
+# Decoder frames per second (pocketsphinx's default -frate).
+FRAMES_PER_SECOND = 100
+
+
+def recognise(phrases: tuple[str, ...], pcm: bytes, sample_rate: int) -> list[tuple[str, float, float]]:
+    """The words heard in 16-bit mono PCM, each with its start and end in seconds from
+    the start of `pcm`; runs inside a worker process."""
     import soxr
 
-    samples = condition(np.frombuffer(pcm, dtype="<i2"), sample_rate)
+    samples = np.frombuffer(pcm, dtype="<i2")
+    sound = np.flatnonzero(samples)
+    # `condition` trims the silence before the speech: word times are shifted back by it.
+    trimmed = max(0, sound[0] - int(EDGE_SILENCE_SECS * sample_rate)) if sound.size else 0
+    trimmed_secs = trimmed / sample_rate
+    samples = condition(samples, sample_rate)
     if sample_rate != MODEL_RATE:
         samples = soxr.resample(samples, sample_rate, MODEL_RATE).astype("<i2")
     decoder = _decoder(phrases)
     decoder.start_utt()
     decoder.process_raw(samples.tobytes(), full_utt=True)
     decoder.end_utt()
-    hypothesis = decoder.hyp()
-    return hypothesis.hypstr.strip() if hypothesis else ""
+    if decoder.hyp() is None:
+        return []
+    words = []
+    for segment in decoder.seg():
+        word = segment.word.split("(", 1)[0]  # "the(2)": the dictionary's second pronunciation
+        if word.startswith(("<", "[")):  # <s>, </s>, <sil>, [NOISE]
+            continue
+        words.append((word, round(trimmed_secs + segment.start_frame / FRAMES_PER_SECOND, 3),
+                      round(trimmed_secs + (segment.end_frame + 1) / FRAMES_PER_SECOND, 3)))
+    return words
 
 
 def _ping() -> int:

@@ -46,7 +46,7 @@ def settle_garbage_collector() -> None:
     gc.freeze()
 
 
-def _is_wildcard(host: str) -> bool:
+def is_wildcard(host: str) -> bool:
     """True for "listen on every interface" addresses, which clients cannot dial."""
     try:
         return host == "" or ipaddress.ip_address(host).is_unspecified
@@ -110,7 +110,7 @@ class Emulator:
         site = web.TCPSite(self._site_runner, host, port)
         await site.start()
         bound_port = self._site_runner.addresses[0][1]
-        url_host = "127.0.0.1" if _is_wildcard(host) else host
+        url_host = "127.0.0.1" if is_wildcard(host) else host
         self.base_url = f"http://{url_host}:{bound_port}"
         logger.info("Twilio emulator on %s (account %s, data in %s)",
                     self.base_url, self.account_sid, self.data_dir)

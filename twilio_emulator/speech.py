@@ -92,18 +92,24 @@ class Synthesizer:
         return audio
 
     async def _synthesize(self, text: str) -> bytes:
-        process = await asyncio.create_subprocess_exec(
-            require_espeak(), "-v", self.voice, "-s", str(self.words_per_minute),
-            "--stdout", text,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )
-        stdout, stderr = await process.communicate()
-        if process.returncode != 0:
-            raise RuntimeError(f"espeak-ng failed ({process.returncode}): {stderr.decode()}")
-        with wave.open(io.BytesIO(stdout), "rb") as wav:
-            rate = wav.getframerate()
-            samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+        samples, rate = await espeak_pcm(text, self.voice, self.words_per_minute)
         return pcm16_to_ulaw(resample(samples, rate))
+
+
+async def espeak_pcm(text: str, voice: str = DEFAULT_VOICE,
+                     words_per_minute: int = DEFAULT_WORDS_PER_MINUTE) -> tuple[np.ndarray, int]:
+    """The phrase spoken by espeak-ng in a subprocess: 16-bit samples and their rate."""
+    process = await asyncio.create_subprocess_exec(
+        require_espeak(), "-v", voice, "-s", str(words_per_minute), "--stdout", text,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"espeak-ng failed ({process.returncode}): {stderr.decode()}")
+    with wave.open(io.BytesIO(stdout), "rb") as wav:
+        rate = wav.getframerate()
+        samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+    return samples, rate
 
 
 _piper_voice = None

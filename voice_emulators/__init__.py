@@ -1,0 +1,6 @@
+"""Offline stand-ins for the cloud voice stack's services — Deepgram live transcription,
+OpenAI chat completions, Cartesia TTS over WebSocket — on one aiohttp server (README.md)."""
+
+from .server import Fault, VoiceEmulators, VoiceEmulatorsThread
+
+__all__ = ["Fault", "VoiceEmulators", "VoiceEmulatorsThread"]
