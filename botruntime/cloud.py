@@ -24,8 +24,17 @@ def check_cloud_stack() -> None:
         )
 
 
-def build_services(sample_rate: int = 8000):
-    """(stt, llm, tts) for one call, with keys and endpoints from settings."""
+CARTESIA_WEBSOCKET = "wss://api.cartesia.ai/tts/websocket"
+
+
+def websocket_url(base_url: str, path: str) -> str:
+    """`http(s)://host[:port]` -> `ws(s)://host[:port]{path}`."""
+    return "ws" + base_url.removeprefix("http") + path
+
+
+def build_services(sample_rate: int = 8000, keyterms: tuple[str, ...] = ()):
+    """(stt, llm, tts) for one call, with keys and endpoints from settings. `keyterms`:
+    the phrases the campaign listens for, as Deepgram keyterm prompting."""
     check_cloud_stack()
     from pipecat.services.cartesia.tts import CartesiaTTSService
     from pipecat.services.deepgram.stt import DeepgramSTTService
@@ -33,8 +42,10 @@ def build_services(sample_rate: int = 8000):
 
     stt = DeepgramSTTService(
         api_key=settings.DEEPGRAM_API_KEY,
+        base_url=settings.DEEPGRAM_BASE_URL,  # "" is Deepgram's own
         sample_rate=sample_rate,
-        settings=DeepgramSTTService.Settings(model="nova-3-general", language="en-US"),
+        settings=DeepgramSTTService.Settings(model="nova-3-general", language="en-US",
+                                             keyterm=list(keyterms) or None),
     )
     llm = OpenAILLMService(
         api_key=settings.OPENAI_API_KEY,
@@ -43,6 +54,8 @@ def build_services(sample_rate: int = 8000):
     )
     tts = CartesiaTTSService(
         api_key=settings.CARTESIA_API_KEY,
+        url=(websocket_url(settings.CARTESIA_BASE_URL, "/tts/websocket")
+             if settings.CARTESIA_BASE_URL else CARTESIA_WEBSOCKET),
         sample_rate=sample_rate,
         settings=CartesiaTTSService.Settings(voice=settings.CARTESIA_VOICE_ID),
     )

@@ -321,7 +321,7 @@ class BotSession:
         elif stack == VoiceStack.CLOUD:
             from botruntime.cloud import build_services
 
-            stt, brain, tts = build_services(SAMPLE_RATE)
+            stt, brain, tts = build_services(SAMPLE_RATE, keyterms=vocabulary(script))
             register(brain, self.tools)
             messages = [{"role": "system", "content": prompts.system_prompt(call)}]
             opening = []

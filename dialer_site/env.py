@@ -59,3 +59,16 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if value is None:
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_base_url(name: str) -> str:
+    """An `http(s)://host[:port]` base URL without a trailing slash, or "" when unset."""
+    from urllib.parse import urlsplit
+
+    value = env_str(name).strip().rstrip("/")
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a base URL: use http(s)://host[:port].")
+    return value

@@ -7,7 +7,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
-from dialer_site.env import env_bool, env_float, env_int, env_list, env_str
+from dialer_site.env import env_base_url, env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # The test script turns this off so a developer's .env cannot leak into test runs.
@@ -193,7 +193,10 @@ OPENAI_API_KEY = env_str("OPENAI_API_KEY")
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL")
 OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o-mini")
 DEEPGRAM_API_KEY = env_str("DEEPGRAM_API_KEY")
+# Unset: the real services. Their WebSocket URLs are derived: ws for http, wss for https.
+DEEPGRAM_BASE_URL = env_base_url("DEEPGRAM_BASE_URL")
 CARTESIA_API_KEY = env_str("CARTESIA_API_KEY")
+CARTESIA_BASE_URL = env_base_url("CARTESIA_BASE_URL")
 CARTESIA_VOICE_ID = env_str("CARTESIA_VOICE_ID", "71a7ad14-091c-4e8e-a314-022ece01c121")
 # Load the shared models (Silero, the pocketsphinx workers) when daphne starts, not in its first call.
 BOT_WARM_UP = env_bool("BOT_WARM_UP", True)

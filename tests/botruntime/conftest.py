@@ -19,10 +19,12 @@ import pytest
 from django.conf import settings
 
 from twilio_emulator import EmulatorThread, Scenario, Timing
+from voice_emulators import VoiceEmulatorsThread
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT_SID = "AC" + "b0" * 16
 AUTH_TOKEN = "bot-tests-auth-token-0123456789"
+VOICE_KEY = "bot-tests-voice-key-0123456789"
 
 SCENARIO = {
     "defaults": {"ring": 0.1, "turn_silence": 0.6, "first_turn_timeout": 8},
@@ -90,7 +92,14 @@ def emulator():
 
 
 @pytest.fixture(scope="session")
-def daphne(django_db_setup, django_db_blocker, emulator, tmp_path_factory):
+def voices():
+    """Deepgram, OpenAI and Cartesia for the cloud stack's calls, all requiring VOICE_KEY."""
+    with VoiceEmulatorsThread(api_key=VOICE_KEY) as emulators:
+        yield emulators
+
+
+@pytest.fixture(scope="session")
+def daphne(django_db_setup, django_db_blocker, emulator, voices, tmp_path_factory):
     """One daphne for the session: the test database is the same across tests."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -107,6 +116,9 @@ def daphne(django_db_setup, django_db_blocker, emulator, tmp_path_factory):
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_API_BASE_URL": emulator.base_url,
         "MEDIA_ROOT": str(tmp_path_factory.mktemp("media")),
+        "DEEPGRAM_API_KEY": VOICE_KEY, "OPENAI_API_KEY": VOICE_KEY, "CARTESIA_API_KEY": VOICE_KEY,
+        "DEEPGRAM_BASE_URL": voices.base_url, "CARTESIA_BASE_URL": voices.base_url,
+        "OPENAI_BASE_URL": f"{voices.base_url}/v1",
         "BOT_ASR_WORKERS": "2",
         "RECONCILE_MARGIN_SECONDS": "3",  # the stream's heartbeat every second
         "LOG_LEVEL": "INFO",
