@@ -14,6 +14,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import os
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -43,6 +44,8 @@ ROLL_SECS = 0.2  # audio kept either side of what the energy detector calls spee
 INTERIM_EVERY_SECS = 1.0
 IDLE_TIMEOUT_SECS = 10.0  # no audio and no message for this long: close 1011 (NET-0001)
 DEFAULT_DROP_AFTER_SECS = 0.5
+# Decoding processes (the bot runtime's pool; in a test process it is shared with the bot).
+DECODE_WORKERS = max(1, min(2, os.cpu_count() or 1))
 CONFIDENCE = 0.9  # pocketsphinx's posteriors are not comparable with Deepgram's scores
 
 
@@ -385,7 +388,7 @@ class ListenSession:
     async def _recognise(self, start: int, end: int) -> list[tuple[str, float, float]]:
         pcm = bytes(self.audio[start * 2:end * 2])
         loop = asyncio.get_running_loop()
-        words = await loop.run_in_executor(asr.pool(), asr.recognise, self.options.keyterms,
+        words = await loop.run_in_executor(asr.pool(DECODE_WORKERS), asr.recognise, self.options.keyterms,
                                            pcm, self.rate)
         offset = start / self.rate
         return [(word, round(offset + s, 3), round(offset + e, 3)) for word, s, e in words]
