@@ -42,6 +42,7 @@ class Product:
     def __init__(self, directory: Path, port: int, emulator_port: int):
         env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"), "LANG": "C.UTF-8",
                "PORT": str(port), "EMULATOR_PORT": str(emulator_port),
+               "VOICE_EMULATOR_PORT": str(free_port()),
                # Its own Redis database and queue, so it never meets another run's tasks.
                "REDIS_URL": os.environ["REDIS_URL"].rsplit("/", 1)[0] + "/8",
                "CELERY_QUEUE": f"demo-{uuid.uuid4().hex[:8]}"}
@@ -119,6 +120,9 @@ def test_the_readme_run_command_gives_a_working_offline_demo(tmp_path):
                                       INSTALL_AND_START_SECONDS)
         campaign_url, password = ready.group(1), ready.group(2)
         call_in = product.wait_for_line(r"call in as a returning customer: (.+)$", 5).group(1)
+        cloud_url = product.wait_for_line(
+            r"The same contacts on the cloud voice stack: (\S+) \(Deepgram, OpenAI and Cartesia "
+            r"emulated at ", 5).group(1)
         product.wait_for_line(r"Listening on TCP address", 120)
 
         session = log_in(base, password)
@@ -134,6 +138,8 @@ def test_the_readme_run_command_gives_a_working_offline_demo(tmp_path):
         assert conversations
         board = session.get(campaign_url, timeout=10)
         assert board.status_code == 200 and "Summer sale" in board.text
+        cloud_board = session.get(cloud_url, timeout=10)
+        assert cloud_board.status_code == 200 and "Summer sale on the cloud stack" in cloud_board.text
 
         # The person who missed the call rings back and reaches the same campaign's bot.
         # Exactly the command the console printed for the newcomer to paste.

@@ -1,8 +1,10 @@
 """Seed the offline demo: a "Summer sale" campaign on the natural voice stack and a handful
 of fictional contacts whose numbers the Twilio emulator's default scenario answers in
-different ways (see twilio_emulator/README.md). Run by `make run` when no real Twilio
-account is configured; safe to run again: it never duplicates, and it moves the contacts
-to where it is daytime now so the calling window is open whenever the demo is run."""
+different ways (see twilio_emulator/README.md); with --cloud, a second campaign with the
+same contacts on the cloud voice stack. Run by `make run` when no real Twilio account is
+configured; safe to run again: it never duplicates, and it moves the contacts to where it
+is daytime now so the calling window is open whenever the demo is run. Prints the
+campaigns' ids, one a line."""
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -12,6 +14,7 @@ from campaigns.calling_window import zone_where_it_is
 from campaigns.models import Campaign, Customer, Lead
 
 DEMO_SLUG = "summer_sale"
+CLOUD_DEMO_SLUG = "summer_sale_cloud"
 DEMO_CALLER_ID = "+12025550100"
 # Last two digits → the emulator's default callee.
 DEMO_CONTACTS = [
@@ -30,15 +33,21 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true", help="Say what would be created.")
+        parser.add_argument("--cloud", action="store_true",
+                            help="Also seed the campaign on the cloud voice stack.")
 
-    def handle(self, *args, dry_run=False, **options):
-        existing = Campaign.objects.filter(slug=DEMO_SLUG).first()
+    def handle(self, *args, dry_run=False, cloud=False, **options):
+        stacks = [(DEMO_SLUG, Campaign.VoiceStack.NATURAL)]
+        if cloud:
+            stacks.append((CLOUD_DEMO_SLUG, Campaign.VoiceStack.CLOUD))
         if dry_run:
-            self.stdout.write(f"Would {'refresh' if existing else 'create'} the demo campaign "
-                              f"and {len(DEMO_CONTACTS)} contacts.")
+            for slug, _stack in stacks:
+                verb = "refresh" if Campaign.objects.filter(slug=slug).exists() else "create"
+                self.stdout.write(f"Would {verb} the demo campaign {slug} and {len(DEMO_CONTACTS)} contacts.")
             return
         with transaction.atomic():
-            campaign = existing or self._create_campaign()
+            campaigns = [Campaign.objects.filter(slug=slug).first() or self._create_campaign(slug, stack)
+                         for slug, stack in stacks]
             zone = zone_where_it_is(13, timezone.now())
             for phone, first, last, plan in DEMO_CONTACTS:
                 customer, _ = Customer.objects.update_or_create(
@@ -46,16 +55,19 @@ class Command(BaseCommand):
                     defaults={"first_name": first, "last_name": last, "timezone": zone,
                               "attributes": {"demo": True}},
                 )
-                Lead.objects.get_or_create(campaign=campaign, customer=customer,
-                                           defaults={"parameters": {"plan": plan}})
-        self.stdout.write(str(campaign.pk))
+                for campaign in campaigns:
+                    Lead.objects.get_or_create(campaign=campaign, customer=customer,
+                                               defaults={"parameters": {"plan": plan}})
+        for campaign in campaigns:
+            self.stdout.write(str(campaign.pk))
 
-    def _create_campaign(self) -> Campaign:
+    def _create_campaign(self, slug: str, stack: str) -> Campaign:
         return Campaign.objects.create(
-            name="Summer sale (demo)",
-            slug=DEMO_SLUG,
+            name="Summer sale on the cloud stack (demo)" if stack == Campaign.VoiceStack.CLOUD
+            else "Summer sale (demo)",
+            slug=slug,
             caller_id=DEMO_CALLER_ID,
-            voice_stack=Campaign.VoiceStack.NATURAL,
+            voice_stack=stack,
             greeting_template=(
                 "Hello {{ first_name|default:'there' }}, this is an automated assistant calling from "
                 "Sunny Deals about our summer sale: twenty percent off every {{ plan|default:'' }} plan."

@@ -4,7 +4,9 @@ Redis answers, make sure there is a staff login, then run the Procfile's process
 honcho until Ctrl-C; one that exits is restarted (dialer_site.processes).
 
 Without a real Twilio account configured it also runs the Twilio emulator, points the
-product at it and seeds the demo campaign, so a newcomer can press Start and watch calls."""
+product at it and seeds the demo campaign, so a newcomer can press Start and watch calls;
+and a second demo campaign on the cloud voice stack, which talks to the real Deepgram,
+OpenAI and Cartesia when their keys are set, and to the voice emulators otherwise."""
 
 import json
 import os
@@ -22,6 +24,7 @@ from django.core.management.base import BaseCommand, CommandError
 from honcho.environ import parse_procfile
 from honcho.printer import Printer
 
+from botruntime.cloud import REQUIRED_KEYS
 from campaigns.management.commands.seed_demo import DEMO_CALLER_ID, DEMO_CONTACTS
 from dialer_site.env import env_int, env_str
 from dialer_site.processes import RestartingManager
@@ -37,8 +40,10 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=env_int("PORT", 8000))
         parser.add_argument("--host", default=env_str("DIALER_HOST", "127.0.0.1"))
         parser.add_argument("--emulator-port", type=int, default=env_int("EMULATOR_PORT", 8080))
+        parser.add_argument("--voice-emulator-port", type=int,
+                            default=env_int("VOICE_EMULATOR_PORT", 8090))
 
-    def handle(self, *args, port, host, emulator_port, **options):
+    def handle(self, *args, port, host, emulator_port, voice_emulator_port, **options):
         base_dir = Path(settings.BASE_DIR)
         run_dir = base_dir / ".run"
         run_dir.mkdir(exist_ok=True)
@@ -52,6 +57,7 @@ class Command(BaseCommand):
         demo = not _real_twilio_configured()
         if demo:
             env |= self._start_emulator(manager, run_dir, env, host, port, emulator_port)
+            env |= self._voice_services(manager, run_dir, env, voice_emulator_port)
         else:
             self.stdout.write(f"Using the real Twilio account {settings.TWILIO_ACCOUNT_SID} "
                               f"(calls go to real phones); Twilio reaches us at {settings.PUBLIC_BASE_URL}.")
@@ -64,7 +70,7 @@ class Command(BaseCommand):
 
         url = f"http://{host}:{port}"
         if demo:
-            campaign_id = self._seed_demo()
+            campaign_id, cloud_id = self._seed_demo()
             call_in = (f"TWILIO_AUTH_TOKEN={env['TWILIO_AUTH_TOKEN']} {sys.executable} -m twilio_emulator "
                        f"call-in --emulator {env['TWILIO_API_BASE_URL']} "
                        f"--account-sid {env['TWILIO_ACCOUNT_SID']} "
@@ -72,7 +78,9 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(
                 f"\nDemo ready: open {url}/campaigns/{campaign_id}/ ({login}) and press Start; "
                 f"calls go to the Twilio emulator ({env['TWILIO_API_BASE_URL']}/_emulator/).\n"
-                f"Then call in as a returning customer: {call_in}\n"))
+                f"Then call in as a returning customer: {call_in}\n"
+                f"The same contacts on the cloud voice stack: {url}/campaigns/{cloud_id}/ "
+                f"({self._cloud_services})\n"))
         else:
             self.stdout.write(self.style.SUCCESS(f"\nDialer is starting: open {url}/ — {login}\n"))
         manager.loop()
@@ -100,12 +108,36 @@ class Command(BaseCommand):
         manager.add_process("twilio", shlex.join(command), env=env | overrides, cwd=settings.BASE_DIR)
         return overrides
 
-    def _seed_demo(self) -> str:
+    def _voice_services(self, manager: Manager, run_dir: Path, env: dict, port: int) -> dict:
+        """The cloud stack's services: the configured ones when every key is set, else the
+        voice emulators with a generated key both sides share (kept across runs)."""
+        if all(getattr(settings, key) for key in REQUIRED_KEYS):
+            self._cloud_services = "the real Deepgram, OpenAI and Cartesia: their keys are set"
+            self.stdout.write("Cloud voice stack: using the real Deepgram, OpenAI and Cartesia "
+                              "services (DEEPGRAM_API_KEY, OPENAI_API_KEY, CARTESIA_API_KEY are set); "
+                              "their calls are billed to those accounts.")
+            return {}
+        key_file = run_dir / "voice-emulators.json"
+        if not key_file.exists():
+            key_file.write_text(json.dumps({"api_key": secrets.token_hex(16)}))
+            key_file.chmod(0o600)
+        key = json.loads(key_file.read_text())["api_key"]
+        base_url = f"http://127.0.0.1:{port}"
+        self._cloud_services = f"Deepgram, OpenAI and Cartesia emulated at {base_url}"
+        self.stdout.write(f"No keys for the cloud voice stack ({', '.join(REQUIRED_KEYS)}): running "
+                          f"the voice emulators on port {port} instead.")
+        command = [sys.executable, "-m", "voice_emulators", "--port", str(port)]
+        manager.add_process("voices", shlex.join(command), env=env | {"VOICE_EMULATORS_API_KEY": key},
+                            cwd=settings.BASE_DIR)
+        return {**dict.fromkeys(REQUIRED_KEYS, key), "DEEPGRAM_BASE_URL": base_url,
+                "CARTESIA_BASE_URL": base_url, "OPENAI_BASE_URL": f"{base_url}/v1"}
+
+    def _seed_demo(self) -> list[str]:
         from io import StringIO
 
         out = StringIO()
-        call_command("seed_demo", stdout=out)
-        return out.getvalue().strip()
+        call_command("seed_demo", "--cloud", stdout=out)
+        return out.getvalue().split()
 
     def _ensure_redis(self, manager: RestartingManager, run_dir: Path) -> str | None:
         """Use REDIS_URL if it answers; otherwise run a private redis-server next to us."""
