@@ -19,6 +19,8 @@ Schema (every key optional; missing keys fall back to DEFAULT_SCRIPT):
       "goodbye": "Thank you for your time. Goodbye.",
       "goodbye_keywords": ["goodbye", "bye"],        # the caller is leaving: goodbye, hang up
       "idle_goodbye": "I have not heard from you, so I will let you go. Goodbye.",
+      "trouble_goodbye": "…",                          # said when a voice service fails
+      "answer_timeout_secs": 8,                        # no answer this long: that goodbye
       "vocabulary": ["extra phrases the recogniser should know"]
     }
 
@@ -114,6 +116,9 @@ DEFAULT_SCRIPT: dict = {
     "max_fallbacks": 2,
     "goodbye": "Thank you for your time. Goodbye.",
     "idle_goodbye": "I have not heard from you, so I will let you go. Goodbye.",
+    "trouble_goodbye": "I am sorry, we are having technical trouble on our side. "
+    "We will call you back another time. Goodbye.",
+    "answer_timeout_secs": 8,
     "vocabulary": [],
 }
 

@@ -23,6 +23,7 @@ from pipecat.frames.frames import (
     BotStartedSpeakingFrame,
     BotStoppedSpeakingFrame,
     EndFrame,
+    ErrorFrame,
     Frame,
     InputAudioRawFrame,
     InterruptionFrame,
@@ -46,9 +47,10 @@ from pipecat.serializers.twilio import TwilioFrameSerializer
 from pipecat.transports.base_transport import BaseTransport, TransportParams
 from pipecat.turns.user_start.vad_user_turn_start_strategy import VADUserTurnStartStrategy
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
+from pipecat.utils.errors import ErrorCategory
 from pipecat.workers.runner import WorkerRunner
 
-from botruntime import prompts, turns
+from botruntime import cloud, prompts, turns
 from botruntime.outcomes import Disposition, VoiceStack
 from botruntime.script import ScriptedDialogue, merged_script, vocabulary
 from botruntime.store import CallContext, CallStore, UnknownCall
@@ -206,6 +208,13 @@ class BotSession:
         self.caller_hung_up = False
         self.latencies_ms: list[int] = []
         self.ttfb: dict[str, list[int]] = {}
+        self.service_errors: dict[str, list[str]] = {}
+        self.interruptions: list[dict] = []
+        self._context: LLMContext | None = None
+        self._said: dict[str, int] = {}  # our own lines (greeting, goodbyes) -> their rows
+        self._heard_cut: tuple[str, str] | None = None
+        self._services: dict[str, object] = {}
+        self._trouble_goodbye = ""
         self.recording: tuple[bytes, int, int] | None = None
         # Set by the product while someone listens in: called with ("caller" or "bot",
         # 16-bit PCM, sample rate) for every audio frame. None, the usual case, costs nothing.
@@ -319,9 +328,9 @@ class BotSession:
             stt, brain, tts, opening = self.services_factory(self, script, template_context)
             messages = [{"role": "system", "content": prompts.system_prompt(call)}]
         elif stack == VoiceStack.CLOUD:
-            from botruntime.cloud import build_services
-
-            stt, brain, tts = build_services(SAMPLE_RATE, keyterms=vocabulary(script))
+            stt, brain, tts = cloud.build_services(SAMPLE_RATE, keyterms=vocabulary(script),
+                                                   on_interrupted=self._cut_interrupted)
+            cloud.on_failover(tts, self._service_failed)
             register(brain, self.tools)
             messages = [{"role": "system", "content": prompts.system_prompt(call)}]
             opening = []
@@ -340,9 +349,11 @@ class BotSession:
             messages = []
             opening = self.agent.opening()
 
+        self._services = {"stt": stt, "llm": brain, "tts": tts}
+        self._trouble_goodbye = prompts.render(script["trouble_goodbye"], template_context)
         first_words = " ".join([greeting, *opening])
         messages.append({"role": "assistant", "content": first_words})
-        context = LLMContext(messages, tools=tools_schema())
+        self._context = context = LLMContext(messages, tools=tools_schema())
         aggregators = LLMContextAggregatorPair(
             context,
             user_params=LLMUserAggregatorParams(
@@ -370,14 +381,26 @@ class BotSession:
             enable_turn_tracking=False,
         )
 
+        @self.worker.event_handler("on_pipeline_error")
+        async def on_error(_worker, frame: ErrorFrame):
+            await self._service_failed(frame)
+
+        answer_timeout = float(script["answer_timeout_secs"])
+
         @aggregators.user().event_handler("on_user_turn_stopped")
         async def on_user_turn(_aggregator, _strategy, message):
             if message.content:
                 await self._transcript("caller", message.content)
+                self._timers.append(asyncio.create_task(self._expect_answer(answer_timeout)))
 
         @aggregators.assistant().event_handler("on_assistant_turn_stopped")
         async def on_bot_turn(_aggregator, message):
-            if message.content:
+            cut, self._heard_cut = self._heard_cut, None
+            if message.interrupted and cut:
+                heard, unheard = cut
+                self._retell(message.content, heard)
+                await self._transcript("bot", heard, unheard=unheard)
+            elif message.content:
                 await self._transcript("bot", message.content)
 
         @aggregators.user().event_handler("on_user_turn_idle")
@@ -410,6 +433,94 @@ class BotSession:
         await runner.add_workers(self.worker)
         return runner
 
+    # -- failures: never silence ---------------------------------------------------------
+
+    def _service_name(self, kind: str) -> str:
+        service = self._services.get(kind)
+        if service is None:
+            return kind
+        # A failover switcher is named after its first (the stack's own) service.
+        return cloud.service_of(getattr(service, "services", [service])[0])[0]
+
+    async def _service_failed(self, frame: ErrorFrame) -> None:
+        """A service that can no longer work ends the call politely; a rejected key also
+        pauses the campaign, since every call of it would fail the same way."""
+        processor = frame.processor
+        kind = _service_kind(processor.name) if processor else "pipeline"
+        errors = self.service_errors.setdefault(kind, [])
+        if len(errors) < 5:
+            errors.append(str(frame.error)[:300])
+        if processor is None or processor.is_usable or self.ending:
+            return  # a passing error: the service reconnects or retries by itself
+        name, key = cloud.service_of(processor)
+        if frame.category in (ErrorCategory.AUTHENTICATION, ErrorCategory.AUTHORIZATION):
+            reason = f"{name} rejected the API key"
+            if self.call.campaign_id:
+                await database_sync_to_async(self.store.pause_campaign)(
+                    self.call.campaign_id, f"{reason} ({key}): calls are paused until it is fixed.")
+        else:
+            reason = f"{name} stopped working: {frame.error}"
+        await self._give_up(reason, can_speak=self._services["tts"].is_usable)
+
+    async def _expect_answer(self, timeout: float) -> None:
+        """The caller has spoken: if the bot has not started answering within `timeout`,
+        say so and end the call, rather than leave the caller in silence."""
+        utterances, answers = self.bot_utterances, len(self.ttfb.get("llm", []))
+        await asyncio.sleep(timeout)
+        if self.ending or self.bot_speaking or self.bot_utterances != utterances:
+            return
+        stalled = "tts" if len(self.ttfb.get("llm", [])) > answers else "llm"
+        await self._give_up(f"no answer within {timeout:g} s: {self._service_name(stalled)} stalled",
+                            can_speak=stalled != "tts")
+
+    async def _give_up(self, reason: str, *, can_speak: bool) -> None:
+        if self.ending:
+            return
+        logger.warning("call %s: %s; ending the call", self.call.call_id, reason)
+        if can_speak:  # else nothing could say it: just hang up
+            await self.worker.queue_frame(InterruptionFrame())
+            await self._say(self._trouble_goodbye)
+        await self.end_after_speech(reason)
+
+    # -- barge-in: what the caller heard -------------------------------------------------
+
+    async def _cut_interrupted(self, text: str, words: list[tuple[str, float]]) -> None:
+        """The caller talked over `text` (one Cartesia context): cut it where playback had
+        got to — the transport's marks say how far — by the words' start times, and keep
+        what was heard apart from the rest, in the transcript and in the LLM's context."""
+        if not isinstance(self.transport, ChannelsTransport):
+            return  # no marks to go by: Pipecat's own word clock stands
+        heard_secs = self.transport.output().heard_secs()
+        spoken = text.split()
+        count = min(len(spoken), sum(1 for _word, start in words if start < heard_secs))
+        heard, unheard = " ".join(spoken[:count]), " ".join(spoken[count:])
+        if not unheard:
+            return  # it had all been heard: nothing to cut
+        self.interruptions.append({"heard_secs": round(heard_secs, 2), "words_heard": count,
+                                   "words": len(spoken)})
+        line_id = self._said.pop(" ".join(spoken), None)
+        if line_id is None:
+            self._heard_cut = (heard, unheard)  # a reply: stored when its turn ends
+            return
+        self._retell(" ".join(spoken), heard)
+        await database_sync_to_async(self.store.cut_transcript_line)(line_id, heard, unheard)
+
+    def _retell(self, said: str, heard: str) -> None:
+        """In the LLM's context, the assistant message that said `said` (or the last one)
+        now says only what was heard; nothing heard, no message."""
+        messages = self._context.messages
+        assistant = [m for m in messages if isinstance(m, dict) and m.get("role") == "assistant"
+                     and isinstance(m.get("content"), str)]
+        target = next((m for m in reversed(assistant) if " ".join(m["content"].split()) == said),
+                      assistant[-1] if assistant else None)
+        if target is None:
+            return
+        if heard:
+            target["content"] = heard
+        else:
+            messages.remove(target)
+        self._context.set_messages(list(messages))
+
     # -- ending ---------------------------------------------------------------------------
 
     async def _say(self, text: str) -> None:
@@ -421,7 +532,9 @@ class BotSession:
         replies from the agent or LLM are stored by `on_bot_turn` alone.
         """
         await self.worker.queue_frame(TTSSpeakFrame(text, append_to_context=False))
-        await self._transcript("bot", text)
+        line_id = await self._transcript("bot", text)
+        if line_id is not None:
+            self._said[" ".join(text.split())] = line_id
 
     async def end_after_speech(self, reason: str) -> None:
         """Hang up once the bot has said what it is saying (the goodbye)."""
@@ -449,15 +562,16 @@ class BotSession:
     def offset_ms(self) -> int:
         return int((time.monotonic() - self.started) * 1000)
 
-    async def _transcript(self, speaker: str, text: str) -> None:
+    async def _transcript(self, speaker: str, text: str, unheard: str = "") -> int | None:
         text = " ".join(text.split())
-        if text and self.call is not None:
+        if (text or unheard) and self.call is not None:
             try:
-                await database_sync_to_async(self.store.add_transcript_line)(
-                    self.call.call_id, speaker, text, self.offset_ms())
+                return await database_sync_to_async(self.store.add_transcript_line)(
+                    self.call.call_id, speaker, text, self.offset_ms(), unheard)
             except Exception:
                 # A lost line must not take the conversation down with it.
                 logger.exception("could not store a transcript line of call %s", self.call.call_id)
+        return None
 
     def metrics(self) -> dict:
         latencies = self.latencies_ms
@@ -465,6 +579,8 @@ class BotSession:
             "caller_stop_to_bot_audio_ms": latencies,
             "caller_stop_to_bot_audio_median_ms": round(statistics.median(latencies)) if latencies else None,
             "ttfb_ms": self.ttfb,
+            "service_errors": self.service_errors,
+            "interruptions": self.interruptions,
             **(self.transport.stats() if isinstance(self.transport, ChannelsTransport) else {}),
             "end_reason": self.end_reason or ("caller hung up" if self.caller_hung_up else ""),
             "duration_ms": self.offset_ms(),

@@ -48,7 +48,15 @@ class CallStore(Protocol):
     def link_call(self, call_sid: str, stream_sid: str, parameters: dict) -> CallContext:
         """The call a starting stream belongs to (raises UnknownCall to refuse the stream)."""
 
-    def add_transcript_line(self, call_id: int, speaker: str, text: str, offset_ms: int) -> None: ...
+    def add_transcript_line(self, call_id: int, speaker: str, text: str, offset_ms: int,
+                            unheard: str = "") -> int:
+        """Store a line; its id. `unheard`: the rest of a bot line the caller talked over."""
+
+    def cut_transcript_line(self, line_id: int, heard: str, unheard: str) -> None:
+        """A bot line stored before it was spoken, cut where the caller talked over it."""
+
+    def pause_campaign(self, campaign_id: int, reason: str) -> None:
+        """Stop dialling a campaign whose calls cannot work (a voice service refused its key)."""
 
     def transcript_lines(self, call_id: int) -> list[tuple[str, str]]:
         """(speaker, text) in the order they were said."""

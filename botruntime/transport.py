@@ -69,6 +69,10 @@ class ChannelsClient:
         self.marks_sent = 0
         self.marks_echoed = 0
         self._mark_waiters: dict[str, asyncio.Future] = {}
+        self._mark_positions: dict[str, float] = {}
+        # (when, bot audio seconds sent before it) of the last mark Twilio echoed: the
+        # caller had heard everything up to that position at that moment.
+        self.last_echo: tuple[float, float] | None = None
 
     async def send(self, data: str) -> bool:
         if self.closed:
@@ -89,14 +93,18 @@ class ChannelsClient:
             except Exception:
                 logger.debug("closing the media stream failed", exc_info=True)
 
-    def next_mark(self) -> str:
+    def next_mark(self, position: float) -> str:
         self.marks_sent += 1
         name = f"m{self.marks_sent}"
         self._mark_waiters[name] = asyncio.get_running_loop().create_future()
+        self._mark_positions[name] = position
         return name
 
     def mark_echoed(self, name: str) -> None:
         self.marks_echoed += 1
+        position = self._mark_positions.pop(name, None)
+        if position is not None:
+            self.last_echo = (time.monotonic(), position)
         waiter = self._mark_waiters.pop(name, None)
         if waiter and not waiter.done():
             waiter.set_result(time.monotonic())
@@ -214,6 +222,9 @@ class ChannelsOutputTransport(_ChannelsEnd, BaseOutputTransport):
         self._play_until = 0.0  # monotonic time at which Twilio finishes what we sent
         self._since_mark = 0.0
         self._last_mark: str | None = None
+        self._sent_secs = 0.0  # bot audio written to the socket, all stretches of speech
+        self._stretch_start = 0.0  # `_sent_secs` where the current stretch began
+        self._stretch_sent_at = 0.0  # when its first audio was sent
 
     async def start(self, frame: StartFrame):
         await super().start(frame)
@@ -254,6 +265,7 @@ class ChannelsOutputTransport(_ChannelsEnd, BaseOutputTransport):
         now = time.monotonic()
         if self._play_until < now:
             self._play_until = now  # Twilio ran dry: playback restarts from now
+            self._stretch_start, self._stretch_sent_at = self._sent_secs, now
         ahead = self._play_until - now
         if ahead > self._params.output_lead_secs:
             await asyncio.sleep(ahead - self._params.output_lead_secs)
@@ -262,6 +274,7 @@ class ChannelsOutputTransport(_ChannelsEnd, BaseOutputTransport):
         if not await self._write_frame(out):
             return False
         self._play_until = max(self._play_until, time.monotonic()) + duration
+        self._sent_secs += duration
         self._since_mark += duration
         if self._since_mark >= self._params.mark_every_secs:
             await self._send_mark()
@@ -271,11 +284,23 @@ class ChannelsOutputTransport(_ChannelsEnd, BaseOutputTransport):
         if self._client.closed or not self._params.serializer:
             return
         self._since_mark = 0.0
-        name = self._client.next_mark()
+        name = self._client.next_mark(self._sent_secs)
         self._last_mark = name
         stream_sid = getattr(self._params.serializer, "_stream_sid", "")
         await self._client.send(json.dumps({"event": "mark", "streamSid": stream_sid,
                                             "mark": {"name": name}}))
+
+    def heard_secs(self) -> float:
+        """How much of the current stretch of bot speech the caller has heard by now: up to
+        the last mark Twilio echoed (it echoes a mark once what came before it has played)
+        and on since then; before any echo, since the stretch's first audio was sent."""
+        now = time.monotonic()
+        echo = self._client.last_echo
+        if echo is not None and echo[1] >= self._stretch_start:
+            position = echo[1] + (now - echo[0])
+        else:
+            position = self._stretch_start + (now - self._stretch_sent_at)
+        return max(0.0, min(position, self._sent_secs) - self._stretch_start)
 
     async def push_frame(self, frame: Frame, direction: FrameDirection = FrameDirection.DOWNSTREAM):
         await super().push_frame(frame, direction)

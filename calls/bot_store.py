@@ -5,6 +5,7 @@ on the event loop, and they publish live updates after commit (`calls.live`)."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import wave
@@ -17,7 +18,7 @@ from django.utils import timezone
 from botruntime.store import CallContext, Recording, UnknownCall
 from calls import live
 from calls.models import Call, TranscriptLine
-from campaigns import dialing
+from campaigns import dialing, lifecycle
 from campaigns.calling_window import customer_zone
 from campaigns.models import Campaign, Customer, DoNotCall, Lead
 
@@ -115,11 +116,22 @@ class DatabaseCallStore:
             parameters=dict(call.parameters),
         )
 
-    def add_transcript_line(self, call_id: int, speaker: str, text: str, offset_ms: int) -> None:
+    def add_transcript_line(self, call_id: int, speaker: str, text: str, offset_ms: int,
+                            unheard: str = "") -> int:
         line = TranscriptLine.objects.create(
-            call_id=call_id, speaker=speaker, text=text, offset_ms=max(0, offset_ms)
+            call_id=call_id, speaker=speaker, text=text, unheard=unheard, offset_ms=max(0, offset_ms)
         )
         live.publish_transcript(line)
+        return line.pk
+
+    def cut_transcript_line(self, line_id: int, heard: str, unheard: str) -> None:
+        TranscriptLine.objects.filter(pk=line_id).update(text=heard, unheard=unheard)
+
+    def pause_campaign(self, campaign_id: int, reason: str) -> None:
+        campaign = Campaign.objects.filter(pk=campaign_id).first()
+        if campaign is not None:
+            with contextlib.suppress(lifecycle.TransitionError):  # already paused or stopped
+                lifecycle.pause(campaign, reason)
 
     def set_disposition(self, call_id: int, disposition: str, notes: str) -> None:
         """The bot's verdict, stored as soon as it is reached so a dropped call keeps it, and

@@ -55,6 +55,7 @@ def transcript_payload(line: TranscriptLine) -> dict:
         "call_id": line.call_id,
         "speaker": line.speaker,
         "text": line.text,
+        "unheard": line.unheard,
         "offset_ms": line.offset_ms,
     }
 

@@ -261,6 +261,9 @@ class TranscriptLine(models.Model):
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="transcript")
     speaker = models.CharField(max_length=8, choices=Speaker)
     text = models.TextField()
+    unheard = models.TextField(
+        blank=True, help_text="The rest of a bot line the caller talked over: said, never heard."
+    )
     offset_ms = models.PositiveIntegerField(help_text="Milliseconds since the call started.")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -67,7 +67,8 @@ async def completions(request: web.Request) -> web.StreamResponse:
         return error(400, "[] is too short - 'messages'", "invalid_request_error", None, "messages")
     answer = request.app[POLICY].answer(messages, body.get("tools") or [])
     state.note(SERVICE, "completion", stream=bool(body.get("stream")), text=answer.text,
-               tools=[c.name for c in answer.tool_calls], messages=len(messages))
+               tools=[c.name for c in answer.tool_calls],
+               messages=[{"role": m.get("role"), "content": m.get("content")} for m in messages])
     prompt_tokens = (sum(_tokens(json.dumps(m)) for m in messages)
                      + _tokens(json.dumps(body.get("tools") or [])))
     completion_tokens = _tokens(answer.text) + sum(_tokens(arguments_json(c)) for c in answer.tool_calls)

@@ -275,7 +275,7 @@ function bubble(line) {
   return el(
     "div", { className: `bubble ${line.speaker} fresh`, "data-line-id": line.id, "data-offset": line.offset_ms },
     el("span", { className: "who" }, `${who} · ${clock(line.offset_ms / 1000)}`),
-    el("p", {}, line.text),
+    el("p", {}, line.text, ...(line.unheard ? [" ", el("span", { className: "unheard", title: "Not heard: the caller talked over it" }, line.unheard)] : [])),
   );
 }
 

@@ -98,6 +98,14 @@ def voices():
         yield emulators
 
 
+@pytest.fixture(autouse=True)
+def _no_voice_faults_left(request):
+    """A fault a test injected and its call did not use up must not reach the next test."""
+    yield
+    if "voices" in request.fixturenames:
+        request.getfixturevalue("voices").clear_faults()
+
+
 @pytest.fixture(scope="session")
 def daphne(django_db_setup, django_db_blocker, emulator, voices, tmp_path_factory):
     """One daphne for the session: the test database is the same across tests."""

@@ -15,13 +15,22 @@ class MemoryCallStore:
     do_not_call: list[str] = field(default_factory=list)
     outcomes: list[tuple[int, str, datetime | None]] = field(default_factory=list)
     finished: dict = field(default_factory=dict)
+    paused: list[tuple[int, str]] = field(default_factory=list)
 
     def link_call(self, call_sid: str, stream_sid: str, parameters: dict) -> CallContext:
         self.linked.append((call_sid, stream_sid, parameters))
         return self.call
 
-    def add_transcript_line(self, call_id: int, speaker: str, text: str, offset_ms: int) -> None:
+    def add_transcript_line(self, call_id: int, speaker: str, text: str, offset_ms: int,
+                            unheard: str = "") -> int:
         self.lines.append((speaker, text))
+        return len(self.lines)
+
+    def cut_transcript_line(self, line_id: int, heard: str, unheard: str) -> None:
+        self.lines[line_id - 1] = (self.lines[line_id - 1][0], heard)
+
+    def pause_campaign(self, campaign_id: int, reason: str) -> None:
+        self.paused.append((campaign_id, reason))
 
     def transcript_lines(self, call_id: int) -> list[tuple[str, str]]:
         return list(self.lines)

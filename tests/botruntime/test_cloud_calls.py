@@ -51,3 +51,31 @@ def test_a_campaign_call_on_the_cloud_stack_hears_answers_calls_tools_and_hangs_
     # Latency figures like a local call's: caller stops -> bot audio, and each service's TTFB.
     assert call.metrics["caller_stop_to_bot_audio_ms"]
     assert {"stt", "llm", "tts"} <= set(call.metrics["ttfb_ms"]), call.metrics
+
+
+GREETING = "Hello Dana, this is an automated assistant calling from Summer Offers."
+
+
+def test_a_caller_talking_over_the_bot_is_heard_and_the_line_kept_as_they_heard_it(
+        daphne, emulator, voices):
+    asked_before = len(voices.log("openai", "completion"))
+    call = cloud_call("+12025550109")  # talks over the greeting: "No thanks, I am not interested."
+
+    sid = dial(emulator, daphne, call)
+    snapshot = emulator.wait_for_status(sid, "completed", timeout=60)
+    wait_until(lambda: finished(call), timeout=20)
+
+    # Twilio was told to drop the rest of the greeting, and Cartesia to stop speaking it.
+    assert entries(snapshot, "stream_clear")[0]["dropped_seconds"] > 0
+    assert any(c["known"] for c in voices.log("cartesia", "cancel"))
+    # The greeting is stored as far as it was heard, the rest kept apart.
+    greeting = TranscriptLine.objects.filter(call=call, speaker="bot").first()
+    assert greeting.unheard, greeting.text
+    assert f"{greeting.text} {greeting.unheard}".strip() == GREETING
+    assert call.metrics["interruptions"][0]["words_heard"] == len(greeting.text.split())
+    # The LLM was told only what the caller heard.
+    asked = voices.log("openai", "completion")[asked_before]
+    said = [m["content"] for m in asked["messages"] if m["role"] == "assistant"]
+    assert GREETING not in said
+    assert said[:1] == ([greeting.text] if greeting.text else [])
+    assert call.disposition == "not_interested"

@@ -112,7 +112,7 @@ def test_the_cloud_stack_builds_and_wires_the_tools(settings):
     settings.OPENAI_BASE_URL = "http://127.0.0.1:9/v1"
     stt, llm, tts = cloud.build_services()
     assert type(stt).__name__ == "DeepgramSTTService"
-    assert type(tts).__name__ == "CartesiaTTSService"
+    assert [type(s).__name__ for s in tts.services] == ["HeardCartesiaTTSService", "EspeakTTSService"]
     assert str(llm._client.base_url).startswith("http://127.0.0.1:9/v1")
 
     async def ended(reason):
@@ -175,3 +175,34 @@ def test_pipecats_logs_go_through_logging_at_the_projects_level(caplog):
 
     assert [(r.name, r.levelname, r.getMessage()) for r in caplog.records] == [
         ("pipecat.test", "INFO", "call started"), ("pipecat.test", "WARNING", "call-level trouble")]
+
+
+def test_the_cloud_services_are_pointed_at_the_configured_base_urls(settings):
+    settings.DEEPGRAM_API_KEY, settings.OPENAI_API_KEY, settings.CARTESIA_API_KEY = "dg", "sk", "ca"
+    settings.DEEPGRAM_BASE_URL = "http://127.0.0.1:8090"
+    settings.CARTESIA_BASE_URL = "https://voices.example.com"
+    stt, _llm, tts = cloud.build_services(keyterms=("call me back",))
+
+    assert stt._client._client_wrapper.get_environment().production == "ws://127.0.0.1:8090"
+    assert stt._settings.keyterm == ["call me back"]
+    assert tts.services[0]._url == "wss://voices.example.com/tts/websocket"
+
+
+def test_unset_base_urls_mean_the_real_services(settings):
+    settings.DEEPGRAM_API_KEY, settings.OPENAI_API_KEY, settings.CARTESIA_API_KEY = "dg", "sk", "ca"
+    settings.DEEPGRAM_BASE_URL = settings.CARTESIA_BASE_URL = ""
+    stt, _llm, tts = cloud.build_services()
+
+    assert stt._client._client_wrapper.get_environment().production == "wss://api.deepgram.com"
+    assert tts.services[0]._url == "wss://api.cartesia.ai/tts/websocket"
+
+
+@pytest.mark.parametrize("value", ["ftp://host", "host:8090", "http://"])
+def test_a_base_url_that_is_not_one_is_refused_by_name(value, monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from dialer_site.env import env_base_url
+
+    monkeypatch.setenv("DEEPGRAM_BASE_URL", value)
+    with pytest.raises(ImproperlyConfigured, match="DEEPGRAM_BASE_URL"):
+        env_base_url("DEEPGRAM_BASE_URL")

@@ -108,7 +108,7 @@ class Command(BaseCommand):
         manager.add_process("twilio", shlex.join(command), env=env | overrides, cwd=settings.BASE_DIR)
         return overrides
 
-    def _voice_services(self, manager: Manager, run_dir: Path, env: dict, port: int) -> dict:
+    def _voice_services(self, manager: RestartingManager, run_dir: Path, env: dict, port: int) -> dict:
         """The cloud stack's services: the configured ones when every key is set, else the
         voice emulators with a generated key both sides share (kept across runs)."""
         if all(getattr(settings, key) for key in REQUIRED_KEYS):
