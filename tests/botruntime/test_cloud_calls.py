@@ -6,7 +6,7 @@ import pytest
 
 from calls.models import Call, TranscriptLine
 from campaigns.models import Campaign, DoNotCall, Lead
-from tests.botruntime import factory
+from tests import factory
 from tests.botruntime.helpers import dial, entries
 from tests.waiting import wait_until
 
@@ -19,8 +19,8 @@ def finished(call: Call) -> Call | None:
 
 
 def cloud_call(number: str) -> Call:
-    campaign = factory.campaign(voice_stack=Campaign.VoiceStack.CLOUD)
-    return factory.outbound_call(campaign, factory.customer(number))
+    campaign = factory.offers_campaign(voice_stack=Campaign.VoiceStack.CLOUD)
+    return factory.outbound_call(campaign, factory.dana(number))
 
 
 def test_a_campaign_call_on_the_cloud_stack_hears_answers_calls_tools_and_hangs_up(

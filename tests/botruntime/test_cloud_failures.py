@@ -6,7 +6,7 @@ import pytest
 
 from calls.models import TranscriptLine
 from campaigns.models import Campaign, Lead
-from tests.botruntime import factory
+from tests import factory
 from tests.botruntime.helpers import dial, entries
 from tests.botruntime.test_cloud_calls import cloud_call, finished
 from tests.waiting import wait_until
@@ -48,9 +48,9 @@ def test_a_rejected_key_pauses_the_campaign_naming_the_service_and_the_bot_apolo
 
 def test_a_stalled_llm_gets_the_fallback_line_and_a_clear_end_reason(daphne, emulator, voices):
     voices.inject("openai", "slow_first_byte", seconds=20)
-    campaign = factory.campaign(voice_stack=Campaign.VoiceStack.CLOUD,
+    campaign = factory.offers_campaign(voice_stack=Campaign.VoiceStack.CLOUD,
                                 script={"answer_timeout_secs": 3})
-    call = factory.outbound_call(campaign, factory.customer("+12025550102"))
+    call = factory.outbound_call(campaign, factory.dana("+12025550102"))
 
     snapshot, lines = run(daphne, emulator, call)
 
