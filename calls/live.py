@@ -55,8 +55,9 @@ def transcript_payload(line: TranscriptLine) -> dict:
         "call_id": line.call_id,
         "speaker": line.speaker,
         "text": line.text,
-        "unheard": line.unheard,
         "offset_ms": line.offset_ms,
+        # Only a bot line the caller talked over has an unheard rest.
+        **({"unheard": line.unheard} if line.unheard else {}),
     }
 
 
