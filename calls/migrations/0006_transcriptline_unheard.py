@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('calls', '0004_call_reconciliation'),
+        ('calls', '0005_listening'),
     ]
 
     operations = [
