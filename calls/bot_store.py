@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from botruntime.store import CallContext, Recording, UnknownCall
+from calls import events as call_events
 from calls import live
 from calls.models import Call, TranscriptLine
 from campaigns import dialing, lifecycle
@@ -84,6 +85,7 @@ class DatabaseCallStore:
             call.move_to(Call.Status.IN_PROGRESS)
             call.answered_at = call.answered_at or timezone.now()
             call.save()
+            call_events.call_started(call)
             live.publish_call(call)
 
         customer_fields = {}
@@ -154,21 +156,25 @@ class DatabaseCallStore:
                     recording: Recording | None) -> None:
         """`recording` is (16-bit PCM, sample rate, channels): encoded to WAV here, in the
         worker thread, not on the event loop (minutes of stereo audio are megabytes)."""
-        call = Call.objects.select_related("customer", "campaign").filter(pk=call_id).first()
-        if call is None:
-            logger.warning("call %s was deleted before its session finished", call_id)
-            return
-        call.disposition = disposition or call.disposition
-        call.notes = notes or call.notes
-        call.summary = summary
-        call.metrics = {**call.metrics, **metrics}
-        fields = ["disposition", "notes", "summary", "metrics"]
-        if recording:
-            call.recording.save(f"{call.call_sid or call.pk}.wav", ContentFile(wav_bytes(*recording)),
-                                save=False)
-            fields.append("recording")
-        call.save(update_fields=fields)
-        live.publish_call(call)
+        wav = ContentFile(wav_bytes(*recording)) if recording else None
+        with transaction.atomic():
+            # Locked: Twilio's final status may be settling the same call (call.ended, once).
+            call = Call.objects.select_for_update(of=("self",)).select_related("customer", "campaign").filter(
+                pk=call_id).first()
+            if call is None:
+                logger.warning("call %s was deleted before its session finished", call_id)
+                return
+            call.disposition = disposition or call.disposition
+            call.notes = notes or call.notes
+            call.summary = summary
+            call.metrics = {**call.metrics, **metrics}
+            fields = ["disposition", "notes", "summary", "metrics"]
+            if wav:
+                call.recording.save(f"{call.call_sid or call.pk}.wav", wav, save=False)
+                fields.append("recording")
+            call.save(update_fields=fields)
+            call_events.call_ended_if_ready(call)
+            live.publish_call(call)
 
     def transcript_lines(self, call_id: int) -> list[tuple[str, str]]:
         return list(TranscriptLine.objects.filter(call_id=call_id).values_list("speaker", "text"))

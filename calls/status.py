@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from calls import events as call_events
 from calls import live
 from calls.models import Call, CallEvent
 from campaigns import dialing
@@ -122,7 +123,7 @@ def apply_status_callbacks(callbacks: list[StatusCallback]) -> list[Call]:
 
 
 def _apply(callbacks: list[StatusCallback]) -> tuple[list[Call], list[int]]:
-    became_final = []
+    became_final, answered = [], {}
     with transaction.atomic():
         calls, moved, events = _LockedCalls(callbacks), {}, []
         for callback in callbacks:
@@ -131,12 +132,19 @@ def _apply(callbacks: list[StatusCallback]) -> tuple[list[Call], list[int]]:
                 call=call, call_status=callback.params["CallStatus"],
                 sequence_number=callback.params.get("SequenceNumber"), params=callback.raw,
             ))
+            unanswered = call.answered_at is None
             if _move_forward(call, callback.params):
                 became_final.append(call.pk)
+            if unanswered and call.answered_at:
+                answered[call.pk] = call
             moved[call.pk] = call
         CallEvent.objects.bulk_create(events)
         for call in moved.values():  # a save each is cheaper than bulk_update's CASE per field
             call.save(update_fields=MOVED_FIELDS)
+        for call in answered.values():
+            call_events.call_started(call)
+        for call_id in became_final:
+            call_events.call_ended_if_ready(moved[call_id])
         live.publish_calls(list(moved.values()))
     return list(moved.values()), became_final
 

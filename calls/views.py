@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 
 from calls.live import call_payload, transcript_payload
 from calls.models import Call
+from calls.recording_links import call_for_link
 from campaigns.models import Campaign, Customer, Disposition, Lead
 from common.access import staff_required
 from common.paging import keyset_page
@@ -93,9 +94,20 @@ def call_live(request, call_id):
 
 @staff_required
 def call_recording(request, call_id):
-    """Stream the recording to staff only (never a public media URL), with Range support so
-    the browser's player can seek."""
-    call = _get_call(call_id)
+    """Stream the recording to staff only (never a public media URL)."""
+    return recording_response(request, _get_call(call_id))
+
+
+def call_recording_by_link(request, token):
+    """The recording for whoever holds a signed, unexpired link (webhooks send them)."""
+    call = call_for_link(token)
+    if call is None:
+        raise Http404("This recording link is not valid or has expired.")
+    return recording_response(request, call)
+
+
+def recording_response(request, call: Call):
+    """The recording, with Range support so a browser's player can seek."""
     if not call.recording:
         raise Http404("This call has no recording.")
     try:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from calls.models import Call
 from campaigns import lifecycle
 from campaigns.models import Campaign, Disposition, DoNotCall, Lead
+from campaigns.webhooks import events as webhook_events
 
 # Outcomes that say nothing about the person yet: try again after the campaign's delay.
 RETRYABLE = {Disposition.BUSY, Disposition.NO_ANSWER, Disposition.FAILED, Disposition.VOICEMAIL}
@@ -83,6 +84,7 @@ def settle_calls(call_ids: list[int]) -> None:
             if current:  # else no lead, an older attempt, or already settled
                 _apply(lead, verdict, lead.callback_at)
                 lead.save()
+                webhook_events.lead_settled(lead)
                 finished_campaigns[lead.campaign_id] = lead.campaign
     for campaign in finished_campaigns.values():
         lifecycle.complete_if_finished(campaign)
@@ -106,5 +108,6 @@ def record_outcome(
         else:
             _apply(lead, disposition, callback_at)
         lead.save()
+        webhook_events.lead_settled(lead)
         lifecycle.reopen_for(lead)
     lifecycle.complete_if_finished(lead.campaign)

@@ -26,6 +26,7 @@ from kombu.exceptions import OperationalError
 from requests import RequestException
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
+from calls import events as call_events
 from calls import live, status
 from calls.models import Call
 from calls.twilio_auth import with_retries
@@ -35,6 +36,7 @@ from campaigns import calling_window, dialing, do_not_call, lifecycle
 from campaigns.models import Campaign, Customer, DoNotCall, Lead
 from campaigns.pacing import account_pacer
 from campaigns.twilio_errors import DialError, explain
+from campaigns.webhooks import events as webhook_events
 
 logger = logging.getLogger(__name__)
 
@@ -137,9 +139,7 @@ def claim_due_leads(campaign_id: int, now: datetime | None = None) -> list[int]:
     if campaign.status != Campaign.Status.RUNNING:
         return []
     if campaign.ends_at and now >= campaign.ends_at:
-        Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.RUNNING).update(
-            status=Campaign.Status.COMPLETED, status_reason="The campaign's end date was reached."
-        )
+        lifecycle.complete_at_end_date(campaign)
         return []
     # A quick look first, so a full campaign costs two reads; the count that decides is
     # taken again below, under the campaign's lock.
@@ -354,6 +354,7 @@ def _close_call(call: Call, code: str, message: str) -> None:
         status=Call.Status.FAILED, ended_at=timezone.now(), error_code=code, error_message=message
     )
     call.refresh_from_db()
+    call_events.call_ended_if_ready(call)
     live.publish_call(call)
 
 
@@ -374,6 +375,7 @@ def _dial_failed(call: Call, error: DialError, code: int | None) -> None:
                 state=Lead.State.FAILED, last_error=error.message, claimed_at=None,
                 next_attempt_at=None, updated_at=timezone.now(),
             )
+            webhook_events.lead_failed(call.lead_id)
         if error.account_level and call.campaign:
             _pause_for(call.campaign, error.message)
     if call.campaign and not error.account_level:

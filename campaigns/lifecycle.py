@@ -2,8 +2,7 @@
 
 Every transition is one conditional UPDATE, so two staff pressing buttons at once (or
 the dashboard racing the scheduler) can never both win. Staff, the admin, the dispatcher
-and the reaper all move campaigns through here (one exception left: claim_due_leads still
-completes a campaign whose end date has come itself). Once a move is committed,
+and the reaper all move campaigns through here. Once a move is committed,
 `campaign_changed` tells whoever shows campaigns (the dashboard's pages)."""
 
 import contextlib
@@ -15,6 +14,7 @@ from django.utils import timezone
 
 from botruntime.weights import problems as model_problems
 from campaigns.models import Campaign, Lead
+from campaigns.webhooks import events as webhook_events
 
 # Sent after the commit of every transition, with `campaign` (as it now is).
 campaign_changed = Signal()
@@ -51,10 +51,16 @@ def startability_problems(campaign: Campaign) -> list[str]:
 
 
 def _moved(campaign: Campaign, allowed_from: list[str], to: str, reason: str = "", **only_if) -> bool:
-    """The one conditional UPDATE every transition is; True if this call made it."""
-    changed = Campaign.objects.filter(pk=campaign.pk, status__in=allowed_from, **only_if).update(
-        status=to, status_reason=reason, updated_at=timezone.now()
-    )
+    """The one conditional UPDATE every transition is; True if this call made it. The
+    webhook event is written with it, in the same transaction."""
+    with transaction.atomic():
+        # Locked first only to know what it was moved from, for the webhook.
+        previous = Campaign.objects.select_for_update().values_list("status", flat=True).get(pk=campaign.pk)
+        changed = Campaign.objects.filter(pk=campaign.pk, status__in=allowed_from, **only_if).update(
+            status=to, status_reason=reason, updated_at=timezone.now()
+        )
+        if changed:
+            webhook_events.campaign_status_changed(campaign.pk, previous)
     if changed:
         campaign.refresh_from_db(fields=["status", "status_reason", "updated_at"])
         transaction.on_commit(lambda: campaign_changed.send(sender=Campaign, campaign=campaign), robust=True)
@@ -128,6 +134,11 @@ def reopen_for(lead) -> bool:
         return False
     return _moved(lead.campaign, [Campaign.Status.COMPLETED], Campaign.Status.RUNNING,
                   status_reason=ALL_FINAL)
+
+
+def complete_at_end_date(campaign: Campaign) -> bool:
+    return _moved(campaign, [Campaign.Status.RUNNING], Campaign.Status.COMPLETED,
+                  "The campaign's end date was reached.")
 
 
 def campaigns_to_dispatch() -> list[int]:

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "dialer_site",
     "campaigns",
+    "campaigns.webhooks",
     "calls",
     "dashboard",
     "staff",
@@ -61,6 +62,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "campaigns.webhooks.notices.disabled_endpoints",
             ],
         },
     },
@@ -168,7 +170,17 @@ CELERY_BEAT_SCHEDULE = {
                            "options": {"expires": REAPER_INTERVAL_SECONDS}},
     "resolve-lead-zones": {"task": "campaigns.tasks.resolve_lead_zones", "schedule": 10.0},
     "forget-idempotency-keys": {"task": "calls.tasks.forget_expired_idempotency_keys", "schedule": 3600.0},
+    "sweep-webhook-outbox": {"task": "campaigns.webhooks.tasks.sweep", "schedule": 30.0},
 }
+
+# --- Webhooks to the customer's systems (campaigns.webhooks) ------------------------
+# Loopback, private and link-local destinations are refused unless this allows them
+# (tests, receivers on the same network as an on-premise install).
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
+# The waits after each failed attempt, in seconds; then the delivery is given up. The
+# default sums to about 36 hours, growing roughly fivefold then doubling.
+WEBHOOK_RETRY_SECONDS = [int(s) for s in env_list("WEBHOOK_RETRY_SECONDS", [
+    "5", "30", "120", "600", "1800", "3600", "7200", "14400", "28800", "36000", "36000"])]
 
 # --- Twilio -----------------------------------------------------------------------
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")

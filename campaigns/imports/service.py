@@ -36,6 +36,7 @@ from campaigns.imports.reading import (
 )
 from campaigns.imports.rows import MAX_FIELD_CHARS, Contact, RowParser
 from campaigns.models import Campaign, ContactImport, ImportRejection
+from campaigns.webhooks import events as webhook_events
 
 __all__ = ["ImportFileError", "confirm", "create_import", "requeue", "run_import", "stalled"]
 
@@ -152,9 +153,8 @@ def run_import(contact_import_id: int, *, open_source: Opener | None = None,
     except Exception as error:
         logger.exception("Contact import %s failed", contact_import.pk)
         message = str(error) if isinstance(error, ImportFileError) else f"{type(error).__name__}: {error}"
-        ContactImport.objects.filter(pk=contact_import.pk).update(
-            status=ContactImport.Status.FAILED, error=message, finished_at=timezone.now()
-        )
+        _finish(contact_import.pk, status=ContactImport.Status.FAILED, error=message,
+                finished_at=timezone.now())
     finally:
         writing.unlock(contact_import.pk)
     contact_import.refresh_from_db()
@@ -188,9 +188,14 @@ def _run(contact_import: ContactImport, open_source: Opener, batch_size: int) ->
                     batch, blank = [], 0
         if batch or blank:
             _commit_batch(contact_import, parse, batch, blank)
-    ContactImport.objects.filter(pk=contact_import.pk).update(
-        status=ContactImport.Status.DONE, finished_at=timezone.now(), heartbeat_at=timezone.now()
-    )
+    _finish(contact_import.pk, status=ContactImport.Status.DONE, finished_at=timezone.now(),
+            heartbeat_at=timezone.now())
+
+
+def _finish(contact_import_id: int, **fields) -> None:
+    with transaction.atomic():
+        ContactImport.objects.filter(pk=contact_import_id).update(**fields)
+        webhook_events.import_finished(contact_import_id)
 
 
 def _commit_batch(contact_import: ContactImport, parse: RowParser, records: list, blank: int) -> None:
