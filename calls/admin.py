@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
@@ -95,19 +96,29 @@ class TranscriptLineAdmin(admin.ModelAdmin):
     raw_id_fields = ["call"]
 
 
+class ApiTokenForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(choices=ApiToken.Scope.choices, widget=forms.CheckboxSelectMultiple,
+                                       initial=[ApiToken.Scope.READ])
+
+    class Meta:
+        model = ApiToken
+        fields = ["name", "scopes", "revoked"]
+
+
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    """Tokens for the dial-out API. The token is shown once, when it is made; only its
-    hash is kept, so a lost token is revoked and replaced, never recovered."""
+    """Tokens for the API. The token is shown once, when it is made; only its hash is
+    kept, so a lost token is revoked and replaced, never recovered."""
 
-    list_display = ["name", "prefix", "created_by", "created_at", "last_used_at", "revoked"]
+    form = ApiTokenForm
+    list_display = ["name", "prefix", "scopes", "created_by", "created_at", "last_used_at", "revoked"]
     list_filter = ["revoked"]
     search_fields = ["name", "prefix"]
     readonly_fields = ["prefix", "created_by", "created_at", "last_used_at"]
 
     def get_fields(self, request, obj=None):
-        return ["name"] if obj is None else ["name", "prefix", "created_by", "created_at", "last_used_at",
-                                             "revoked"]
+        return ["name", "scopes"] if obj is None else [
+            "name", "scopes", "prefix", "created_by", "created_at", "last_used_at", "revoked"]
 
     def save_model(self, request, obj, form, change):
         if change:

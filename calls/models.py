@@ -143,11 +143,21 @@ class Call(models.Model):
         return True
 
 
+def default_scopes() -> list[str]:
+    return [ApiToken.Scope.READ]
+
+
 class ApiToken(models.Model):
-    """A bearer token for the dial-out API. Only its SHA-256 is stored; the token itself
-    is shown once, when it is created in the admin."""
+    """A bearer token for the API. Only its SHA-256 is stored; the token itself is shown
+    once, when it is created in the admin."""
+
+    class Scope(models.TextChoices):
+        READ = "read", "read: everything that GET shows"
+        WRITE = "write", "write: campaigns, leads, do-not-call, imports, webhooks"
+        CALLS = "calls", "calls: place calls (POST /api/v1/calls/)"
 
     name = models.CharField(max_length=100, help_text="Who or what uses it, e.g. 'CRM'.")
+    scopes = models.JSONField(default=default_scopes, help_text="What it may do: read, write, calls.")
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     prefix = models.CharField(max_length=8, editable=False, help_text="The token's first characters.")
     created_by = models.ForeignKey(
@@ -174,8 +184,8 @@ class ApiToken(models.Model):
         return token
 
     @classmethod
-    def issue(cls, name: str, created_by=None) -> tuple["ApiToken", str]:
-        api_token = cls(name=name, created_by=created_by)
+    def issue(cls, name: str, created_by=None, scopes: list[str] | None = None) -> tuple["ApiToken", str]:
+        api_token = cls(name=name, created_by=created_by, scopes=scopes or list(cls.Scope.values))
         token = api_token.set_new_token()
         api_token.save()
         return api_token, token

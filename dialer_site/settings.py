@@ -28,6 +28,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # the docs page's Swagger UI, served from here (no CDN)
     "dialer_site",
     "campaigns",
     "campaigns.webhooks",
@@ -171,6 +174,44 @@ CELERY_BEAT_SCHEDULE = {
     "resolve-lead-zones": {"task": "campaigns.tasks.resolve_lead_zones", "schedule": 10.0},
     "forget-idempotency-keys": {"task": "calls.tasks.forget_expired_idempotency_keys", "schedule": 3600.0},
     "sweep-webhook-outbox": {"task": "campaigns.webhooks.tasks.sweep", "schedule": 30.0},
+}
+
+# Django's cache: the API's per-token request counts, shared by every web process.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                      "KEY_PREFIX": "dialer"}}
+
+# --- The REST API (/api/v1/, calls.api) ----------------------------------------------
+# Requests per token (DRF's rate syntax: N/second, N/minute, N/hour, N/day); more get 429.
+API_RATE_LIMIT = env_str("API_RATE_LIMIT", "600/minute")
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["calls.api.auth.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["calls.api.auth.ScopePermission"],
+    "DEFAULT_THROTTLE_CLASSES": ["calls.api.auth.TokenRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "calls.api.problems.problem_details",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Dialer API",
+    "DESCRIPTION": "Campaigns, leads, calls, the do-not-call list, contact imports and webhooks. "
+    "Send `Authorization: Bearer <token>` (tokens are made in the admin, with scopes read, write, calls).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "CallStatus": "calls.models.Call.Status",
+        "CampaignStatus": "campaigns.models.Campaign.Status",
+        "LeadState": "campaigns.models.Lead.State",
+        "ImportStatus": "campaigns.models.ContactImport.Status",
+        "DeliveryState": "campaigns.webhooks.models.Delivery.State",
+        "Outcome": "campaigns.models.Disposition",
+    },
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "calls.api.problems.document_problems"],
 }
 
 # --- Webhooks to the customer's systems (campaigns.webhooks) ------------------------

@@ -17,5 +17,8 @@ urlpatterns = [
     path("customers/", include("campaigns.customer_urls")),
     path("account/", include("staff.urls")),
     path("twilio/", include("calls.webhook_urls")),
-    path("api/v1/", include("calls.api_urls")),
+    path("api/v1/", include("calls.api.urls")),
 ]
+
+# An unknown address under /api/ answers a problem (JSON), not the HTML page.
+handler404 = "calls.api.problems.not_found"

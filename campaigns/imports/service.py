@@ -245,7 +245,7 @@ def _commit_batch(contact_import: ContactImport, parse: RowParser, records: list
             writes[phone] = contact
 
     with transaction.atomic():
-        writing.write_contacts(contact_import, parse.plan, writes, kept)
+        writing.write_contacts(contact_import.campaign_id, parse.plan, writes, kept)
         writing.write_seen(contact_import, seen)
         ImportRejection.objects.bulk_create(rejections)
         ContactImport.objects.filter(pk=contact_import.pk).update(

@@ -53,7 +53,7 @@ def lookups(contact_import: ContactImport, phones: list[str]) -> tuple[dict, set
             {phone for phone, _, dnc, _ in rows if dnc}, {phone for phone, _, _, known in rows if known})
 
 
-def write_contacts(contact_import: ContactImport, plan: Plan, writes: dict[str, Contact],
+def write_contacts(campaign_id: int | None, plan: Plan, writes: dict[str, Contact],
                     kept: dict[str, Contact]) -> None:
     """Upsert customers, then their leads: whether a number is new or already known, one
     INSERT … ON CONFLICT per table per batch. Kept customers are left as they are but
@@ -62,7 +62,7 @@ def write_contacts(contact_import: ContactImport, plan: Plan, writes: dict[str, 
     if plan.parameters:
         update_fields.append("attributes")
     if use_copy():
-        _copy_contacts(contact_import.campaign_id, update_fields, writes, kept)
+        _copy_contacts(campaign_id, update_fields, writes, kept)
         return
     Customer.objects.bulk_create(
         [
@@ -74,10 +74,9 @@ def write_contacts(contact_import: ContactImport, plan: Plan, writes: dict[str, 
         unique_fields=["phone"],
         update_fields=[*update_fields, "updated_at"],
     )
-    if contact_import.campaign_id is None:
+    if campaign_id is None:
         return
     ids = dict(Customer.objects.filter(phone__in=[*writes, *kept]).values_list("phone", "id"))
-    campaign_id = contact_import.campaign_id
     Lead.objects.bulk_create(
         [Lead(campaign_id=campaign_id, customer_id=ids[p], parameters=c.parameters)
          for p, c in writes.items()],
