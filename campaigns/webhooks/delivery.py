@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaigns.webhooks import outbox, sending
-from campaigns.webhooks.models import Attempt, Delivery, Endpoint
+from campaigns.webhooks.models import Attempt, Delivery, Endpoint, Event
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +27,9 @@ COUNTDOWN_LIMIT = timedelta(minutes=15)
 SWEEP_GRACE = timedelta(seconds=60)
 SWEEP_BATCH = 500  # a sweep every 30 s moves 1,000 a minute; a backlog drains over sweeps
 DISABLE_AFTER = timedelta(days=5)
+# Events, with their deliveries and log, are kept this long once nothing is pending.
+KEEP_EVENTS = timedelta(days=30)
+PURGE_BATCH = 1000
 
 
 def retry_delay(attempts_made: int) -> timedelta | None:
@@ -106,6 +109,15 @@ def sweep(now: datetime | None = None) -> int:
                    .values_list("pk", flat=True)[:SWEEP_BATCH])
     outbox.enqueue(overdue)
     return len(overdue)
+
+
+def purge(now: datetime | None = None) -> int:
+    """Forget old events nothing waits for any more, a batch per sweep."""
+    now = now or timezone.now()
+    old = (Event.objects.filter(created_at__lt=now - KEEP_EVENTS)
+           .exclude(deliveries__state=Delivery.State.PENDING).values_list("pk", flat=True)[:PURGE_BATCH])
+    deleted, _ = Event.objects.filter(pk__in=list(old)).delete()
+    return deleted
 
 
 def redeliver(delivery_ids: list[int]) -> int:

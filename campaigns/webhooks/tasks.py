@@ -14,3 +14,4 @@ def deliver(delivery_id: int) -> None:
 @shared_task(ignore_result=True)
 def sweep() -> None:
     delivery.sweep()
+    delivery.purge()

@@ -3,9 +3,11 @@ to which endpoints."""
 
 import io
 import json
+from datetime import timedelta
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from calls import status
 from calls.bot_store import DatabaseCallStore
@@ -14,7 +16,8 @@ from calls.recording_links import recording_link
 from campaigns import dialing, lifecycle
 from campaigns.imports import service as contact_import
 from campaigns.models import Campaign, Disposition, Lead
-from campaigns.webhooks.models import Event
+from campaigns.webhooks import delivery
+from campaigns.webhooks.models import Delivery, Event
 from tests.outbound_webhooks.conftest import end_call, subscribe
 
 pytestmark = pytest.mark.django_db
@@ -177,3 +180,18 @@ def test_endpoints_get_only_the_events_and_campaigns_they_asked_for(campaign, le
 def test_nothing_is_written_when_no_endpoint_listens(lead):
     end_call(lead)
     assert not Event.objects.exists()
+
+
+def test_old_events_nothing_waits_for_are_purged_after_30_days(lead):
+    subscribe(CRM, "lead.completed")
+    end_call(lead)
+    Delivery.objects.update(state=Delivery.State.DELIVERED)
+    assert delivery.purge(now=timezone.now() + timedelta(days=29)) == 0
+    assert delivery.purge(now=timezone.now() + timedelta(days=31)) == 2  # the event and its delivery
+    assert not Event.objects.exists()
+
+
+def test_an_event_still_being_delivered_is_kept(lead):
+    subscribe(CRM, "lead.completed")
+    end_call(lead)
+    assert delivery.purge(now=timezone.now() + timedelta(days=31)) == 0
