@@ -26,7 +26,6 @@ from kombu.exceptions import OperationalError
 from requests import RequestException
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
-from calls import events as call_events
 from calls import live, status
 from calls.models import Call
 from calls.twilio_auth import with_retries
@@ -354,7 +353,6 @@ def _close_call(call: Call, code: str, message: str) -> None:
         status=Call.Status.FAILED, ended_at=timezone.now(), error_code=code, error_message=message
     )
     call.refresh_from_db()
-    call_events.call_ended_if_ready(call)
     live.publish_call(call)
 
 

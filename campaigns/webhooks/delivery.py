@@ -78,10 +78,7 @@ def _record(delivery: Delivery, result: sending.Result, started_at: datetime) ->
         Delivery.objects.filter(pk=delivery.pk).update(**fields)
         _note_endpoint_health(delivery.endpoint, result.succeeded, now)
     if retry_in is not None and retry_in <= COUNTDOWN_LIMIT:
-        from campaigns.webhooks.tasks import deliver  # the tasks module imports this one
-
-        transaction.on_commit(
-            lambda: deliver.apply_async((delivery.pk,), countdown=retry_in.total_seconds()), robust=True)
+        transaction.on_commit(lambda: outbox.enqueue([delivery.pk], retry_in.total_seconds()), robust=True)
     return logged
 
 

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from celery import current_app
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
@@ -38,8 +39,10 @@ def emit(event_type: str, data: Data, *, campaign_id: int | None = None, subject
     return event
 
 
-def enqueue(delivery_ids: list[int]) -> None:
-    from campaigns.webhooks.tasks import deliver  # tasks import the delivery code, which imports this
+# Sent by name: the tasks module imports the delivery code, which imports this one.
+DELIVER_TASK = "campaigns.webhooks.tasks.deliver"
 
+
+def enqueue(delivery_ids: list[int], countdown: float | None = None) -> None:
     for delivery_id in delivery_ids:
-        deliver.delay(delivery_id)
+        current_app.send_task(DELIVER_TASK, (delivery_id,), countdown=countdown)
