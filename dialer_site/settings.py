@@ -35,8 +35,8 @@ INSTALLED_APPS = [
     "campaigns",
     "campaigns.webhooks",
     "calls",
-    "dashboard",
-    "staff",
+    "dialer_site.dashboard",
+    "dialer_site.staff",
 ]
 
 MIDDLEWARE = [
@@ -46,7 +46,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "staff.time_zones.StaffTimeZoneMiddleware",
+    "dialer_site.staff.time_zones.StaffTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

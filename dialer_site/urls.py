@@ -11,11 +11,11 @@ urlpatterns = [
     path("health/", health, name="health"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("campaigns/", include("dashboard.urls")),
+    path("campaigns/", include("dialer_site.dashboard.urls")),
     path("", include("campaigns.imports.urls")),  # /imports/…, /campaigns/<id>/export.csv
     path("calls/", include("calls.urls")),
     path("customers/", include("campaigns.customer_urls")),
-    path("account/", include("staff.urls")),
+    path("account/", include("dialer_site.staff.urls")),
     path("twilio/", include("calls.webhook_urls")),
     path("api/v1/", include("calls.api.urls")),
 ]

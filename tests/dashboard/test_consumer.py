@@ -140,7 +140,7 @@ async def test_it_forwards_campaign_updates(client, staff):
 
     @sync_to_async
     def pause():
-        from dashboard import stats
+        from dialer_site.dashboard import stats
 
         with transaction.atomic():
             live.publish_campaign(campaign.pk, stats.campaign_summary(campaign))

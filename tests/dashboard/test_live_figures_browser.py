@@ -12,7 +12,7 @@ import pytest
 from calls.models import Call
 from campaigns.calling_window import zone_where_it_is
 from campaigns.models import Lead
-from dashboard import stats
+from dialer_site.dashboard import stats
 from dialer_site.templatetags.dashboard import humanize_metric
 from tests import factory
 from tests.dashboard.browser import log_in, screenshot

@@ -7,7 +7,7 @@ differ."""
 from django.template.loader import render_to_string
 
 from campaigns.models import Campaign
-from dashboard import stats
+from dialer_site.dashboard import stats
 
 RECENT_CALLS = 10
 

@@ -11,7 +11,7 @@ BROWSER_COOKIE = "browser_time_zone"
 
 
 def remember_profile_zone(sender, request, user, **kwargs) -> None:
-    from staff.models import StaffProfile
+    from dialer_site.staff.models import StaffProfile
 
     zone = StaffProfile.objects.filter(user=user).values_list("time_zone", flat=True).first()
     request.session[SESSION_KEY] = zone or ""

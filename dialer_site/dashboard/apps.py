@@ -2,13 +2,14 @@ from django.apps import AppConfig
 
 
 class DashboardConfig(AppConfig):
-    name = "dashboard"
+    name = "dialer_site.dashboard"
+    label = "dashboard"
 
     def ready(self) -> None:
         from calls.live_pacing import refresher
         from campaigns.lifecycle import campaign_changed
-        from dashboard import live_figures
-        from dashboard.stats import publish_campaign
+        from dialer_site.dashboard import live_figures
+        from dialer_site.dashboard.stats import publish_campaign
 
         # The dashboard socket's figures come from here (calls knows no dashboard).
         refresher.provide(live_figures.figures, live_figures.summary)

@@ -10,7 +10,7 @@ from campaigns.forms import CampaignForm, ReasonForm
 from campaigns.models import Campaign, Disposition, Lead
 from common.access import staff_required
 from common.paging import keyset_page
-from dashboard import live_figures, stats
+from dialer_site.dashboard import live_figures, stats
 
 LEADS_PER_PAGE = 50
 

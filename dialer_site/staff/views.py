@@ -2,9 +2,9 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 
 from common.access import staff_required
-from staff.forms import ProfileForm
-from staff.models import StaffProfile
-from staff.time_zones import SESSION_KEY
+from dialer_site.staff.forms import ProfileForm
+from dialer_site.staff.models import StaffProfile
+from dialer_site.staff.time_zones import SESSION_KEY
 
 
 @staff_required

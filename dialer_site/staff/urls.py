@@ -1,5 +1,5 @@
 from django.urls import path
 
-from staff import views
+from dialer_site.staff import views
 
 urlpatterns = [path("", views.profile, name="staff-profile")]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard import views
+from dialer_site.dashboard import views
 
 urlpatterns = [
     path("", views.campaign_list, name="campaign-list"),

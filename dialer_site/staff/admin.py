@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from staff.models import StaffProfile
+from dialer_site.staff.models import StaffProfile
 
 
 @admin.register(StaffProfile)

@@ -1,6 +1,6 @@
 from django import forms
 
-from staff.models import StaffProfile
+from dialer_site.staff.models import StaffProfile
 
 
 class ProfileForm(forms.ModelForm):
