@@ -21,7 +21,7 @@ async def test_a_full_input_queue_drops_audio_but_never_a_mark_or_the_stop():
         pass
 
     transport = ChannelsTransport(nowhere, nowhere, ChannelsTransportParams())
-    transport.client.next_mark()  # the mark we sent; Twilio echoes it below
+    transport.client.next_mark(0.0)  # the mark we sent (after no audio); Twilio echoes it below
     transport.feed("mark", "m1")
     for _ in range(INPUT_QUEUE_SIZE + 50):  # the pipeline is stalled: audio piles up
         transport.feed("media", MEDIA)

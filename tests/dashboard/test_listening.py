@@ -7,7 +7,7 @@ import base64
 import types
 
 import pytest
-from channels.layers import get_channel_layer
+from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers
 
 from calls import listening
 from calls.listening import AudioTap, listen_group
@@ -16,7 +16,8 @@ pytestmark = pytest.mark.asyncio
 
 
 async def test_audio_reaches_listeners_only_while_someone_listens(monkeypatch):
-    layer = get_channel_layer()
+    # A layer of this test's own: the process-wide one may hold locks of an earlier test's loop.
+    layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
     page = await layer.new_channel()
     await layer.group_add(listen_group("CAlisten1"), page)
     session = types.SimpleNamespace(listen=None)
