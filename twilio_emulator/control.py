@@ -63,6 +63,18 @@ async def call_in(request: web.Request) -> web.Response:
     return web.json_response({"sid": call.sid, "status": str(call.status)}, status=201)
 
 
+@routes.post("/_emulator/numbers.json")
+async def put_number(request: web.Request) -> web.Response:
+    """Add one of the account's numbers or change it: JSON {"phone_number", "friendly_name",
+    "voice_url", "refuse_caller_id": 21210 | 21212 | null}."""
+    emulator = emulator_of(request)
+    try:
+        number = emulator.numbers.put(await request.json())
+    except ValueError as exc:  # a NumberError, or a body that is not JSON
+        return web.json_response({"message": str(exc)}, status=400)
+    return web.json_response(number.to_resource(emulator.account_sid), status=201)
+
+
 @routes.get("/_emulator/")
 async def page(request: web.Request) -> web.Response:
     """A read-only overview; ?sid=CA… shows one call's timeline."""

@@ -22,6 +22,7 @@ from . import control, rest
 from .calls import Call, CallPacer, CallRequest, CallStatus
 from .formats import is_e164
 from .metronome import Metronome
+from .numbers import NumberBook
 from .runner import CallContext, CallRunner, Timing
 from .scenario import Callee, Scenario
 from .speech import Synthesizer, require_espeak
@@ -80,6 +81,7 @@ class Emulator:
         self.cps = cps
         self.data_dir = Path(data_dir) if data_dir else DEFAULT_DATA_DIR
         self.timing = timing or Timing()
+        self.numbers = NumberBook(self.scenario.numbers)
         self.calls: dict[str, Call] = {}
         self.runners: dict[str, CallRunner] = {}
         self.base_url = ""
@@ -250,6 +252,13 @@ class EmulatorThread:
 
     async def _all(self) -> list[dict[str, Any]]:
         return [self.emulator.call_json(sid) or {} for sid in list(self.emulator.calls)]
+
+    def set_number(self, phone_number: str, **fields: Any) -> dict[str, Any]:
+        """Add one of the account's numbers, or change it (e.g. refuse_caller_id=21210)."""
+        async def put() -> dict[str, Any]:
+            number = self.emulator.numbers.put({"phone_number": phone_number, **fields})
+            return number.to_resource(self.emulator.account_sid)
+        return self._run(put())
 
     def call_in(self, from_: str, to: str, script: ScriptSpec = None) -> str:
         async def place() -> str:

@@ -1,4 +1,5 @@
-"""Twilio's REST API for calls: create, fetch, list, update (hang up / redirect)."""
+"""Twilio's REST API: calls (create, fetch, list, update: hang up / redirect) and the
+account's numbers (IncomingPhoneNumbers: list, fetch)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import re
 from urllib.parse import urlencode
 
 from aiohttp import web
-from multidict import MultiDictProxy
+from multidict import MultiDictProxy, MultiMapping
 
 from .calls import CallRequest, CallStatus
 from .formats import API_VERSION, is_e164
@@ -113,42 +114,71 @@ async def create_call(request: web.Request) -> web.Response:
         call_request = parse_call_request(form)  # type: ignore[arg-type]
     except Invalid as invalid:
         return invalid.response
+    if refusal := emulator.numbers.caller_id_refusal(call_request.from_):
+        return twilio_error(400, *refusal)
     call = emulator.place_call(call_request)
     call.timeline.add("rest_create", params={k: v for k, v in form.items()
                                              if isinstance(v, str)})
     return web.json_response(call.to_resource(), status=201)
 
 
-@routes.get(ACCOUNT + "/Calls.json")
-async def list_calls(request: web.Request) -> web.Response:
-    emulator, query = emulator_of(request), request.query
-    calls = [call for call in reversed(list(emulator.calls.values()))  # newest first
-             if query.get("To", call.request.to) == call.request.to
-             and query.get("From", call.request.from_) == call.request.from_
-             and query.get("Status", str(call.status)) == str(call.status)]
+def _page(request: web.Request, key: str, items: list[dict], filters: tuple[str, ...]
+          ) -> web.Response:
+    """One page of a list resource, with Twilio's paging fields (Page, PageSize)."""
+    query = request.query
     try:
         page = max(0, int(query.get("Page", 0)))
         page_size = min(1000, max(1, int(query.get("PageSize", DEFAULT_PAGE_SIZE))))
     except ValueError:
         return twilio_error(400, 20001, "Page and PageSize must be integers")
     start = page * page_size
-    chosen = calls[start:start + page_size]
-    filters = {k: v for k, v in query.items() if k in ("To", "From", "Status")}
+    chosen = items[start:start + page_size]
+    kept = {k: v for k, v in query.items() if k in filters}
 
     def page_uri(number: int) -> str:
-        return f"{request.path}?{urlencode({**filters, 'PageSize': page_size, 'Page': number})}"
+        return f"{request.path}?{urlencode({**kept, 'PageSize': page_size, 'Page': number})}"
 
     return web.json_response({
-        "calls": [call.to_resource() for call in chosen],
+        key: chosen,
         "end": start + max(len(chosen) - 1, 0),
         "first_page_uri": page_uri(0),
-        "next_page_uri": page_uri(page + 1) if start + page_size < len(calls) else None,
+        "next_page_uri": page_uri(page + 1) if start + page_size < len(items) else None,
         "page": page,
         "page_size": page_size,
         "previous_page_uri": page_uri(page - 1) if page > 0 else None,
         "start": start,
         "uri": page_uri(page),
     })
+
+
+def _matches(query: MultiMapping[str], **values: str) -> bool:
+    return all(query.get(name, value) == value for name, value in values.items())
+
+
+@routes.get(ACCOUNT + "/Calls.json")
+async def list_calls(request: web.Request) -> web.Response:
+    emulator, query = emulator_of(request), request.query
+    calls = [call.to_resource() for call in reversed(list(emulator.calls.values()))  # newest first
+             if _matches(query, To=call.request.to, From=call.request.from_, Status=str(call.status))]
+    return _page(request, "calls", calls, ("To", "From", "Status"))
+
+
+@routes.get(ACCOUNT + "/IncomingPhoneNumbers.json")
+async def list_numbers(request: web.Request) -> web.Response:
+    """The account's numbers, oldest first; PhoneNumber and FriendlyName filter exactly."""
+    emulator, query = emulator_of(request), request.query
+    numbers = [number.to_resource(emulator.account_sid) for number in emulator.numbers.all()
+               if _matches(query, PhoneNumber=number.phone_number, FriendlyName=number.friendly_name)]
+    return _page(request, "incoming_phone_numbers", numbers, ("PhoneNumber", "FriendlyName"))
+
+
+@routes.get(ACCOUNT + "/IncomingPhoneNumbers/{sid}.json")
+async def fetch_number(request: web.Request) -> web.Response:
+    emulator = emulator_of(request)
+    number = emulator.numbers.by_sid(request.match_info["sid"])
+    if number is None:
+        return not_found(request)
+    return web.json_response(number.to_resource(emulator.account_sid))
 
 
 @routes.get(ACCOUNT + "/Calls/{call_sid}.json")

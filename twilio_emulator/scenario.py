@@ -14,6 +14,8 @@ expression, plus a fallback for every other number:
     fallback:
       behaviour: answer
       script: [{say: "Hello? Who is this?"}, {hangup: true}]
+    numbers:                            # the account's own (IncomingPhoneNumbers)
+      - {phone_number: "+12025550100", friendly_name: "Washington"}
 
 See README.md for every behaviour and script step.
 """
@@ -29,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from .numbers import IncomingNumber, NumberError
 from .speech import VOICES
 
 BEHAVIOURS = ("answer", "busy", "no-answer", "failed", "machine")
@@ -121,6 +124,7 @@ class Scenario:
     exact: dict[str, Callee] = field(default_factory=dict)
     patterns: list[tuple[re.Pattern[str], Callee]] = field(default_factory=list)
     fallback: Callee = field(default_factory=Callee)
+    numbers: list[IncomingNumber] = field(default_factory=list)
 
     def callee_for(self, number: str) -> Callee:
         if number in self.exact:
@@ -136,6 +140,7 @@ class Scenario:
             exact={number: replace(c, ring=seconds) for number, c in self.exact.items()},
             patterns=[(p, replace(c, ring=seconds)) for p, c in self.patterns],
             fallback=replace(self.fallback, ring=seconds),
+            numbers=self.numbers,
         )
 
     @classmethod
@@ -145,6 +150,10 @@ class Scenario:
             raise ScenarioError("a scenario is a mapping with 'callees' and 'fallback'")
         defaults = data.get("defaults") or {}
         scenario = cls(fallback=Callee.parse(data.get("fallback") or {}, defaults, base_dir))
+        try:
+            scenario.numbers = [IncomingNumber.parse(entry) for entry in data.get("numbers") or ()]
+        except NumberError as exc:
+            raise ScenarioError(f"numbers: {exc}") from exc
         for entry in data.get("callees") or ():
             callee = Callee.parse(entry, defaults, base_dir)
             if "number" in entry:
