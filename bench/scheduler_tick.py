@@ -10,16 +10,16 @@ batch). Each lead's own zone (`campaigns_lead.timezone`, which the dispatcher cl
 its customer's, as migration 0004 fills it: blank for the 1 % of blank customers, which a
 tick (200 at a time) or the resolve_lead_zones task resolves from the number.
 
-Then `campaigns.dispatch.claim_due_leads(campaign_id, now)` is timed end to end (committed,
+Then `calls.dialer.claiming.claim_due_leads(campaign_id, now)` is timed end to end (committed,
 after-commit Channels publishes included) for a few fixed wall-clock times, with the 1 % of
 blank lead zones as an import leaves them and "all resolved" (as the resolve_lead_zones task
 soon has them: the resolve itself is timed too). The claimed rows and the zones a tick
 resolved are reset between runs so every run sees the same data. Printed: median/p95 per
 scenario, statements per tick (and the slowest of them), and EXPLAIN (ANALYZE, BUFFERS) of
-one zone's claim query and of `dispatch.CAMPAIGN_ZONES_SQL`. Goal: median < 50 ms, plans on
+one zone's claim query and of `claiming.CAMPAIGN_ZONES_SQL`. Goal: median < 50 ms, plans on
 indexes (lead_zone_due_idx).
 
-Pacing: 4 processes contend on one `campaigns.pacing.CallsPerSecond(rate)` bucket in Redis
+Pacing: 4 processes contend on one `calls.dialer.pacing.CallsPerSecond(rate)` bucket in Redis
 (DB 14) at 1, 10 and 50 calls per second, each process calling `take()` in a loop as
 place_call does. Printed: achieved rate vs target, the most tokens in any 1-second window,
 and p50/p99 of |gap − 1/rate| over the inter-token gaps of all processes merged.
@@ -191,7 +191,7 @@ def build(leads: int, now: datetime) -> None:
 
 def claim_query(campaign, zone: str, now: datetime):
     """One zone's claim queryset, as claim_due_leads runs it, for EXPLAIN."""
-    from campaigns.dispatch import CLAIM_BATCH_MAX, due_leads
+    from calls.dialer.claiming import CLAIM_BATCH_MAX, due_leads
 
     due = due_leads(campaign, zone, now).select_related("customer")
     return due.select_for_update(skip_locked=True, of=("self",))[:CLAIM_BATCH_MAX]
@@ -209,7 +209,7 @@ def explain_claim(campaign, zone: str, now: datetime) -> str:
 def explain_zones(campaign) -> str:
     from django.db import connection
 
-    from campaigns.dispatch import CAMPAIGN_ZONES_SQL
+    from calls.dialer.claiming import CAMPAIGN_ZONES_SQL
 
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + CAMPAIGN_ZONES_SQL, [campaign.pk, campaign.pk])
@@ -236,7 +236,7 @@ def time_ticks(campaign_id: int, now: datetime, runs: int, kind: str):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from campaigns.dispatch import claim_due_leads
+    from calls.dialer.claiming import claim_due_leads
 
     blank_zones = kind == BLANK
     reset(claim_due_leads(campaign_id, now), blank_zones)  # warm: connection, plans, buffers
@@ -256,7 +256,7 @@ def time_ticks(campaign_id: int, now: datetime, runs: int, kind: str):
 def resolve_all(campaign) -> tuple[int, int, float]:
     """What the resolve_lead_zones task does to a fresh import, until no lead is left blank:
     (leads resolved, resolve_zones calls, seconds)."""
-    from campaigns.dispatch import RESOLVE_PER_TASK, resolve_zones
+    from calls.dialer.claiming import RESOLVE_PER_TASK, resolve_zones
 
     started, total, calls = time.perf_counter(), 0, 0
     while done := resolve_zones(campaign, RESOLVE_PER_TASK):
@@ -334,9 +334,9 @@ def bench_tick(args) -> bool:
             zone = next(z for z in [EXPLAIN_ZONE, *US_ZONES] if is_open(z, campaign, now))
             print(f"\nEXPLAIN (ANALYZE, BUFFERS) of one zone's claim query ({zone}) — {label}:")
             print("  " + explain_claim(campaign, zone, now).replace("\n", "\n  "))
-        print(f"\nEXPLAIN (ANALYZE, BUFFERS) of dispatch.CAMPAIGN_ZONES_SQL — {RESOLVED}:")
+        print(f"\nEXPLAIN (ANALYZE, BUFFERS) of claiming.CAMPAIGN_ZONES_SQL — {RESOLVED}:")
         print("  " + explain_zones(campaign).replace("\n", "\n  "))
-    print(f"\nEXPLAIN (ANALYZE, BUFFERS) of dispatch.CAMPAIGN_ZONES_SQL — {BLANK}:")
+    print(f"\nEXPLAIN (ANALYZE, BUFFERS) of claiming.CAMPAIGN_ZONES_SQL — {BLANK}:")
     print("  " + explain_zones(campaign).replace("\n", "\n  "))
     return all(median < GOAL_MS for median in medians)
 
@@ -348,7 +348,7 @@ def pace_worker(rate: float, start_at: float, seconds: float, stamps) -> None:
     """One dialling process: take tokens as place_call does, note when each one came."""
     import redis
 
-    from campaigns.pacing import CallsPerSecond
+    from calls.dialer.pacing import CallsPerSecond
 
     bucket = CallsPerSecond(rate, redis.Redis.from_url(_support.BENCH_REDIS_URL), key=PACER_KEY)
     time.sleep(max(0.0, start_at - time.time()))

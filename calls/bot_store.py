@@ -18,8 +18,9 @@ from django.utils import timezone
 from botruntime.store import CallContext, Recording, UnknownCall
 from calls import events as call_events
 from calls import live
+from calls.dialer import settling
 from calls.models import Call, TranscriptLine
-from campaigns import dialing, lifecycle
+from campaigns import lifecycle
 from campaigns.calling_window import customer_zone
 from campaigns.models import Campaign, Customer, DoNotCall, Lead
 
@@ -150,7 +151,7 @@ class DatabaseCallStore:
     def record_outcome(self, lead_id: int, disposition: str, notes: str,
                        callback_at: datetime | None) -> None:
         # The dialer owns the lead's scheduling: it decides retries and callbacks.
-        dialing.record_outcome(lead_id, disposition, notes, callback_at)
+        settling.record_outcome(lead_id, disposition, notes, callback_at)
 
     def finish_call(self, call_id: int, *, disposition: str, notes: str, summary: str, metrics: dict,
                     recording: Recording | None) -> None:

@@ -6,9 +6,9 @@ A call ends in two steps that come in either order: Twilio's final status and, f
 the bot spoke on, the bot session's summary (its sign that transcript, outcome and
 recording are stored). call.ended waits for both."""
 
+from calls.dialer.settling import disposition_from_status
 from calls.models import Call
 from calls.recording_links import recording_link
-from campaigns.dialing import disposition_from_status
 from campaigns.models import Lead
 from campaigns.webhooks import outbox
 from campaigns.webhooks.events import campaign_data, lead_data

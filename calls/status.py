@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from calls import events as call_events
 from calls import live
+from calls.dialer import settling
 from calls.models import Call, CallEvent
-from campaigns import dialing
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ def apply_status_callbacks(callbacks: list[StatusCallback]) -> list[Call]:
     # whatever happens here: a failure is logged, and the reaper settles what is left.
     if became_final:
         try:
-            dialing.settle_calls(became_final)
+            settling.settle_calls(became_final)
         except Exception:
             logger.exception("Settling calls %s failed; the reaper will settle them", became_final)
     return moved

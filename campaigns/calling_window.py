@@ -35,7 +35,7 @@ def customer_zone(customer: Customer, campaign: Campaign | None) -> str:
     """Where a person is: the one rule, for the dialer's leads and the bot's clock alike.
     From the contact row, else from the number's numbering plan, else the campaign's
     default (UTC without a campaign). The dispatcher's bulk pass applies its first step in
-    SQL (dispatch.resolve_zones)."""
+    SQL (calls.dialer.claiming.resolve_zones)."""
     if customer.timezone and _zone(customer.timezone):
         return customer.timezone
     return timezone_for_number(customer.phone) or (campaign.default_timezone if campaign else "UTC")

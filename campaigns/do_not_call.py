@@ -1,6 +1,6 @@
 """Adding and removing numbers on the do-not-call list from the dashboard and the admin.
 The DoNotCall table is the single source of truth: the dialer checks it in the transaction
-that marks each dial (campaigns.dispatch.place_call), so neither move touches leads, and
+that marks each dial (calls.dialer.placing), so neither move touches leads, and
 removing a number lets its open leads be called again.
 
 A number being added and a dial to it being marked never pass each other: each write to the

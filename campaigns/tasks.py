@@ -1,11 +1,9 @@
-"""Celery tasks for campaigns: thin, take primitive ids, delegate to the services."""
+"""Celery tasks for campaigns: thin, take primitive ids, delegate to the services. (The
+dialer's tasks are the calls app's: calls.tasks.)"""
 
 from celery import shared_task
-from django.conf import settings
 
-from campaigns import dispatch, lifecycle
 from campaigns.imports import service as imports
-from campaigns.models import Campaign
 
 
 # --- Contact import -------------------------------------------------------------------
@@ -15,42 +13,3 @@ from campaigns.models import Campaign
 @shared_task(ignore_result=True)
 def run_contact_import(contact_import_id: int) -> None:
     imports.run_import(contact_import_id)
-
-
-# --- Dialling ---------------------------------------------------------------------------
-# Beat runs dispatch_tick every few seconds (one beat only: see the README). Each tick fans
-# out one dispatch per running campaign; a tick's messages expire with the next tick, so a
-# backlog after an outage never replays old ticks.
-@shared_task(ignore_result=True)
-def dispatch_tick() -> None:
-    for campaign_id in lifecycle.campaigns_to_dispatch():
-        dispatch_campaign.apply_async((campaign_id,), expires=settings.DISPATCH_TICK_SECONDS * 2)
-
-
-@shared_task(ignore_result=True)
-def dispatch_campaign(campaign_id: int) -> None:
-    for call_id in dispatch.claim_due_leads(campaign_id):
-        place_call.delay(call_id)
-
-
-# Retried only when no calls-per-second token came in time: nothing was dialled then. Each
-# try waits up to PACER_WAIT_SECONDS, then backs off up to 30 s; once the call has waited
-# TOKEN_PATIENCE (5 min: at most ~10 tries) place_call gives the lead back, so the retries end.
-# The limit is a backstop: a call past it is sent again by the reaper, and then given back.
-@shared_task(ignore_result=True, autoretry_for=(dispatch.PacerBusy,), retry_backoff=1, retry_backoff_max=30,
-             max_retries=20)
-def place_call(call_id: int) -> None:
-    dispatch.place_call(call_id)
-
-
-@shared_task(ignore_result=True)
-def reap_dials() -> None:
-    dispatch.reap()
-
-
-# A million-row list imported into a running campaign gets its zones here, in bulk, so a
-# dispatch tick never has to (it resolves a few hundred itself, for small lists).
-@shared_task(ignore_result=True)
-def resolve_lead_zones() -> None:
-    for campaign in Campaign.objects.filter(status__in=[Campaign.Status.RUNNING, Campaign.Status.SCHEDULED]):
-        dispatch.resolve_zones(campaign, dispatch.RESOLVE_PER_TASK, in_bulk=True)

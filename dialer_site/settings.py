@@ -157,7 +157,7 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "dialer")
 CELERY_TIMEZONE = "UTC"
 # How often beat asks for a dispatch round; a round's messages expire with the next one.
 DISPATCH_TICK_SECONDS = 2.0
-# The reaper (campaigns.dispatch.reap) runs this often. It gives a dial DIAL_GRACE_SECONDS to
+# The reaper (calls.dialer.reaper.reap) runs this often. It gives a dial DIAL_GRACE_SECONDS to
 # be confirmed before it looks for it at Twilio, and fetches a live call from Twilio once it
 # has been silent RECONCILE_MARGIN_SECONDS past its ring timeout (unanswered) or since its
 # media stream last showed life (answered; the stream beats every third of the margin). So a
@@ -167,11 +167,11 @@ REAPER_INTERVAL_SECONDS = env_int("REAPER_INTERVAL_SECONDS", 30)
 DIAL_GRACE_SECONDS = env_int("DIAL_GRACE_SECONDS", 120)
 RECONCILE_MARGIN_SECONDS = env_int("RECONCILE_MARGIN_SECONDS", 45)
 CELERY_BEAT_SCHEDULE = {
-    "dispatch-due-leads": {"task": "campaigns.tasks.dispatch_tick", "schedule": DISPATCH_TICK_SECONDS},
+    "dispatch-due-leads": {"task": "calls.tasks.dispatch_tick", "schedule": DISPATCH_TICK_SECONDS},
     # A reap that waited longer than one interval (no worker up) is superseded by the next.
-    "reap-unknown-dials": {"task": "campaigns.tasks.reap_dials", "schedule": REAPER_INTERVAL_SECONDS,
+    "reap-unknown-dials": {"task": "calls.tasks.reap_dials", "schedule": REAPER_INTERVAL_SECONDS,
                            "options": {"expires": REAPER_INTERVAL_SECONDS}},
-    "resolve-lead-zones": {"task": "campaigns.tasks.resolve_lead_zones", "schedule": 10.0},
+    "resolve-lead-zones": {"task": "calls.tasks.resolve_lead_zones", "schedule": 10.0},
     "forget-idempotency-keys": {"task": "calls.tasks.forget_expired_idempotency_keys", "schedule": 3600.0},
     "sweep-webhook-outbox": {"task": "campaigns.webhooks.tasks.sweep", "schedule": 30.0},
 }

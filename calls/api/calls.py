@@ -14,9 +14,9 @@ from rest_framework.views import APIView
 
 from calls import idempotency
 from calls.api.problems import MEDIA_TYPE, Conflict, Unprocessable, problem
+from calls.dialer import now as dial_now
 from calls.models import ApiToken, Call, CallEvent, IdempotencyKey, TranscriptLine
 from calls.views import recording_response
-from campaigns import dispatch
 from campaigns.models import Campaign, Customer, Disposition, DoNotCall
 from campaigns.phones import to_e164
 
@@ -279,11 +279,11 @@ class CallList(generics.ListCreateAPIView):
             api_token,
             key,
             body,
-            lambda: dispatch.new_call(
+            lambda: dial_now.new_call(
                 customer, data["campaign"], data["from_number"], data.get("parameters", {})
             ),
         )
-        return _answer(call if replayed else dispatch.call_now(call), replayed)
+        return _answer(call if replayed else dial_now.call_now(call), replayed)
 
 
 def _answer(call: Call, replayed: bool = False) -> Response:

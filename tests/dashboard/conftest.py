@@ -6,8 +6,8 @@ from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
 from django.db import connection
 
-from campaigns.pacing import BUCKET_KEY
-from campaigns.tasks import dispatch_tick
+from calls.dialer.pacing import BUCKET_KEY
+from calls.tasks import dispatch_tick
 from dialer_site.celery import app
 from tests import factory
 from tests.dashboard.browser import Daphne, chromium

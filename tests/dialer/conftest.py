@@ -7,9 +7,9 @@ import pytest
 import redis
 from django.conf import settings
 
+from calls.dialer.pacing import BUCKET_KEY
 from campaigns.calling_window import zone_where_it_is
 from campaigns.models import Campaign
-from campaigns.pacing import BUCKET_KEY
 from tests import factory
 from twilio_emulator import EmulatorThread, Timing
 

@@ -15,7 +15,8 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dialer_site.settings")
 django.setup()
 
-from campaigns import dispatch, tasks  # noqa: E402
+from calls import tasks  # noqa: E402
+from calls.dialer import placing  # noqa: E402
 from dialer_site.celery import app  # noqa: E402
 
 
@@ -43,8 +44,8 @@ def main(point: str, queue: str) -> None:
     if point == "after-claim":
         tasks.place_call.delay = die
     else:
-        real_client = dispatch.twilio_client
-        dispatch.twilio_client = lambda *args: DyingClient(point, real_client(*args))
+        real_client = placing.twilio_client
+        placing.twilio_client = lambda *args: DyingClient(point, real_client(*args))
     app.worker_main(["worker", "--pool", "solo", "--queues", queue, "--loglevel", "WARNING",
                      "--without-heartbeat", "--without-mingle", "--without-gossip"])
 

@@ -10,11 +10,11 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from calls import idempotency
+from calls import idempotency, tasks
+from calls.dialer import placing, reaper
+from calls.dialer.pacing import account_pacer
 from calls.models import ApiToken, Call, IdempotencyKey, TranscriptLine
-from campaigns import dispatch
 from campaigns.models import Campaign, Customer, DoNotCall
-from campaigns.pacing import account_pacer
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -168,7 +168,7 @@ def test_a_key_is_kept_for_a_day_then_forgotten(client, emulator, token):
 def test_a_queued_call_whose_number_goes_on_the_list_is_never_placed(client, token, cps_taken):
     queued = post(client, ONE_CALL, token, key="crm-order-8").json()
     DoNotCall.objects.create(phone=NUMBER)
-    dispatch.place_call(queued["id"])  # the worker's turn: refused at the last look
+    placing.place_call(queued["id"])  # the worker's turn: refused at the last look
     again = post(client, ONE_CALL, token, key="crm-order-8")
     assert again.status_code == 409 and "do-not-call list" in again.json()["error"]
     assert Call.objects.get().dial_requested_at is None
@@ -182,7 +182,7 @@ def test_with_redis_down_the_call_is_queued_not_an_error_and_the_reaper_places_i
     assert response.status_code == 202 and response.json()["status"] == "queued"
     assert dials(emulator) == 0
     settings.REDIS_URL = redis_url
-    dispatch.reap(timezone.now() + dispatch.UNKNOWN_DIAL_GRACE + timedelta(seconds=5))
+    tasks.send_again(reaper.reap(timezone.now() + reaper.UNKNOWN_DIAL_GRACE + timedelta(seconds=5)))
     wait_until(lambda: Call.objects.exclude(call_sid=None).exists())
     assert dials(emulator) == 1
 

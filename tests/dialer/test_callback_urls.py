@@ -5,8 +5,8 @@ such a URL is accepted."""
 import pytest
 
 from calls.models import Call
+from calls.tasks import dispatch_campaign
 from campaigns import lifecycle
-from campaigns.tasks import dispatch_campaign
 from tests.dialer.conftest import make_campaign
 from tests.waiting import wait_until
 

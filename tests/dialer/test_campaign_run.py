@@ -7,9 +7,9 @@ from collections import Counter
 import pytest
 
 from calls.models import Call
+from calls.tasks import dispatch_campaign
 from campaigns import lifecycle
 from campaigns.models import Campaign, Disposition, Lead
-from campaigns.tasks import dispatch_campaign
 from tests.dialer.conftest import make_campaign
 
 pytestmark = pytest.mark.django_db(transaction=True)

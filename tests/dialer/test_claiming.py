@@ -7,8 +7,8 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from django.db import connection
 
+from calls.dialer.claiming import claim_due_leads
 from calls.models import Call
-from campaigns.dispatch import claim_due_leads
 from campaigns.models import Campaign, Lead
 from tests import factory
 from tests.dialer.conftest import make_campaign as dialer_campaign

@@ -14,11 +14,14 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
+from calls import tasks
+from calls.dialer import placing
+from calls.dialer.claiming import claim_due_leads
+from calls.dialer.pacing import account_pacer
+from calls.dialer.placing import place_call
 from calls.models import Call
-from campaigns import dispatch, do_not_call, lifecycle, tasks
-from campaigns.dispatch import claim_due_leads, place_call
+from campaigns import do_not_call, lifecycle
 from campaigns.models import Campaign, Lead
-from campaigns.pacing import account_pacer
 from tests.dialer.conftest import make_campaign
 from tests.waiting import sessions_waiting_on_a_lock, wait_until
 
@@ -131,14 +134,14 @@ def test_the_reason_shows_on_the_leads_row_in_the_dashboard(staff_client):
 def cps_taken_for_long(settings, clean_pacer, monkeypatch):
     settings.TWILIO_CALLS_PER_SECOND = 0.01  # the next token in 100 s
     assert account_pacer().try_take() == 0
-    monkeypatch.setattr(dispatch, "PACER_WAIT_SECONDS", 0.05)
+    monkeypatch.setattr(placing, "PACER_WAIT_SECONDS", 0.05)
 
 
 def test_a_dial_that_waited_too_long_for_a_token_is_given_back(cps_taken_for_long):
     [call_id] = claimed(NUMBERS[:1])
-    with pytest.raises(dispatch.PacerBusy):  # a fresh dial waits its turn
+    with pytest.raises(placing.PacerBusy):  # a fresh dial waits its turn
         place_call(call_id)
-    Call.objects.update(created_at=timezone.now() - dispatch.TOKEN_PATIENCE)
+    Call.objects.update(created_at=timezone.now() - placing.TOKEN_PATIENCE)
     place_call(call_id)
     given_back("no calls-per-second token came for 5 minutes")
 
@@ -146,9 +149,9 @@ def test_a_dial_that_waited_too_long_for_a_token_is_given_back(cps_taken_for_lon
 def test_the_dial_tasks_retries_are_bounded_and_a_later_try_gives_the_attempt_back(cps_taken_for_long):
     [call_id] = claimed(NUMBERS[:1])
     result = tasks.place_call.apply(args=(call_id,))  # eager: every retry runs at once, in turn
-    assert isinstance(result.result, dispatch.PacerBusy)  # it stopped retrying, still not dialled
+    assert isinstance(result.result, placing.PacerBusy)  # it stopped retrying, still not dialled
     assert Call.objects.get().dial_requested_at is None
     # Minutes later the reaper sends the never-placed call again: now it is given back.
-    Call.objects.update(created_at=timezone.now() - dispatch.TOKEN_PATIENCE)
+    Call.objects.update(created_at=timezone.now() - placing.TOKEN_PATIENCE)
     assert tasks.place_call.apply(args=(call_id,)).successful()
     given_back("no calls-per-second token came")

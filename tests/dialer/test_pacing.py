@@ -8,7 +8,7 @@ import pytest
 import redis
 from django.conf import settings
 
-from campaigns.pacing import CallsPerSecond
+from calls.dialer.pacing import CallsPerSecond
 
 KEY = "dialer:test-cps-bucket"
 

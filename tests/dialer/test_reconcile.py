@@ -9,10 +9,11 @@ from email.utils import parsedate_to_datetime
 import pytest
 from django.utils import timezone
 
+from calls.dialer import claiming, reaper
 from calls.models import Call
-from campaigns import dispatch, lifecycle
+from calls.tasks import dispatch_campaign
+from campaigns import lifecycle
 from campaigns.models import Campaign, Customer, Lead
-from campaigns.tasks import dispatch_campaign
 from tests.dialer.conftest import make_campaign
 from tests.waiting import wait_until
 
@@ -33,10 +34,10 @@ def test_a_call_whose_callbacks_were_all_lost_is_fetched_and_settled(emulator, w
     call = wait_until(lambda: Call.objects.exclude(call_sid=None).first(), timeout=30)
     twilio = emulator.wait_for_status(call.call_sid, "completed", timeout=30)
     call.refresh_from_db()
-    assert call.status == Call.Status.QUEUED and dispatch.live_call_count(campaign) == 1
+    assert call.status == Call.Status.QUEUED and claiming.live_call_count(campaign) == 1
 
-    assert dispatch.reap()["fetched"] == 0  # not silent for long enough yet
-    assert dispatch.reap(now=silent_for(campaign.ring_timeout_seconds + dispatch.RECONCILE_MARGIN.seconds + 1)
+    assert reaper.reap()["fetched"] == 0  # not silent for long enough yet
+    assert reaper.reap(now=silent_for(campaign.ring_timeout_seconds + reaper.RECONCILE_MARGIN.seconds + 1)
                          )["fetched"] == 1
 
     call.refresh_from_db()
@@ -44,7 +45,7 @@ def test_a_call_whose_callbacks_were_all_lost_is_fetched_and_settled(emulator, w
     assert call.duration_seconds == int(twilio["duration"]) and call.price == Decimal(twilio["price"])
     assert call.ended_at == parsedate_to_datetime(twilio["end_time"])  # Twilio's time, not ours
     lead = Lead.objects.get()
-    assert lead.state == Lead.State.DONE and dispatch.live_call_count(campaign) == 0
+    assert lead.state == Lead.State.DONE and claiming.live_call_count(campaign) == 0
 
 
 @pytest.mark.django_db(transaction=True)
@@ -56,7 +57,7 @@ def test_a_call_twilio_never_heard_of_is_failed_with_that_reason(emulator):
                                call_sid="CA" + "d" * 32, status=Call.Status.RINGING,
                                dial_requested_at=timezone.now())
 
-    assert dispatch.reap(now=silent_for(campaign.ring_timeout_seconds + MARGIN.seconds + 1))["fetched"] == 1
+    assert reaper.reap(now=silent_for(campaign.ring_timeout_seconds + MARGIN.seconds + 1))["fetched"] == 1
 
     call.refresh_from_db()
     assert call.status == Call.Status.FAILED and call.error_code == "20404"

@@ -12,10 +12,12 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from calls import tasks
+from calls.dialer import reaper
 from calls.models import Call
-from campaigns import dispatch, lifecycle
+from calls.tasks import dispatch_campaign, place_call
+from campaigns import lifecycle
 from campaigns.models import Lead
-from campaigns.tasks import dispatch_campaign, place_call
 from tests.dialer.conftest import make_campaign
 from tests.waiting import wait_until
 
@@ -53,7 +55,7 @@ def settled(lead) -> bool:
 
 
 def later():
-    return timezone.now() + dispatch.UNKNOWN_DIAL_GRACE + timedelta(seconds=5)
+    return timezone.now() + reaper.UNKNOWN_DIAL_GRACE + timedelta(seconds=5)
 
 
 @pytest.fixture
@@ -73,7 +75,7 @@ def test_killed_after_twilio_accepted_the_call(emulator, campaign, status_callba
     assert call.call_sid
     wait_until(lambda: settled(lead))
 
-    assert dispatch.reap(now=later()) == {"requeued": 0, "reconciled": 0, "released": 0, "fetched": 0,
+    assert reaper.reap(now=later()) == {"requeued": 0, "reconciled": 0, "released": 0, "fetched": 0,
                                           "settled": 0}
     place_call.apply(args=(call.pk,))  # the crashed task, delivered again
     dispatch_campaign.apply(args=(campaign.pk,))
@@ -91,7 +93,7 @@ def test_a_final_call_whose_lead_was_never_settled_is_settled_by_the_reaper(emul
     Lead.objects.filter(pk=lead.pk).update(state=Lead.State.IN_CALL)
     Call.objects.filter(pk=call.pk).update(ended_at=timezone.now() - timedelta(hours=1))
 
-    assert dispatch.reap(now=later())["settled"] == 1
+    assert reaper.reap(now=later())["settled"] == 1
     assert settled(lead)
 
 
@@ -100,7 +102,7 @@ def test_killed_before_the_request_reached_twilio(emulator, campaign, worker_fac
     lead = Lead.objects.get()
     assert lead.state == Lead.State.DIALING and dials(emulator) == 0
 
-    counts = dispatch.reap(now=later())  # finds no such call at Twilio: gives the attempt back
+    counts = reaper.reap(now=later())  # finds no such call at Twilio: gives the attempt back
     assert counts["released"] == 1
     lead.refresh_from_db()
     assert lead.state == Lead.State.RETRY and lead.attempts == 0
@@ -117,6 +119,8 @@ def test_killed_between_claim_and_dial(emulator, campaign, worker_factory):
     assert lead.state == Lead.State.DIALING and dials(emulator) == 0
 
     with worker_factory():
-        assert dispatch.reap(now=later())["requeued"] == 1
+        reaped = reaper.reap(now=later())
+        assert reaped["requeued"] == 1
+        tasks.send_again(reaped)  # what the reap_dials task does with them
         wait_until(lambda: settled(lead), timeout=30)
     assert dials(emulator) == 1 and Call.objects.count() == 1

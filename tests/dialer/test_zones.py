@@ -2,8 +2,8 @@
 
 import pytest
 
+from calls.tasks import resolve_lead_zones
 from campaigns.models import Campaign, Lead
-from campaigns.tasks import resolve_lead_zones
 from tests import factory
 
 pytestmark = pytest.mark.django_db

@@ -11,9 +11,10 @@ from django.utils import timezone
 
 from calls import status
 from calls.bot_store import DatabaseCallStore
+from calls.dialer import settling
 from calls.models import Call, TranscriptLine
 from calls.recording_links import recording_link
-from campaigns import dialing, lifecycle
+from campaigns import lifecycle
 from campaigns.imports import service as contact_import
 from campaigns.models import Campaign, Disposition, Lead
 from campaigns.webhooks import delivery
@@ -86,7 +87,7 @@ def test_a_lead_waiting_for_a_retry_is_not_completed(lead):
 def test_a_lead_who_asks_not_to_be_called_again(lead):
     subscribe(CRM, "lead.do_not_call")
     Lead.objects.filter(pk=lead.pk).update(state=Lead.State.DONE)
-    dialing.record_outcome(lead.pk, Disposition.DO_NOT_CALL, "Please stop calling")
+    settling.record_outcome(lead.pk, Disposition.DO_NOT_CALL, "Please stop calling")
     [body] = sent("lead.do_not_call")
     assert (
         body["data"]["lead"]["state"] == "do_not_call"

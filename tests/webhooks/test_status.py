@@ -119,7 +119,7 @@ def test_no_answer_on_the_last_attempt_fails_the_lead(twilio_post, call, lead, w
 
 @settles
 def test_the_bots_verdict_given_during_the_call_settles_the_lead(twilio_post, call, lead, worker):
-    from campaigns.dialing import record_outcome
+    from calls.dialer.settling import record_outcome
 
     callback_at = timezone.now() + timedelta(days=1)
     record_outcome(lead.pk, Disposition.CALLBACK_REQUESTED, "Call back tomorrow at ten", callback_at)
@@ -137,7 +137,7 @@ def test_the_bots_verdict_given_during_the_call_settles_the_lead(twilio_post, ca
 def test_a_callback_asked_for_as_the_call_ends_reopens_the_completed_campaign(
     twilio_post, call, lead, worker
 ):
-    from campaigns.dialing import record_outcome
+    from calls.dialer.settling import record_outcome
 
     Campaign.objects.filter(pk=lead.campaign_id).update(status=Campaign.Status.RUNNING)
     twilio_post("/twilio/status/", callback("completed", 3, CallDuration="30"))
@@ -155,7 +155,7 @@ def test_a_callback_asked_for_as_the_call_ends_reopens_the_completed_campaign(
 
 @settles
 def test_a_verdict_after_the_final_callback_still_counts(twilio_post, call, lead, worker):
-    from campaigns.dialing import record_outcome
+    from calls.dialer.settling import record_outcome
 
     twilio_post("/twilio/status/", callback("completed", 3, CallDuration="30"))
     settled(lead)

@@ -16,7 +16,6 @@ from campaigns.webhooks import events as webhook_events
 
 # Outcomes that say nothing about the person yet: try again after the campaign's delay.
 RETRYABLE = {Disposition.BUSY, Disposition.NO_ANSWER, Disposition.FAILED, Disposition.VOICEMAIL}
-IN_FLIGHT = [Lead.State.DIALING, Lead.State.IN_CALL]
 
 _FROM_STATUS = {
     Call.Status.BUSY: Disposition.BUSY,
@@ -75,7 +74,8 @@ def settle_calls(call_ids: list[int]) -> None:
         # A call deleted since is simply not here.
         for call in Call.objects.select_for_update().filter(pk__in=call_ids).order_by("pk"):
             lead = leads_by_id.get(call.lead_id)
-            current = lead is not None and call.attempt == lead.attempts and lead.state in IN_FLIGHT
+            current = (lead is not None and call.attempt == lead.attempts
+                       and lead.state in Lead.IN_FLIGHT_STATES)
             verdict = ((lead.last_outcome if current else "") or call.disposition
                        or disposition_from_status(call))
             if not call.disposition:
@@ -103,7 +103,7 @@ def record_outcome(
             DoNotCall.objects.get_or_create(
                 phone=lead.customer.phone, defaults={"source": "bot", "reason": notes[:200]}
             )
-        if lead.state in IN_FLIGHT:
+        if lead.state in Lead.IN_FLIGHT_STATES:
             lead.last_outcome, lead.callback_at = disposition, callback_at
         else:
             _apply(lead, disposition, callback_at)
