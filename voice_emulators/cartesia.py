@@ -22,7 +22,7 @@ from aiohttp import WSMsgType, web
 from twilio_emulator.audio import pcm16_to_ulaw, resample
 from twilio_emulator.speech import espeak_pcm
 
-from .server import State, state_of
+from .state import State, state_of
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()

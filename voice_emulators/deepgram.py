@@ -26,7 +26,7 @@ from aiohttp import WSMsgType, web
 from botruntime import asr
 from twilio_emulator.audio import SPEECH_RMS, ulaw_to_pcm16
 
-from .server import State, state_of
+from .state import State, state_of
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()

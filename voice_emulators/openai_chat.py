@@ -13,7 +13,7 @@ from pathlib import Path
 from aiohttp import web
 
 from .policy import Answer, Policy, arguments_json
-from .server import state_of
+from .state import state_of
 
 SERVICE = "openai"
 POLICY: web.AppKey[Policy] = web.AppKey("policy")
