@@ -80,6 +80,15 @@ def render(template: str, context: dict) -> str:
     return " ".join(text.split())
 
 
+def template_error(template: str) -> str:
+    """What is wrong with a template, for the person who wrote it ('' if nothing)."""
+    try:
+        _engine.from_string(template)
+    except TemplateSyntaxError as error:
+        return f"template error: {error}"
+    return ""
+
+
 def spoken_number(number: str) -> str:
     """'+12025550123' -> 'ending in 0 1 2 3': TTS reads long digit strings badly."""
     digits = [c for c in number if c.isdigit()]

@@ -40,6 +40,7 @@ from datetime import datetime, timedelta
 from botruntime.asr import normalize
 from botruntime.intents import GOODBYE, Meaning
 from botruntime.outcomes import Disposition
+from botruntime.prompts import template_error
 
 BOT_DISPOSITIONS = (
     Disposition.INTERESTED,
@@ -142,6 +143,96 @@ COMMON_PHRASES = (
     "stop calling me",
     "call me back on monday morning",
 )
+
+
+# The script's wording (top-level keys) as people name it, for errors.
+TEXT_STEPS = {
+    "fallback": "Fallback",
+    "goodbye": "Goodbye",
+    "idle_goodbye": "Goodbye when the caller is silent",
+    "trouble_goodbye": "Goodbye when a voice service fails",
+}
+PHRASE_LISTS = {"goodbye_keywords": "Goodbye keywords", "vocabulary": "Vocabulary"}
+
+
+def rule_name(index: int, rule: object) -> str:
+    """'Rule 3 ("wrong number")': the step named as the editor shows it."""
+    keywords = rule.get("keywords") if isinstance(rule, dict) else None
+    first = keywords[0] if isinstance(keywords, list) and keywords and isinstance(keywords[0], str) else ""
+    return f"Rule {index + 1}" + (f' ("{first}")' if first else "")
+
+
+def _phrases_problem(value: object) -> str:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return "must be a list of phrases"
+    return ""
+
+
+def _rule_problems(name: str, rule: object) -> list[str]:
+    if not isinstance(rule, dict):
+        return [f"{name}: must be an object with keywords, a reply, …"]
+    problems = []
+    for key in ("keywords", "examples"):
+        if key in rule and (problem := _phrases_problem(rule[key])):
+            problems.append(f"{name}: {key} {problem}.")
+    if not any(str(k).strip() for k in [*(rule.get("keywords") or []), *(rule.get("examples") or [])]):
+        problems.append(f"{name}: give at least one keyword or example, or the rule can never match.")
+    disposition = rule.get("disposition", "")
+    if disposition and disposition not in BOT_DISPOSITIONS:
+        choices = ", ".join(BOT_DISPOSITIONS)
+        problems.append(f"{name}: unknown disposition {disposition!r} (one of {choices}).")
+    if rule.get("callback") and disposition not in ("", Disposition.CALLBACK_REQUESTED):
+        problems.append(f"{name}: a callback goes with the callback_requested disposition.")
+    steps = [("reply", rule)]
+    if "followup" in rule:
+        if not isinstance(rule["followup"], dict):
+            return [*problems, f"{name}: followup must be an object with a reply."]
+        steps.append(("reply when matched again", rule["followup"]))
+    for label, step in steps:
+        if not isinstance(step.get("reply", ""), str):
+            problems.append(f"{name}: {label} must be text.")
+        elif error := template_error(step.get("reply", "")):
+            problems.append(f"{name}: {label}: {error}")
+    return problems
+
+
+def script_problems(script: object) -> list[str]:
+    """Everything wrong with a campaign's script, each naming its step ('Rule 2 ("busy"):
+    …', "Question 3: …"); empty when the bot can follow it."""
+    if not isinstance(script, dict):
+        return ["The script must be a JSON object."]
+    problems = []
+    questions = script.get("questions", [])
+    if not isinstance(questions, list):
+        problems.append("Questions must be a list.")
+        questions = []
+    for index, question in enumerate(questions):
+        if not isinstance(question, str) or not question.strip():
+            problems.append(f"Question {index + 1}: write the question, or remove it.")
+        elif error := template_error(question):
+            problems.append(f"Question {index + 1}: {error}")
+    rules = script.get("rules", [])
+    if not isinstance(rules, list):
+        problems.append("Rules must be a list.")
+        rules = []
+    for index, rule in enumerate(rules):
+        problems += _rule_problems(rule_name(index, rule), rule)
+    for key, name in TEXT_STEPS.items():
+        if key not in script:
+            continue
+        if not isinstance(script[key], str) or not script[key].strip():
+            problems.append(f"{name}: write what the bot says.")
+        elif error := template_error(script[key]):
+            problems.append(f"{name}: {error}")
+    for key, name in PHRASE_LISTS.items():
+        if key in script and (problem := _phrases_problem(script[key])):
+            problems.append(f"{name}: {problem}.")
+    for key, name, least in (("max_fallbacks", "Fallbacks before goodbye", 0),
+                             ("answer_timeout_secs", "Answer timeout", 1)):
+        value = script.get(key, least)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < least:
+            problems.append(f"{name}: must be a number of at least {least}.")
+    return problems
 
 
 def merged_script(script: dict | None) -> dict:

@@ -55,6 +55,42 @@ def wav_bytes(pcm: bytes, sample_rate: int, channels: int) -> bytes:
     return buffer.getvalue()
 
 
+def call_context(call: Call) -> CallContext:
+    """What a bot session knows of its call: read when the stream starts, and by the script
+    editor's preview for a call that is not placed (yet)."""
+    customer, campaign = call.customer, call.campaign
+    customer_fields = {}
+    if customer:
+        customer_fields = {
+            **{k: str(v) for k, v in customer.attributes.items()},
+            "first_name": customer.first_name,
+            "last_name": customer.last_name,
+            "full_name": customer.full_name,
+            "email": customer.email,
+            "phone": customer.phone,
+        }
+    phone = call.to_number if call.direction == Call.Direction.OUTBOUND else call.from_number
+    return CallContext(
+        call_id=call.pk,
+        call_sid=call.call_sid or "",
+        direction=call.direction,
+        phone=customer.phone if customer else (phone or ""),
+        campaign_id=campaign.pk if campaign else None,
+        campaign_name=campaign.name if campaign else "",
+        campaign_slug=campaign.slug if campaign else "",
+        greeting_template=campaign.greeting_template if campaign else "",
+        system_prompt_template=campaign.system_prompt_template if campaign else "",
+        script=campaign.script if campaign else {},
+        voice_stack=campaign.voice_stack if campaign else Campaign.VoiceStack.LITE,
+        voicemail_message=campaign.voicemail_message if campaign else "",
+        customer=customer_fields,
+        lead_id=call.lead_id,
+        timezone=(customer_zone(customer, campaign) if customer
+                  else campaign.default_timezone if campaign else "UTC"),
+        parameters=dict(call.parameters),
+    )
+
+
 class DatabaseCallStore:
     """Calls, their transcripts and recordings in the database; the lead's verdict to the dialer."""
 
@@ -89,35 +125,7 @@ class DatabaseCallStore:
             call_events.call_started(call)
             live.publish_call(call)
 
-        customer_fields = {}
-        if customer:
-            customer_fields = {
-                **{k: str(v) for k, v in customer.attributes.items()},
-                "first_name": customer.first_name,
-                "last_name": customer.last_name,
-                "full_name": customer.full_name,
-                "email": customer.email,
-                "phone": customer.phone,
-            }
-        return CallContext(
-            call_id=call.pk,
-            call_sid=call_sid,
-            direction=call.direction,
-            phone=customer.phone if customer else (phone or ""),
-            campaign_id=campaign.pk if campaign else None,
-            campaign_name=campaign.name if campaign else "",
-            campaign_slug=campaign.slug if campaign else "",
-            greeting_template=campaign.greeting_template if campaign else "",
-            system_prompt_template=campaign.system_prompt_template if campaign else "",
-            script=campaign.script if campaign else {},
-            voice_stack=campaign.voice_stack if campaign else Campaign.VoiceStack.LITE,
-            voicemail_message=campaign.voicemail_message if campaign else "",
-            customer=customer_fields,
-            lead_id=call.lead_id,
-            timezone=(customer_zone(customer, campaign) if customer
-                      else campaign.default_timezone if campaign else "UTC"),
-            parameters=dict(call.parameters),
-        )
+        return call_context(call)
 
     def add_transcript_line(self, call_id: int, speaker: str, text: str, offset_ms: int,
                             unheard: str = "") -> int:

@@ -4,6 +4,7 @@ import zoneinfo
 from django import forms
 from django.template import Engine, TemplateSyntaxError
 
+from botruntime.script import script_problems
 from campaigns.models import Campaign
 
 TIMEZONE_CHOICES = [(tz, tz) for tz in sorted(zoneinfo.available_timezones()) if "/" in tz or tz == "UTC"]
@@ -93,8 +94,8 @@ class CampaignForm(forms.ModelForm):
             script = json.loads(text)
         except json.JSONDecodeError as e:
             raise forms.ValidationError(f"Not valid JSON: {e.msg} (line {e.lineno}).") from None
-        if not isinstance(script, dict):
-            raise forms.ValidationError("The script must be a JSON object.")
+        if problems := script_problems(script):
+            raise forms.ValidationError(problems)
         return script
 
     def clean_retry_delays_minutes(self):
@@ -122,6 +123,14 @@ class CampaignForm(forms.ModelForm):
         if starts and ends and ends <= starts:
             self.add_error("ends_at", "The campaign must end after it starts.")
         return cleaned
+
+
+class CampaignSettingsForm(CampaignForm):
+    """The campaign form of the dashboard: the bot's words (greeting and script) have their
+    own page, the script editor (campaigns.script_forms); the API takes them here."""
+
+    class Meta(CampaignForm.Meta):
+        fields = [name for name in CampaignForm.Meta.fields if name not in ("greeting_template", "script")]
 
 
 class ReasonForm(forms.Form):

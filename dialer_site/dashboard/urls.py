@@ -1,12 +1,14 @@
 from django.urls import path
 
-from dialer_site.dashboard import views
+from dialer_site.dashboard import script_views, views
 
 urlpatterns = [
     path("", views.campaign_list, name="campaign-list"),
     path("new/", views.campaign_create, name="campaign-create"),
     path("<int:campaign_id>/", views.campaign_detail, name="campaign-detail"),
     path("<int:campaign_id>/edit/", views.campaign_edit, name="campaign-edit"),
+    path("<int:campaign_id>/script/", script_views.campaign_script, name="campaign-script"),
+    path("<int:campaign_id>/script.json", script_views.campaign_script_json, name="campaign-script-json"),
     path("<int:campaign_id>/board.json", views.campaign_board, name="campaign-board"),
     path("<int:campaign_id>/start/", views.campaign_start, name="campaign-start"),
     path("<int:campaign_id>/pause/", views.campaign_pause, name="campaign-pause"),

@@ -6,7 +6,7 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
 
 from campaigns import lifecycle
-from campaigns.forms import CampaignForm, ReasonForm
+from campaigns.forms import CampaignSettingsForm, ReasonForm
 from campaigns.models import Campaign, Disposition, Lead
 from common.access import staff_required
 from common.paging import keyset_page
@@ -41,7 +41,7 @@ def campaign_list(request):
 
 @staff_required
 def campaign_create(request):
-    form = CampaignForm(request.POST or None)
+    form = CampaignSettingsForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         campaign = form.save()
         messages.success(request, f"Campaign “{campaign.name}” created. Add contacts, then start it.")
@@ -52,7 +52,7 @@ def campaign_create(request):
 @staff_required
 def campaign_edit(request, campaign_id):
     campaign = _get_campaign(campaign_id)
-    form = CampaignForm(request.POST or None, instance=campaign)
+    form = CampaignSettingsForm(request.POST or None, instance=campaign)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, "Campaign settings saved. New calls use them.")

@@ -29,6 +29,7 @@ def test_no_page_has_a_serious_accessibility_violation(server, chrome, boss):
     problems = {"/accounts/login/": blocking_violations(page)}
     log_in(page, server.url, "boss", "pw-boss-12345")
     pages = ["/campaigns/", f"/campaigns/{campaign.pk}/", f"/campaigns/{campaign.pk}/edit/",
+             f"/campaigns/{campaign.pk}/script/",
              "/campaigns/new/", "/calls/", f"/calls/{call.pk}/", f"/calls/{ended.pk}/", "/calls/inbound/",
              "/customers/", f"/customers/{grace.pk}/", "/imports/", "/account/"]
     for path in pages:

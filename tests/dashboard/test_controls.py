@@ -105,10 +105,10 @@ def test_the_controls_refuse_strangers(client, stranger, ready, action):
 
 
 def test_it_creates_a_campaign_with_every_setting(staff_client):
+    """Every setting but the bot's words, which the script editor edits (test_script_editor)."""
     response = staff_client.post("/campaigns/new/", {
         "name": "Winter promo", "slug": "winter_promo", "caller_id": "+12025550100", "voice_stack": "natural",
-        "greeting_template": "Hi {{ first_name }}", "system_prompt_template": "Be brief.",
-        "script": '{"questions": ["Interested?"]}', "voicemail_message": "Call us back.",
+        "system_prompt_template": "Be brief.", "voicemail_message": "Call us back.",
         "answering_machine_detection": "", "starts_at": "", "ends_at": "",
         "window_start": "10:00", "window_end": "18:30", "default_timezone": "Europe/Berlin",
         "max_concurrent_calls": "3", "max_attempts": "4", "retry_delays_minutes": "15, 60",
@@ -117,7 +117,7 @@ def test_it_creates_a_campaign_with_every_setting(staff_client):
     campaign = Campaign.objects.get(name="Winter promo")
     assert response["Location"] == f"/campaigns/{campaign.pk}/"
     assert campaign.answering_machine_detection is False
-    assert campaign.script == {"questions": ["Interested?"]}
+    assert campaign.system_prompt_template == "Be brief."
     assert campaign.retry_delays_minutes == [15, 60]
     assert str(campaign.window_end) == "18:30:00"
     assert (campaign.default_timezone, campaign.max_attempts) == ("Europe/Berlin", 4)
@@ -127,7 +127,7 @@ def test_it_creates_a_campaign_with_every_setting(staff_client):
 def test_it_still_takes_the_lite_stacks_old_name(staff_client):
     """"local" was the lite stack's name before the natural stack came beside it."""
     response = staff_client.post("/campaigns/new/", {
-        "name": "Old form", "voice_stack": "local", "greeting_template": "Hi",
+        "name": "Old form", "voice_stack": "local",
         "window_start": "09:00", "window_end": "18:00", "default_timezone": "UTC",
         "max_concurrent_calls": "1", "max_attempts": "1", "ring_timeout_seconds": "20",
     })
@@ -137,18 +137,19 @@ def test_it_still_takes_the_lite_stacks_old_name(staff_client):
     assert campaign.voice_stack == "lite"
 
 
-def test_it_rejects_a_broken_greeting_template_and_bad_json(staff_client, campaign):
+def test_it_rejects_a_broken_prompt_template_and_bad_settings(staff_client, campaign):
     response = staff_client.post(f"/campaigns/{campaign.pk}/edit/", {
-        "name": "Summer sale", "voice_stack": "local", "greeting_template": "Hi {% if first_name %}there",
-        "script": "{not json", "window_start": "09:00", "window_end": "09:00",
+        "name": "Summer sale", "voice_stack": "local",
+        "system_prompt_template": "Hi {% if first_name %}there",
+        "window_start": "09:00", "window_end": "09:00",
         "default_timezone": "UTC", "max_concurrent_calls": "5", "max_attempts": "3",
         "retry_delays_minutes": "30, x", "ring_timeout_seconds": "30",
     })
     assert response.status_code == 200
     form = response.context["form"]
-    assert set(form.errors) >= {"greeting_template", "script", "window_end", "retry_delays_minutes"}
+    assert set(form.errors) >= {"system_prompt_template", "window_end", "retry_delays_minutes"}
     campaign.refresh_from_db()
-    assert campaign.greeting_template.startswith("Hello")
+    assert campaign.system_prompt_template == ""
 
 
 def test_it_shows_the_saved_settings_in_the_edit_form(staff_client, campaign):

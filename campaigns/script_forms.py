@@ -1,0 +1,209 @@
+"""The script editor: a campaign's script (botruntime.script) as forms people fill in —
+the greeting, questions, keyword rules and what each leads to, the goodbyes — and back.
+
+`ScriptEditor` bundles one form and two formsets. `ScriptEditor.for_script` fills them from
+a script (the saved one, or imported JSON); `script()` builds the script from what was
+posted. Keys the editor has no field for (`idle_timeout_secs`, …) are kept as they were.
+Every error names its step ("Rule 2", "Question 3"), as botruntime.script.script_problems does
+for JSON."""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+
+from botruntime.outcomes import Disposition
+from botruntime.prompts import template_error
+from botruntime.script import BOT_DISPOSITIONS, merged_script, script_problems
+
+THEN_NEXT, THEN_END = "next", "end"
+THEN_CHOICES = [(THEN_NEXT, "Ask the next question"), (THEN_END, "Say the goodbye and hang up")]
+DISPOSITION_CHOICES = [("", "No disposition (the call goes on)")] + [
+    (value, Disposition(value).label) for value in BOT_DISPOSITIONS
+]
+
+
+def _phrases(text: str, separator: str) -> list[str]:
+    return [part.strip() for part in text.split(separator) if part.strip()]
+
+
+class TemplateField(forms.CharField):
+    """Words the bot says: a Django template with the contact's fields."""
+
+    def validate(self, value):
+        super().validate(value)
+        if error := template_error(value):
+            raise forms.ValidationError(error[0].upper() + error[1:])
+
+
+class ScriptForm(forms.Form):
+    greeting = TemplateField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="What the bot says first, on every stack. {{ first_name }}, {{ campaign_name }} and "
+        "the contact's other fields are filled in.",
+    )
+    fallback = TemplateField(help_text="Said when no rule matches; then the question is asked again.")
+    max_fallbacks = forms.IntegerField(
+        min_value=0, label="Fallbacks before goodbye",
+        help_text="After this many unclear answers in a row the bot says the goodbye and hangs up.",
+    )
+    goodbye = TemplateField(widget=forms.Textarea(attrs={"rows": 2}))
+    goodbye_keywords = forms.CharField(
+        required=False, help_text="Comma-separated. The caller saying one ends the call with the goodbye.",
+    )
+    idle_goodbye = TemplateField(label="Goodbye when the caller is silent")
+    trouble_goodbye = TemplateField(label="Goodbye when a voice service fails")
+    answer_timeout_secs = forms.IntegerField(
+        min_value=1, label="Answer timeout (seconds)",
+        help_text="No answer from a voice service this long after the caller spoke: the trouble goodbye.",
+    )
+    vocabulary = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="One phrase a line: extra words the speech recogniser should know.",
+    )
+
+
+class QuestionForm(forms.Form):
+    text = TemplateField(label="Question", required=False)
+
+
+class RuleForm(forms.Form):
+    keywords = forms.CharField(
+        required=False, help_text="Comma-separated phrases, matched as whole words; the first rule wins.",
+    )
+    examples = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="One a line: what a caller might say that means the same (matched by meaning).",
+    )
+    disposition = forms.ChoiceField(choices=DISPOSITION_CHOICES, required=False)
+    reply = TemplateField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    then = forms.ChoiceField(choices=THEN_CHOICES, label="Then")
+    callback = forms.BooleanField(
+        required=False, label="Schedule a callback at the time the caller says",
+    )
+    followup_reply = TemplateField(
+        required=False, label="Reply when matched again", widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Leave empty to reply the same way every time.",
+    )
+    followup_then = forms.ChoiceField(choices=THEN_CHOICES, label="Then, when matched again")
+
+    @classmethod
+    def initial_for(cls, rule: dict) -> dict:
+        followup = rule.get("followup") or {}
+        return {
+            "keywords": ", ".join(rule.get("keywords", [])),
+            "examples": "\n".join(rule.get("examples", [])),
+            "disposition": rule.get("disposition", ""),
+            "reply": rule.get("reply", ""),
+            "then": THEN_END if rule.get("end") else THEN_NEXT,
+            "callback": bool(rule.get("callback")),
+            "followup_reply": followup.get("reply", ""),
+            "followup_then": THEN_END if followup.get("end") else THEN_NEXT,
+        }
+
+    def rule(self) -> dict:
+        data = self.cleaned_data
+        rule: dict = {"keywords": _phrases(data["keywords"], ",")}
+        if examples := _phrases(data["examples"], "\n"):
+            rule["examples"] = examples
+        if data["disposition"]:
+            rule["disposition"] = data["disposition"]
+        rule["reply"] = data["reply"]
+        rule["end"] = data["then"] == THEN_END
+        if data["callback"]:
+            rule["callback"] = True
+        if data["followup_reply"]:
+            rule["followup"] = {"reply": data["followup_reply"], "end": data["followup_then"] == THEN_END}
+        return rule
+
+    def is_blank(self) -> bool:
+        data = self.cleaned_data
+        return not (data.get("keywords") or data.get("examples") or data.get("reply"))
+
+
+QuestionFormSet = forms.formset_factory(QuestionForm, extra=1, can_delete=True)
+RuleFormSet = forms.formset_factory(RuleForm, extra=1, can_delete=True)
+
+
+class ScriptEditor:
+    """The editor's forms for one script, and the script they make: filled from a script
+    (`ScriptEditor(script=…, greeting=…)`) or from a POST (`ScriptEditor.posted`)."""
+
+    def __init__(self, data=None, script: dict | None = None, greeting: str = "", kept: dict | None = None):
+        self.kept = kept or {}
+        # The script the unbound editor shows (an imported one is previewed before saving).
+        self.initial_script = initial = merged_script(script) if data is None else None
+        self.form = ScriptForm(data, initial=self._top_initial(initial, greeting) if initial else None)
+        self.questions = QuestionFormSet(data, prefix="questions", initial=[
+            {"text": question} for question in initial["questions"]] if initial else None)
+        self.rules = RuleFormSet(data, prefix="rules", initial=[
+            RuleForm.initial_for(rule) for rule in initial["rules"]] if initial else None)
+        self.problems: list[str] = []
+
+    @classmethod
+    def posted(cls, data, saved: dict) -> ScriptEditor:
+        # The saved script's keys that have no field here are kept through the edit.
+        edited = {"questions", "rules", *ScriptForm.base_fields}
+        return cls(data, kept={k: v for k, v in saved.items() if k not in edited})
+
+    @staticmethod
+    def _top_initial(script: dict, greeting: str) -> dict:
+        initial = {name: script[name] for name in ScriptForm.base_fields if name in script}
+        initial["greeting"] = greeting
+        initial["goodbye_keywords"] = ", ".join(script["goodbye_keywords"])
+        initial["vocabulary"] = "\n".join(script["vocabulary"])
+        return initial
+
+    def is_valid(self) -> bool:
+        valid = all([self.form.is_valid(), self.questions.is_valid(), self.rules.is_valid()])
+        self.problems = script_problems(self.script()) if valid else self._named_errors()
+        return not self.problems
+
+    def _named_errors(self) -> list[str]:
+        """Each field error once more at the top of the page, naming its step."""
+        named = [f"{self.form.fields[name].label or name.replace('_', ' ').capitalize()}: {error}"
+                 for name, errors in self.form.errors.items() for error in errors]
+        for step, formset in (("Question", self.questions), ("Rule", self.rules)):
+            for index, form in enumerate(formset.forms):
+                for name, errors in form.errors.items():
+                    field = (form.fields[name].label or name.replace("_", " ")).lower()
+                    named += [f"{step} {index + 1}: {field}: {error}" for error in errors]
+        return named
+
+    def greeting(self) -> str:
+        return self.form.cleaned_data["greeting"]
+
+    def script(self) -> dict:
+        data = self.form.cleaned_data
+        questions = [f.cleaned_data for f in self.questions.forms if not f.cleaned_data.get("DELETE")]
+        rules = [f for f in self.rules.forms if not f.cleaned_data.get("DELETE") and not f.is_blank()]
+        return {
+            **self.kept,
+            "questions": [question["text"] for question in questions if question.get("text")],
+            "rules": [form.rule() for form in rules],
+            "fallback": data["fallback"],
+            "max_fallbacks": data["max_fallbacks"],
+            "goodbye": data["goodbye"],
+            "goodbye_keywords": _phrases(data["goodbye_keywords"], ","),
+            "idle_goodbye": data["idle_goodbye"],
+            "trouble_goodbye": data["trouble_goodbye"],
+            "answer_timeout_secs": data["answer_timeout_secs"],
+            "vocabulary": _phrases(data["vocabulary"], "\n"),
+        }
+
+
+class ImportForm(forms.Form):
+    """A script as JSON, pasted in: copied from another campaign's export."""
+
+    script_json = forms.CharField(label="Script JSON",
+                                  widget=forms.Textarea(attrs={"rows": 6, "class": "mono"}))
+
+    def clean_script_json(self):
+        try:
+            script = json.loads(self.cleaned_data["script_json"])
+        except json.JSONDecodeError as e:
+            raise forms.ValidationError(f"Not valid JSON: {e.msg} (line {e.lineno}).") from None
+        if problems := script_problems(script):
+            raise forms.ValidationError(problems)
+        return script

@@ -1,0 +1,175 @@
+"""The script editor: the lite and natural stacks' script as a form — greeting, questions,
+rules and what they lead to, goodbyes — refused with the step named when it is broken, a
+preview of what the bot says to one lead, and JSON export and import."""
+
+import json
+
+import pytest
+
+from botruntime.script import DEFAULT_SCRIPT
+from tests import factory
+
+pytestmark = pytest.mark.django_db
+
+SCRIPT = {
+    "questions": ["Would you like to hear about the {{ plan }} plan?", "Shall I book a visit?"],
+    "rules": [
+        {"keywords": ["not interested"], "examples": ["no thanks"], "disposition": "not_interested",
+         "reply": "Understood, {{ first_name }}.", "end": True},
+        {"keywords": ["call me back"], "disposition": "callback_requested", "reply": "I will call you then.",
+         "end": True, "callback": True},
+        {"keywords": ["yes"], "disposition": "interested", "reply": "Great.", "end": False,
+         "followup": {"reply": "A specialist will call.", "end": True}},
+    ],
+    "fallback": "Sorry?", "max_fallbacks": 1, "goodbye": "Bye {{ first_name }}.",
+    "goodbye_keywords": ["bye"], "idle_goodbye": "Are you there? Bye.", "trouble_goodbye": "Trouble. Bye.",
+    "answer_timeout_secs": 6, "vocabulary": ["gold plan"],
+}
+
+
+def editor_post(script: dict, greeting: str = "Hello {{ first_name }}.", action: str = "save",
+                **extra) -> dict:
+    """The editor's form as a browser posts it for this script."""
+    data = {"action": action, "greeting": greeting,
+            "questions-TOTAL_FORMS": str(len(script["questions"])), "questions-INITIAL_FORMS": "0",
+            "rules-TOTAL_FORMS": str(len(script["rules"])), "rules-INITIAL_FORMS": "0"}
+    for i, question in enumerate(script["questions"]):
+        data[f"questions-{i}-text"] = question
+    for i, rule in enumerate(script["rules"]):
+        followup = rule.get("followup", {})
+        data |= {f"rules-{i}-keywords": ", ".join(rule.get("keywords", [])),
+                 f"rules-{i}-examples": "\n".join(rule.get("examples", [])),
+                 f"rules-{i}-disposition": rule.get("disposition", ""), f"rules-{i}-reply": rule["reply"],
+                 f"rules-{i}-then": "end" if rule["end"] else "next",
+                 f"rules-{i}-followup_reply": followup.get("reply", ""),
+                 f"rules-{i}-followup_then": "end" if followup.get("end") else "next"}
+        if rule.get("callback"):
+            data[f"rules-{i}-callback"] = "on"
+    for key in ("fallback", "max_fallbacks", "goodbye", "idle_goodbye", "trouble_goodbye",
+                "answer_timeout_secs"):
+        data[key] = str(script[key])
+    data["goodbye_keywords"] = ", ".join(script["goodbye_keywords"])
+    data["vocabulary"] = "\n".join(script["vocabulary"])
+    return data | extra
+
+
+def test_it_saves_the_script_the_form_describes(staff_client, campaign):
+    response = staff_client.post(f"/campaigns/{campaign.pk}/script/", editor_post(SCRIPT))
+
+    assert response.status_code == 302 and response["Location"] == f"/campaigns/{campaign.pk}/script/"
+    campaign.refresh_from_db()
+    assert campaign.script == SCRIPT
+    assert campaign.greeting_template == "Hello {{ first_name }}."
+
+
+def test_it_shows_a_saved_script_in_the_form_and_saves_it_back_unchanged(staff_client, campaign):
+    campaign.script = {**SCRIPT, "idle_timeout_secs": 20}  # a key the editor has no field for
+    campaign.save()
+    page = staff_client.get(f"/campaigns/{campaign.pk}/script/")
+    editor = page.context["editor"]
+    shown = editor.form.initial
+    assert (shown["goodbye_keywords"], shown["vocabulary"], shown["max_fallbacks"]) == ("bye", "gold plan", 1)
+    assert [f["text"] for f in editor.questions.initial] == SCRIPT["questions"]
+    assert editor.rules.initial[1] == {
+        "keywords": "call me back", "examples": "", "disposition": "callback_requested",
+        "reply": "I will call you then.", "then": "end", "callback": True, "followup_reply": "",
+        "followup_then": "next"}
+
+    staff_client.post(f"/campaigns/{campaign.pk}/script/", editor_post(SCRIPT))
+    campaign.refresh_from_db()
+    assert campaign.script == {**SCRIPT, "idle_timeout_secs": 20}
+
+
+def test_a_new_campaign_starts_from_the_default_script(staff_client, campaign):
+    editor = staff_client.get(f"/campaigns/{campaign.pk}/script/").context["editor"]
+    assert [rule["keywords"] for rule in editor.rules.initial] == [
+        ", ".join(rule["keywords"]) for rule in DEFAULT_SCRIPT["rules"]]
+
+
+@pytest.mark.parametrize(("change", "named"), [
+    ({"rules-1-keywords": "", "rules-1-examples": ""}, "Rule 2: give at least one keyword or example"),
+    ({"rules-2-reply": "Great {% if x %}"}, "Rule 3: reply: Template error"),
+    ({"questions-1-text": "About the {% if plan %} plan?"}, "Question 2: question: Template error"),
+    ({"rules-0-disposition": "maybe"}, "Rule 1: disposition: Select a valid choice"),
+    ({"rules-0-disposition": "interested"}, ""),  # a valid change, for contrast
+    ({"goodbye": ""}, "Goodbye: This field is required."),
+])
+def test_it_refuses_a_broken_script_naming_the_step(staff_client, campaign, change, named):
+    response = staff_client.post(f"/campaigns/{campaign.pk}/script/", editor_post(SCRIPT, **change))
+
+    campaign.refresh_from_db()
+    if not named:
+        assert response.status_code == 302 and campaign.script["rules"][0]["disposition"] == "interested"
+        return
+    assert response.status_code == 200
+    problems = response.context["editor"].problems
+    assert any(problem.startswith(named) for problem in problems), problems
+    assert named in response.content.decode().replace("&quot;", '"')
+    assert campaign.script == {}  # nothing saved
+
+
+def test_a_callback_rule_must_say_callback_requested(staff_client, campaign):
+    response = staff_client.post(f"/campaigns/{campaign.pk}/script/",
+                                 editor_post(SCRIPT, **{"rules-1-disposition": "interested"}))
+    assert response.context["editor"].problems == [
+        'Rule 2 ("call me back"): a callback goes with the callback_requested disposition.']
+
+
+def test_the_preview_says_what_the_bot_says_to_the_chosen_lead(staff_client, campaign):
+    factory.lead(campaign, customer=factory.customer(first_name="Ann"), parameters={"plan": "bronze"})
+    dana = factory.lead(campaign, customer=factory.customer(first_name="Dana"), parameters={"plan": "gold"})
+
+    response = staff_client.post(f"/campaigns/{campaign.pk}/script/",
+                                 editor_post(SCRIPT, action="preview", preview_lead=str(dana.pk)))
+
+    assert response.status_code == 200
+    steps = dict(response.context["preview_steps"])
+    assert steps["Greeting"] == ["Hello Dana.", "Would you like to hear about the gold plan?"]
+    assert steps['Rule 1 ("not interested"): the caller says "not interested"'] == [
+        "Understood, Dana.", "Bye Dana."]
+    assert steps['Rule 3 ("yes"): the caller says "yes"'] == ["Great.", "Shall I book a visit?"]
+    campaign.refresh_from_db()
+    assert campaign.script == {}  # a preview saves nothing
+
+
+def test_the_script_exports_as_json_and_imports_into_another_campaigns_editor(staff_client, campaign):
+    campaign.script = SCRIPT
+    campaign.save()
+    exported = staff_client.get(f"/campaigns/{campaign.pk}/script.json")
+    assert exported["Content-Disposition"] == 'attachment; filename="summer-sale-script.json"'
+    assert json.loads(exported.content) == SCRIPT
+
+    other = factory.campaign(name="Winter promo")
+    page = staff_client.post(f"/campaigns/{other.pk}/script/",
+                             {"action": "import", "script_json": exported.content.decode()})
+    editor = page.context["editor"]
+    assert [f["text"] for f in editor.questions.initial] == SCRIPT["questions"]
+    other.refresh_from_db()
+    assert other.script == {}  # imported into the editor, to be checked and saved
+
+
+def test_a_broken_import_is_refused_naming_the_step(staff_client, campaign):
+    broken = {"rules": [{"keywords": ["yes"], "disposition": "thrilled", "reply": "Great."}]}
+    page = staff_client.post(f"/campaigns/{campaign.pk}/script/",
+                             {"action": "import", "script_json": json.dumps(broken)})
+    errors = page.context["import_form"].errors["script_json"]
+    assert errors[0].startswith('Rule 1 ("yes"): unknown disposition \'thrilled\'')
+    page = staff_client.post(f"/campaigns/{campaign.pk}/script/", {"action": "import", "script_json": "{"})
+    assert page.context["import_form"].errors["script_json"][0].startswith("Not valid JSON")
+
+
+def test_the_api_refuses_a_broken_script_naming_the_step(staff_client, campaign):
+    from campaigns.forms import CampaignForm
+
+    form = CampaignForm({"name": "x", "voice_stack": "lite", "greeting_template": "Hi",
+                         "window_start": "09:00", "window_end": "18:00", "default_timezone": "UTC",
+                         "max_concurrent_calls": "1", "max_attempts": "1", "ring_timeout_seconds": "20",
+                         "script": json.dumps({"questions": ["Ok?", " "]})})
+    assert form.errors["script"] == ["Question 2: write the question, or remove it."]
+
+
+def test_the_editor_needs_a_staff_login(client, stranger, campaign):
+    assert client.get(f"/campaigns/{campaign.pk}/script/").status_code == 302
+    client.force_login(stranger)
+    assert client.get(f"/campaigns/{campaign.pk}/script/").status_code == 403
+    assert client.get(f"/campaigns/{campaign.pk}/script.json").status_code == 403
