@@ -154,7 +154,7 @@ class DatabaseCallStore:
 
     def add_do_not_call(self, phone: str, reason: str) -> None:
         if phone:
-            DoNotCall.objects.get_or_create(phone=phone, defaults={"source": "bot", "reason": reason[:200]})
+            DoNotCall.objects.add([phone], reason, source="bot")
 
     def record_outcome(self, lead_id: int, disposition: str, notes: str,
                        callback_at: datetime | None) -> None:

@@ -4,13 +4,12 @@ their live figures, is the dashboard's (dashboard/admin.py)."""
 from django.contrib import admin
 from django.template.defaultfilters import pluralize
 
-from campaigns import do_not_call
 from campaigns.models import ContactImport, Customer, DoNotCall, Lead
 
 
 def _mark_do_not_call(modeladmin, request, phones) -> None:
     reason = f"Marked by {request.user.get_username()} in the admin"
-    added = do_not_call.add(list(phones), reason=reason)
+    added = DoNotCall.objects.add(list(phones), reason=reason)
     modeladmin.message_user(request, f"Added {added} number{pluralize(added)} to the do-not-call list.")
 
 
@@ -47,7 +46,7 @@ class CustomerAdmin(admin.ModelAdmin):
 
     @admin.action(description="Remove from the do-not-call list")
     def unmark_do_not_call(self, request, queryset):
-        removed = do_not_call.remove(list(queryset.values_list("phone", flat=True)))
+        removed = DoNotCall.objects.remove(list(queryset.values_list("phone", flat=True)))
         self.message_user(request, f"Removed {removed} number{pluralize(removed)} from the do-not-call list.")
 
 

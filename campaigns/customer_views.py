@@ -6,7 +6,6 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from campaigns import do_not_call
 from campaigns.forms import ReasonForm
 from campaigns.models import Customer, DoNotCall
 from common.access import staff_required
@@ -46,7 +45,7 @@ def customer_detail(request, customer_id):
     customer = _get_customer(customer_id)
     ctx = {
         "customer": customer,
-        "dnc": DoNotCall.objects.filter(phone=customer.phone).first(),
+        "dnc": DoNotCall.objects.of(customer.phone).first(),
         "leads": customer.leads.select_related("campaign").order_by("-created_at"),
         "calls": customer.calls.select_related("campaign").order_by("-created_at")[:100],
     }
@@ -59,7 +58,7 @@ def customer_dnc_add(request, customer_id):
     customer = _get_customer(customer_id)
     form = ReasonForm(request.POST)
     reason = (form.cleaned_data["reason"] if form.is_valid() else "") or "Added by staff"
-    do_not_call.add([customer.phone], reason=f"{reason} ({request.user.get_username()})")
+    DoNotCall.objects.add([customer.phone], reason=f"{reason} ({request.user.get_username()})")
     messages.success(request, f"{customer.phone} is on the do-not-call list; it will not be dialled.")
     return redirect("customer-detail", customer.pk)
 
@@ -68,6 +67,6 @@ def customer_dnc_add(request, customer_id):
 @staff_required
 def customer_dnc_remove(request, customer_id):
     customer = _get_customer(customer_id)
-    do_not_call.remove([customer.phone])
+    DoNotCall.objects.remove([customer.phone])
     messages.success(request, f"{customer.phone} is off the do-not-call list; open leads may be dialled.")
     return redirect("customer-detail", customer.pk)

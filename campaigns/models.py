@@ -1,7 +1,7 @@
 from datetime import time
 
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import connection, models
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -92,9 +92,7 @@ class Campaign(models.Model):
 
 class CustomerQuerySet(models.QuerySet):
     def with_do_not_call(self):
-        return self.annotate(
-            on_do_not_call=Exists(DoNotCall.objects.filter(phone=OuterRef("phone")))
-        )
+        return self.annotate(on_do_not_call=Exists(DoNotCall.objects.of(OuterRef("phone"))))
 
 
 class Customer(models.Model):
@@ -127,15 +125,64 @@ class Customer(models.Model):
 
     @property
     def do_not_call(self) -> bool:
-        # The DoNotCall table is the one source of truth: it also holds numbers that
-        # asked not to be called before they were ever imported as customers.
-        return DoNotCall.objects.filter(phone=self.phone).exists()
+        return DoNotCall.objects.listed(self.phone)
+
+
+# pg_advisory_xact_lock(DO_NOT_CALL_NUMBER_LOCK, hashtext(phone)); migration 0006's trigger
+# spells the same numbers (contact imports lock namespace 7001). A hash collision only makes
+# two numbers wait for each other.
+DO_NOT_CALL_NUMBER_LOCK = 7002
+
+
+class DoNotCallQuerySet(models.QuerySet):
+    """The do-not-call list's one service: every check and every change goes through here
+    (the dialer, the API, contact imports, the bot's opt-out, the staff pages, the admin).
+
+    The table is the single source of truth: it also holds numbers that asked not to be
+    called before they were ever imported, and neither adding nor removing a number touches
+    leads — the dialer reads the list again in the transaction that marks each dial, so a
+    number taken off the list lets its open leads be called again. A number being put on the
+    list and a dial to it being marked never pass each other: each insert (or change of
+    number) takes an advisory lock on the number (a trigger, migration 0006), which the
+    dialer takes too, shared, before it reads the list (listed_for_dialling)."""
+
+    def of(self, phone):
+        """The entry for this number (a value, or an OuterRef in a subquery)."""
+        return self.filter(phone=phone)
+
+    def listed(self, phone: str) -> bool:
+        return self.of(phone).exists()
+
+    def listed_among(self, phones) -> set[str]:
+        return set(self.filter(phone__in=phones).values_list("phone", flat=True))
+
+    def listed_for_dialling(self, phone: str) -> bool:
+        """Whether the number is on the list, read so that no entry can be committed for it
+        until the caller's transaction ends (call inside transaction.atomic, just before
+        marking a dial)."""
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, hashtext(%s))",
+                               [DO_NOT_CALL_NUMBER_LOCK, phone])
+        return self.listed(phone)
+
+    def add(self, phones: list[str], reason: str = "", source: str = "staff") -> int:
+        """Put numbers on the list; returns how many were not on it already (a number
+        already there keeps its entry: it is written once)."""
+        phones = sorted(set(phones))  # the trigger locks them in insert order: always the same one
+        before = self.listed_among(phones)
+        reason = reason[: DoNotCall._meta.get_field("reason").max_length]
+        new = [DoNotCall(phone=p, reason=reason, source=source) for p in phones if p not in before]
+        self.bulk_create(new, ignore_conflicts=True)
+        return len(new)
+
+    def remove(self, phones: list[str]) -> int:
+        deleted, _ = self.filter(phone__in=phones).delete()
+        return deleted
 
 
 class DoNotCall(models.Model):
-    """A number never to be called. Each insert takes an advisory lock on its number (a
-    database trigger, migration 0006) that the dialer shares while it marks a dial: see
-    campaigns.do_not_call."""
+    """A number never to be called (DoNotCallQuerySet is the list's service)."""
 
     phone = models.CharField(max_length=16, unique=True, validators=[e164_validator])
     reason = models.CharField(max_length=200, blank=True)
@@ -143,6 +190,8 @@ class DoNotCall(models.Model):
         max_length=32, blank=True, help_text="Who added it: staff, bot, import, api."
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = DoNotCallQuerySet.as_manager()
 
     class Meta:
         verbose_name = "do-not-call entry"

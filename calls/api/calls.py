@@ -272,7 +272,7 @@ class CallList(generics.ListCreateAPIView):
         given = PlaceCallSerializer(data=body)
         given.is_valid(raise_exception=True)
         data = given.validated_data
-        if DoNotCall.objects.filter(phone=data["phone"]).exists():
+        if DoNotCall.objects.listed(data["phone"]):
             raise Conflict(f"{data['phone']} is on the do-not-call list.")
         customer, _ = Customer.objects.get_or_create(phone=data["phone"])
         call, replayed = idempotency.create_once(

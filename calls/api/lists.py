@@ -9,7 +9,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from calls.api.calls import CursorPage
-from campaigns import do_not_call
 from campaigns.imports import service as contact_import
 from campaigns.imports.forms import UploadForm
 from campaigns.imports.reading import ImportFileError
@@ -57,8 +56,8 @@ class DoNotCallList(generics.ListCreateAPIView):
         given = self.get_serializer(data=request.data)
         given.is_valid(raise_exception=True)
         phone = _phone(given.validated_data["phone"], given.validated_data.get("country"))
-        added = do_not_call.add([phone], given.validated_data.get("reason", ""), source="api")
-        entry = DoNotCall.objects.get(phone=phone)
+        added = DoNotCall.objects.add([phone], given.validated_data.get("reason", ""), source="api")
+        entry = DoNotCall.objects.of(phone).get()
         return Response(
             self.get_serializer(entry).data, status=status.HTTP_201_CREATED if added else status.HTTP_200_OK
         )
@@ -69,7 +68,7 @@ class DoNotCallEntry(APIView):
     def get(self, request, phone: str):
         """Is this number on the list? (200 either way.)"""
         number = _phone(phone)
-        entry = DoNotCall.objects.filter(phone=number).first()
+        entry = DoNotCall.objects.of(number).first()
         return Response(
             DoNotCallCheckSerializer({"phone": number, "on_list": entry is not None, "entry": entry}).data
         )
@@ -77,7 +76,7 @@ class DoNotCallEntry(APIView):
     @extend_schema(responses={204: None})
     def delete(self, request, phone: str):
         """Take the number off the list: its open leads may be called again."""
-        if not do_not_call.remove([_phone(phone)]):
+        if not DoNotCall.objects.remove([_phone(phone)]):
             raise exceptions.NotFound(f"{phone} is not on the do-not-call list.")
         return Response(status=status.HTTP_204_NO_CONTENT)
 

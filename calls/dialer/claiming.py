@@ -46,7 +46,7 @@ def due_leads(campaign: Campaign, zone: str, now: datetime):
     return (
         Lead.objects.due().filter(campaign=campaign, timezone=zone, next_attempt_at__lte=now)
         .filter(Q(attempts__lt=campaign.max_attempts) | Q(callback_at__isnull=False))
-        .exclude(Exists(DoNotCall.objects.filter(phone=OuterRef("customer__phone"))))
+        .exclude(Exists(DoNotCall.objects.of(OuterRef("customer__phone"))))
         .order_by("next_attempt_at", "id")
     )
 

@@ -25,7 +25,7 @@ from calls.models import Call
 from calls.twilio_auth import with_retries
 from calls.twilio_client import twilio_client
 from calls.twiml import connect_to_bot
-from campaigns import calling_window, do_not_call, lifecycle
+from campaigns import calling_window, lifecycle
 from campaigns.models import Campaign, DoNotCall, Lead
 from campaigns.webhooks import events as webhook_events
 
@@ -48,7 +48,7 @@ def place_call(call_id: int, pacer_wait: float | None = None, rest_timeout: floa
     call = Call.objects.select_related("campaign", "lead", "customer").get(pk=call_id)
     if call.call_sid or call.dial_requested_at or call.ended_at:
         return  # already dialled or given up; a redelivered task must not dial again
-    listed = DoNotCall.objects.filter(phone=call.to_number).exists()
+    listed = DoNotCall.objects.listed(call.to_number)
     if refusal := _refusal(call, timezone.now(), listed):  # no token spent on a call refused anyway
         _refuse(call, refusal)
         return
@@ -87,7 +87,7 @@ def _mark_dial(call: Call) -> bool:
     with transaction.atomic():
         if call.lead_id:
             call.lead = Lead.objects.select_for_update().get(pk=call.lead_id)
-        listed = do_not_call.is_listed_for_dialling(call.to_number)
+        listed = DoNotCall.objects.listed_for_dialling(call.to_number)
         if call.campaign_id:
             # FOR SHARE would do (dials need not wait for each other), but the ORM has no
             # such lock; a mark takes a few milliseconds.

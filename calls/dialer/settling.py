@@ -100,9 +100,7 @@ def record_outcome(
         lead = Lead.objects.select_for_update().select_related("campaign", "customer").get(pk=lead_id)
         lead.notes = notes or lead.notes
         if disposition == Disposition.DO_NOT_CALL:
-            DoNotCall.objects.get_or_create(
-                phone=lead.customer.phone, defaults={"source": "bot", "reason": notes[:200]}
-            )
+            DoNotCall.objects.add([lead.customer.phone], notes, source="bot")
         if lead.state in Lead.IN_FLIGHT_STATES:
             lead.last_outcome, lead.callback_at = disposition, callback_at
         else:

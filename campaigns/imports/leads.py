@@ -51,7 +51,7 @@ def add_leads(campaign: Campaign, leads: list[dict], *, existing: str = ContactI
 def _sort(campaign, contacts, first_seen, existing, report) -> tuple[dict, dict]:
     """Which contacts to write, which to keep as they are; counted in the report."""
     phones = sorted(contacts)  # one lock order for every writer, as the import's batches
-    on_dnc = set(DoNotCall.objects.filter(phone__in=phones).values_list("phone", flat=True))
+    on_dnc = DoNotCall.objects.listed_among(phones)
     known = set(Customer.objects.filter(phone__in=phones).values_list("phone", flat=True))
     in_campaign = set(Lead.objects.filter(campaign=campaign, customer__phone__in=phones)
                       .values_list("customer__phone", flat=True))

@@ -28,7 +28,7 @@ def use_copy() -> bool:
 LOOKUP_SQL = """
     SELECT p.phone,
            (SELECT outcome FROM campaigns_importedphone WHERE contact_import_id = %s AND phone = p.phone),
-           (SELECT true FROM campaigns_donotcall WHERE phone = p.phone),
+           (SELECT true FROM campaigns_donotcall WHERE phone = p.phone),  -- DoNotCall.objects.listed_among
            (SELECT true FROM campaigns_customer WHERE phone = p.phone)
     FROM unnest(%s::text[]) AS p(phone)"""
 
@@ -39,7 +39,7 @@ def lookups(contact_import: ContactImport, phones: list[str]) -> tuple[dict, set
     if not use_copy():
         return (dict(ImportedPhone.objects.filter(contact_import=contact_import, phone__in=phones)
                      .values_list("phone", "outcome")),
-                set(DoNotCall.objects.filter(phone__in=phones).values_list("phone", flat=True)),
+                DoNotCall.objects.listed_among(phones),
                 set(Customer.objects.filter(phone__in=phones).values_list("phone", flat=True)))
     # One round trip with one array parameter (`phone__in` sends 2,000 placeholders for
     # psycopg to splice into the SQL). Scalar subqueries, not joins or `= ANY`: those let

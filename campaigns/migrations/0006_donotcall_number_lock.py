@@ -1,5 +1,5 @@
 """Every write that puts a number on the do-not-call list takes a transaction-level advisory
-lock on that number (campaigns.do_not_call.NUMBER_LOCK). The dialer takes the same lock,
+lock on that number (campaigns.models.DO_NOT_CALL_NUMBER_LOCK). The dialer takes the same lock,
 shared, in the transaction that checks the list and marks a dial: an entry committed first is
 seen, one being written waits until the dial is marked. A trigger, so that every writer
 (dashboard, admin, the bot, a raw INSERT) is covered. PostgreSQL only: SQLite lets one

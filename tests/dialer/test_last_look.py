@@ -20,8 +20,8 @@ from calls.dialer.claiming import claim_due_leads
 from calls.dialer.pacing import account_pacer
 from calls.dialer.placing import place_call
 from calls.models import Call
-from campaigns import do_not_call, lifecycle
-from campaigns.models import Campaign, Lead
+from campaigns import lifecycle
+from campaigns.models import Campaign, DoNotCall, Lead
 from tests.dialer.conftest import make_campaign
 from tests.waiting import sessions_waiting_on_a_lock, wait_until
 
@@ -64,7 +64,7 @@ def test_numbers_put_on_the_list_while_their_dials_wait_for_a_token_are_not_call
     settings.TWILIO_CALLS_PER_SECOND = 2
     assert account_pacer().try_take() == 0  # every dial now waits for its token
     dials = in_threads(place_call, *[(call_id,) for call_id in call_ids])
-    do_not_call.add(NUMBERS, reason="Asked by email")
+    DoNotCall.objects.add(NUMBERS, reason="Asked by email")
     for dial in dials:
         dial.join()
     given_back("do-not-call list")
@@ -82,7 +82,8 @@ def hold_open(write, written: threading.Event, release: threading.Event) -> None
 def test_a_write_in_flight_makes_the_dial_wait_and_is_then_seen(clean_pacer, write):
     [call_id] = claimed(NUMBERS[:1])
     campaign = Campaign.objects.get()
-    writes = {"do_not_call": lambda: do_not_call.add(NUMBERS[:1]), "pause": lambda: lifecycle.pause(campaign)}
+    writes = {"do_not_call": lambda: DoNotCall.objects.add(NUMBERS[:1]),
+              "pause": lambda: lifecycle.pause(campaign)}
     written, release = threading.Event(), threading.Event()
     [writer] = in_threads(hold_open, (writes[write], written, release))
     assert written.wait(timeout=10)
@@ -115,16 +116,16 @@ def test_a_campaign_whose_end_time_passed_is_not_dialled():
 
 def test_a_redelivered_dial_of_a_refused_call_does_nothing():
     [call_id] = claimed(NUMBERS[:1])
-    do_not_call.add(NUMBERS[:1])
+    DoNotCall.objects.add(NUMBERS[:1])
     place_call(call_id)
-    do_not_call.remove(NUMBERS[:1])
+    DoNotCall.objects.remove(NUMBERS[:1])
     place_call(call_id)  # the task delivered again, the number allowed again meanwhile
     given_back("do-not-call list")
 
 
 def test_the_reason_shows_on_the_leads_row_in_the_dashboard(staff_client):
     [call_id] = claimed(NUMBERS[:1])
-    do_not_call.add(NUMBERS[:1])
+    DoNotCall.objects.add(NUMBERS[:1])
     place_call(call_id)
     page = staff_client.get(f"/campaigns/{Campaign.objects.get().pk}/")
     assert "the number was put on the do-not-call list before the call was placed" in page.content.decode()
