@@ -96,6 +96,7 @@ def spoken_number(number: str) -> str:
 
 
 def greeting(call: CallContext) -> str:
+    """What the bot says first: the call's notices (rendered like the greeting), then the greeting."""
     context = template_context(call)
     text = render(call.greeting_template or DEFAULT_GREETING, context)
     caller_id = str(call.parameters.get("caller_id", ""))
@@ -105,7 +106,7 @@ def greeting(call: CallContext) -> str:
             text = f"{text} Thanks for calling from the number {ending}."
     if context["promotion"]:
         text = f"{text} {context['promotion']}"
-    return text
+    return " ".join([*(render(notice, context) for notice in call.opening_notices), text])
 
 
 def system_prompt(call: CallContext) -> str:

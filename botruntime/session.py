@@ -204,6 +204,7 @@ class BotSession:
         self.bot_quiet.set()
         self.ending = False
         self.end_reason = ""
+        self.failed = False  # a service gave up or the pipeline raised: the product's breaker counts it
         self.voicemail_started = False
         self.caller_hung_up = False
         self.latencies_ms: list[int] = []
@@ -302,6 +303,7 @@ class BotSession:
             logger.info("bot session for call %s cancelled", self.call.call_id)
             raise
         except Exception:
+            self.failed = True
             logger.exception("bot session for call %s failed", self.call.call_id)
         finally:
             for timer in self._timers:
@@ -476,6 +478,7 @@ class BotSession:
     async def _give_up(self, reason: str, *, can_speak: bool) -> None:
         if self.ending:
             return
+        self.failed = True
         logger.warning("call %s: %s; ending the call", self.call.call_id, reason)
         if can_speak:  # else nothing could say it: just hang up
             await self.worker.queue_frame(InterruptionFrame())
@@ -583,6 +586,7 @@ class BotSession:
             "interruptions": self.interruptions,
             **(self.transport.stats() if isinstance(self.transport, ChannelsTransport) else {}),
             "end_reason": self.end_reason or ("caller hung up" if self.caller_hung_up else ""),
+            "session_failed": self.failed,
             "duration_ms": self.offset_ms(),
         }
 

@@ -26,6 +26,8 @@ class CallContext:
     campaign_name: str = ""
     campaign_slug: str = ""
     greeting_template: str = ""
+    # Said before the greeting on every stack (an AI disclosure, a recording notice), in order.
+    opening_notices: list[str] = field(default_factory=list)
     system_prompt_template: str = ""
     script: dict = field(default_factory=dict)
     voice_stack: str = VoiceStack.LITE

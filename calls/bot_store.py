@@ -16,8 +16,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from botruntime.store import CallContext, Recording, UnknownCall
+from calls import breaker, live
 from calls import events as call_events
-from calls import live
 from calls.dialer import settling
 from calls.models import Call, TranscriptLine
 from campaigns import lifecycle
@@ -79,6 +79,7 @@ def call_context(call: Call) -> CallContext:
         campaign_name=campaign.name if campaign else "",
         campaign_slug=campaign.slug if campaign else "",
         greeting_template=campaign.greeting_template if campaign else "",
+        opening_notices=campaign.opening_notices() if campaign else [],
         system_prompt_template=campaign.system_prompt_template if campaign else "",
         script=campaign.script if campaign else {},
         voice_stack=campaign.voice_stack if campaign else Campaign.VoiceStack.LITE,
@@ -142,7 +143,7 @@ class DatabaseCallStore:
         campaign = Campaign.objects.filter(pk=campaign_id).first()
         if campaign is not None:
             with contextlib.suppress(lifecycle.TransitionError):  # already paused or stopped
-                lifecycle.pause(campaign, reason)
+                lifecycle.pause(campaign, reason, by=lifecycle.By.VOICE_SERVICE)
 
     def set_disposition(self, call_id: int, disposition: str, notes: str) -> None:
         """The bot's verdict, stored as soon as it is reached so a dropped call keeps it, and
@@ -184,6 +185,8 @@ class DatabaseCallStore:
             call.save(update_fields=fields)
             call_events.call_ended_if_ready(call)
             live.publish_call(call)
+        if metrics.get("session_failed"):
+            breaker.check_campaigns([call.campaign_id])
 
     def transcript_lines(self, call_id: int) -> list[tuple[str, str]]:
         return list(TranscriptLine.objects.filter(call_id=call_id).values_list("speaker", "text"))

@@ -13,8 +13,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from calls import breaker, live
 from calls import events as call_events
-from calls import live
 from calls.dialer import settling
 from calls.models import Call, CallEvent
 
@@ -119,6 +119,8 @@ def apply_status_callbacks(callbacks: list[StatusCallback]) -> list[Call]:
             settling.settle_calls(became_final)
         except Exception:
             logger.exception("Settling calls %s failed; the reaper will settle them", became_final)
+        ended = set(became_final)
+        breaker.check_campaigns(call.campaign_id for call in moved if call.pk in ended)
     return moved
 
 

@@ -1,7 +1,9 @@
-"""When a person may be called: inside the campaign's daily window in *their* local time,
-and never outside 08:00–21:00 local whatever the campaign says (TCPA / TSR)."""
+"""When a person may be called: inside the campaign's hours for *their* local weekday (its
+daily window unless that weekday has hours of its own), not on a date the campaign skips
+(a holiday, in their calendar), and never outside 08:00–21:00 local whatever the campaign
+says (TCPA / TSR). The dispatcher asks when it claims and again as it dials."""
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -19,16 +21,36 @@ def _zone(name: str) -> ZoneInfo | None:
         return None
 
 
-def window(campaign: Campaign) -> tuple[time, time]:
-    return max(campaign.window_start, EARLIEST), min(campaign.window_end, LATEST)
+WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]  # date.weekday()'s order
+
+
+def window(campaign: Campaign, day: date) -> tuple[time, time] | None:
+    """The hours the campaign may call on this local date; None when it calls no one."""
+    if day.isoformat() in campaign.skip_dates:
+        return None
+    hours = campaign.weekday_hours.get(WEEKDAYS[day.weekday()])
+    if hours is None:
+        start, end = campaign.window_start, campaign.window_end
+    elif not hours:
+        return None  # closed that weekday
+    else:
+        start, end = time.fromisoformat(hours[0]), time.fromisoformat(hours[1])
+    return max(start, EARLIEST), min(end, LATEST)
 
 
 def is_open(zone_name: str, campaign: Campaign, now: datetime) -> bool:
     zone = _zone(zone_name)
     if zone is None:
         return False
-    start, end = window(campaign)
-    return start <= now.astimezone(zone).time() < end
+    local = now.astimezone(zone)
+    hours = window(campaign, local.date())
+    return hours is not None and hours[0] <= local.time() < hours[1]
+
+
+def local_midnight(zone_name: str, now: datetime) -> datetime:
+    """The start of the callee's day (for the attempts-per-day cap); UTC's for an unknown zone."""
+    local = now.astimezone(_zone(zone_name) or ZoneInfo("UTC"))
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def customer_zone(customer: Customer, campaign: Campaign | None) -> str:

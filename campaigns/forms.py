@@ -1,10 +1,13 @@
 import json
+import re
 import zoneinfo
+from datetime import date, time
 
 from django import forms
 from django.template import Engine, TemplateSyntaxError
 
 from botruntime.script import script_problems
+from campaigns.calling_window import WEEKDAYS
 from campaigns.models import Campaign
 
 TIMEZONE_CHOICES = [(tz, tz) for tz in sorted(zoneinfo.available_timezones()) if "/" in tz or tz == "UTC"]
@@ -31,6 +34,73 @@ class RetryDelaysField(forms.CharField):
         return delays
 
 
+_DAY_HOURS = re.compile(r"^(?P<day>[a-z]{3})[a-z]*\s+"
+                        r"(?:(?P<closed>closed)|(?P<start>\d{1,2}:\d{2})\s*[-–]\s*(?P<end>\d{1,2}:\d{2}))$")
+
+
+def _wall_clock(text: str) -> str:
+    hours, minutes = (int(part) for part in text.split(":"))
+    return time(hours, minutes).strftime("%H:%M")  # ValueError past 23:59
+
+
+class WeekdayHoursField(forms.CharField):
+    """Calling hours for some weekdays, a line each: "Sat 10:00-14:00", "Sun closed". Also
+    takes the stored form as JSON ({"sat": ["10:00", "14:00"], "sun": []}), as the API sends it."""
+
+    widget = forms.Textarea(attrs={"rows": 3})
+
+    def prepare_value(self, value):
+        if isinstance(value, dict):
+            days = sorted(value.items(), key=lambda item: WEEKDAYS.index(item[0]))
+            return "\n".join(f"{day.title()} {'-'.join(hours) if hours else 'closed'}" for day, hours in days)
+        return value
+
+    def to_python(self, value):
+        text = (value or "").strip()
+        if text.startswith("{"):
+            try:
+                stored = json.loads(text)
+            except json.JSONDecodeError:
+                raise forms.ValidationError("Not valid JSON.") from None
+            text = self.prepare_value(stored) if isinstance(stored, dict) and all(
+                day in WEEKDAYS and isinstance(hours, list) for day, hours in stored.items()) else "?"
+        hours = {}
+        for line in filter(None, (line.strip().lower() for line in re.split(r"[\n;]", text))):
+            match = _DAY_HOURS.match(line)
+            if not match or match["day"] not in WEEKDAYS:
+                raise forms.ValidationError(
+                    f"“{line}” is not a weekday and its hours: write e.g. “Sat 10:00-14:00” or “Sun closed”.")
+            if match["closed"]:
+                hours[match["day"]] = []
+                continue
+            try:
+                start, end = _wall_clock(match["start"]), _wall_clock(match["end"])
+            except ValueError:
+                raise forms.ValidationError(f"“{line}”: a time is not a time of day.") from None
+            if start >= end:
+                raise forms.ValidationError(f"“{line}”: the hours must end after they start.")
+            hours[match["day"]] = [start, end]
+        return hours
+
+
+class SkipDatesField(forms.CharField):
+    """Dates never called, typed as "2026-12-25, 2027-01-01" (commas or new lines)."""
+
+    widget = forms.Textarea(attrs={"rows": 2})
+
+    def prepare_value(self, value):
+        return ", ".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value):
+        days = set()
+        for part in filter(None, (p.strip() for p in re.split(r"[,\n;]", value or ""))):
+            try:
+                days.add(date.fromisoformat(part).isoformat())
+            except ValueError:
+                raise forms.ValidationError(f"“{part}” is not a date: write it as YYYY-MM-DD.") from None
+        return sorted(days)
+
+
 class CampaignForm(forms.ModelForm):
     retry_delays_minutes = RetryDelaysField(
         label="Retry delays (minutes)", required=False,
@@ -44,6 +114,18 @@ class CampaignForm(forms.ModelForm):
         choices=TIMEZONE_CHOICES, initial="America/New_York",
         help_text="Used for contacts whose own time zone is unknown.",
     )
+    weekday_hours = WeekdayHoursField(
+        label="Hours by weekday", required=False,
+        help_text="Days whose hours differ from the daily window, a line each: “Sat 10:00-14:00”, "
+        "“Sun closed”. Never before 08:00 or after 21:00, whatever is written here.",
+    )
+    skip_dates = SkipDatesField(
+        label="Dates not to call", required=False,
+        help_text="Holidays, in each contact's own calendar: 2026-12-25, 2027-01-01.",
+    )
+
+    # Left empty (or not posted, by a form older than them), these take the campaign's default.
+    DEFAULTED = ["breaker_threshold_percent", "breaker_window_seconds", "breaker_min_calls"]
 
     # Old names a saved form or script may still post: "local" was the lite stack's name
     # until the natural stack came beside it.
@@ -56,6 +138,8 @@ class CampaignForm(forms.ModelForm):
             "script", "voicemail_message", "answering_machine_detection",
             "starts_at", "ends_at", "window_start", "window_end", "default_timezone",
             "max_concurrent_calls", "max_attempts", "retry_delays_minutes", "ring_timeout_seconds",
+            "weekday_hours", "skip_dates", "max_attempts_per_day", "ai_disclosure", "recording_notice",
+            "breaker_enabled", "breaker_threshold_percent", "breaker_window_seconds", "breaker_min_calls",
         ]
         widgets = {
             "greeting_template": forms.Textarea(attrs={"rows": 3}),
@@ -75,6 +159,14 @@ class CampaignForm(forms.ModelForm):
             "ring_timeout_seconds": "Give up on an unanswered call after this many seconds.",
             "answering_machine_detection": "Detect voicemail and leave the voicemail message "
             "after the beep instead of talking to the machine.",
+            "ai_disclosure": "Said first on every call, before the greeting (US rules treat AI voices as "
+            "artificial voices). Blank: not said.",
+            "recording_notice": "Said first on every call, after the AI disclosure. Blank: not said.",
+            "breaker_enabled": "Pause the campaign by itself when too many recent calls fail (Twilio errors, "
+            "failed calls, calls whose audio never connected, bot errors).",
+            "breaker_threshold_percent": "Pause when at least this share of the judged calls failed.",
+            "breaker_window_seconds": "Judge the calls placed in this many seconds before the latest.",
+            "breaker_min_calls": "Judge only once at least this many calls in the window have ended.",
         }
 
     def __init__(self, data=None, *args, **kwargs):
@@ -82,6 +174,8 @@ class CampaignForm(forms.ModelForm):
             data = data.copy()
             data["voice_stack"] = self.OLD_VOICE_STACKS[data["voice_stack"]]
         super().__init__(data, *args, **kwargs)
+        for name in self.DEFAULTED:
+            self.fields[name].required = False
         script = self.instance.script
         if self.instance.pk and isinstance(script, dict | list):
             self.initial["script"] = json.dumps(script, indent=2) if script else ""
@@ -122,6 +216,9 @@ class CampaignForm(forms.ModelForm):
         starts, ends = cleaned.get("starts_at"), cleaned.get("ends_at")
         if starts and ends and ends <= starts:
             self.add_error("ends_at", "The campaign must end after it starts.")
+        for name in self.DEFAULTED:
+            if cleaned.get(name) is None and name not in self.errors:
+                cleaned[name] = Campaign._meta.get_field(name).default
         return cleaned
 
 

@@ -2,8 +2,10 @@
 
 Every transition is one conditional UPDATE, so two staff pressing buttons at once (or
 the dashboard racing the scheduler) can never both win. Staff, the admin, the dispatcher
-and the reaper all move campaigns through here. Once a move is committed,
-`campaign_changed` tells whoever shows campaigns (the dashboard's pages)."""
+and the reaper all move campaigns through here, each saying who it is (`by`, and the
+person's `user`): every move writes its CampaignEvent, the campaign's timeline, in its own
+transaction. Once a move is committed, `campaign_changed` tells whoever shows campaigns
+(the dashboard's pages)."""
 
 import contextlib
 
@@ -13,11 +15,14 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from botruntime.weights import problems as model_problems
-from campaigns.models import Campaign, Lead
+from campaigns.models import Campaign, CampaignEvent, Lead
 from campaigns.webhooks import events as webhook_events
 
 # Sent after the commit of every transition, with `campaign` (as it now is).
 campaign_changed = Signal()
+
+By = CampaignEvent.By
+Kind = CampaignEvent.Kind
 
 # Which stack needs which keys; named in the error so staff know what to set.
 CLOUD_KEYS = ["DEEPGRAM_API_KEY", "OPENAI_API_KEY", "CARTESIA_API_KEY"]
@@ -50,16 +55,27 @@ def startability_problems(campaign: Campaign) -> list[str]:
     return problems
 
 
-def _moved(campaign: Campaign, allowed_from: list[str], to: str, reason: str = "", **only_if) -> bool:
+def _kind(previous: str, to: str) -> str:
+    if to == Campaign.Status.RUNNING:
+        return {Campaign.Status.PAUSED: Kind.RESUMED, Campaign.Status.COMPLETED: Kind.REOPENED}.get(
+            previous, Kind.STARTED)
+    return to  # scheduled, paused, completed, cancelled: the kind is named after the status
+
+
+def _moved(campaign: Campaign, allowed_from: list[str], to: str, reason: str = "", *, by: str,
+           user=None, call_ids=(), **only_if) -> bool:
     """The one conditional UPDATE every transition is; True if this call made it. The
-    webhook event is written with it, in the same transaction."""
+    timeline's event and the webhook event are written with it, in the same transaction."""
     with transaction.atomic():
-        # Locked first only to know what it was moved from, for the webhook.
+        # Locked first only to know what it was moved from, for the timeline and the webhook.
         previous = Campaign.objects.select_for_update().values_list("status", flat=True).get(pk=campaign.pk)
+        now = timezone.now()
         changed = Campaign.objects.filter(pk=campaign.pk, status__in=allowed_from, **only_if).update(
-            status=to, status_reason=reason, updated_at=timezone.now()
+            status=to, status_reason=reason, updated_at=now
         )
         if changed:
+            CampaignEvent.objects.create(campaign_id=campaign.pk, kind=_kind(previous, to), by=by,
+                                         user=user, reason=reason, call_ids=list(call_ids), at=now)
             webhook_events.campaign_status_changed(campaign.pk, previous)
     if changed:
         campaign.refresh_from_db(fields=["status", "status_reason", "updated_at"])
@@ -67,8 +83,8 @@ def _moved(campaign: Campaign, allowed_from: list[str], to: str, reason: str = "
     return bool(changed)
 
 
-def _move(campaign: Campaign, allowed_from: list[str], to: str, reason: str = "") -> None:
-    if not _moved(campaign, allowed_from, to, reason):
+def _move(campaign: Campaign, allowed_from: list[str], to: str, reason: str = "", **who) -> None:
+    if not _moved(campaign, allowed_from, to, reason, **who):
         campaign.refresh_from_db(fields=["status", "status_reason", "updated_at"])
         raise TransitionError(
             f"A {campaign.get_status_display().lower()} campaign cannot become "
@@ -76,40 +92,49 @@ def _move(campaign: Campaign, allowed_from: list[str], to: str, reason: str = ""
         )
 
 
-def start(campaign: Campaign) -> None:
+def created(campaign: Campaign, *, by: str = By.PERSON, user=None) -> None:
+    """The timeline's first entry, for a campaign just made (by staff, the API, the demo)."""
+    CampaignEvent.objects.create(campaign=campaign, kind=Kind.CREATED, by=by, user=user,
+                                 at=campaign.created_at)
+
+
+def start(campaign: Campaign, *, by: str = By.PERSON, user=None) -> None:
     """Start now, or schedule for `starts_at` when that is still ahead."""
     problems = startability_problems(campaign)
     if problems:
         raise TransitionError("The campaign cannot start yet. " + " ".join(problems))
     ahead = campaign.starts_at and campaign.starts_at > timezone.now()
     target = Campaign.Status.SCHEDULED if ahead else Campaign.Status.RUNNING
-    _move(campaign, [Campaign.Status.DRAFT, Campaign.Status.SCHEDULED], target)
+    _move(campaign, [Campaign.Status.DRAFT, Campaign.Status.SCHEDULED], target, by=by, user=user)
 
 
 def begin_scheduled(campaign: Campaign) -> None:
     """The scheduler's move when a scheduled campaign's start time has come."""
-    _move(campaign, [Campaign.Status.SCHEDULED], Campaign.Status.RUNNING)
+    _move(campaign, [Campaign.Status.SCHEDULED], Campaign.Status.RUNNING, by=By.SCHEDULE)
 
 
-def pause(campaign: Campaign, reason: str = "") -> None:
-    _move(campaign, [Campaign.Status.RUNNING, Campaign.Status.SCHEDULED], Campaign.Status.PAUSED, reason)
+def pause(campaign: Campaign, reason: str = "", *, by: str = By.PERSON, user=None, call_ids=()) -> None:
+    """`by` names who pauses: a person (`user`), the API, the circuit breaker (with the
+    failing `call_ids`), Twilio refusing the account, a voice service refusing its key."""
+    _move(campaign, [Campaign.Status.RUNNING, Campaign.Status.SCHEDULED], Campaign.Status.PAUSED, reason,
+          by=by, user=user, call_ids=call_ids)
 
 
-def resume(campaign: Campaign) -> None:
+def resume(campaign: Campaign, *, by: str = By.PERSON, user=None) -> None:
     problems = startability_problems(campaign)
     if problems:
         raise TransitionError("The campaign cannot resume. " + " ".join(problems))
-    _move(campaign, [Campaign.Status.PAUSED], Campaign.Status.RUNNING)
+    _move(campaign, [Campaign.Status.PAUSED], Campaign.Status.RUNNING, by=by, user=user)
 
 
-def cancel(campaign: Campaign) -> None:
+def cancel(campaign: Campaign, *, by: str = By.PERSON, user=None) -> None:
     """Stop for good: leads not yet called are cancelled; calls in progress finish."""
     with transaction.atomic():
         _move(
             campaign,
             [Campaign.Status.DRAFT, Campaign.Status.SCHEDULED, Campaign.Status.RUNNING,
              Campaign.Status.PAUSED],
-            Campaign.Status.CANCELLED,
+            Campaign.Status.CANCELLED, by=by, user=user,
         )
         campaign.leads.due().update(
             state=Lead.State.CANCELLED, updated_at=timezone.now()
@@ -123,7 +148,7 @@ def complete_if_finished(campaign: Campaign) -> bool:
     """Complete a running campaign once no lead can be called any more."""
     if campaign.leads.open().exists():
         return False
-    return _moved(campaign, [Campaign.Status.RUNNING], Campaign.Status.COMPLETED, ALL_FINAL)
+    return _moved(campaign, [Campaign.Status.RUNNING], Campaign.Status.COMPLETED, ALL_FINAL, by=By.DIALER)
 
 
 def reopen_for(lead) -> bool:
@@ -133,12 +158,12 @@ def reopen_for(lead) -> bool:
     if lead.state not in Lead.OPEN_STATES:
         return False
     return _moved(lead.campaign, [Campaign.Status.COMPLETED], Campaign.Status.RUNNING,
-                  status_reason=ALL_FINAL)
+                  by=By.DIALER, status_reason=ALL_FINAL)
 
 
 def complete_at_end_date(campaign: Campaign) -> bool:
     return _moved(campaign, [Campaign.Status.RUNNING], Campaign.Status.COMPLETED,
-                  "The campaign's end date was reached.")
+                  "The campaign's end date was reached.", by=By.SCHEDULE)
 
 
 def campaigns_to_dispatch() -> list[int]:

@@ -1,6 +1,6 @@
 from datetime import time
 
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import connection, models
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -16,6 +16,12 @@ e164_validator = RegexValidator(
 def default_retry_delays() -> list[int]:
     # Minutes before attempts 2, 3, …; the last value repeats for later attempts.
     return [30, 120, 1440]
+
+
+# Spoken before the greeting on every voice stack (FCC 24-17: AI voices are artificial
+# voices under the TCPA, so the call says so at its start). Blank turns a line off.
+DEFAULT_AI_DISCLOSURE = "You are speaking with an automated AI assistant."
+DEFAULT_RECORDING_NOTICE = "This call is recorded."
 
 
 class Campaign(models.Model):
@@ -70,6 +76,32 @@ class Campaign(models.Model):
     retry_delays_minutes = models.JSONField(default=default_retry_delays)
     ring_timeout_seconds = models.PositiveSmallIntegerField(default=30)
 
+    # Compliance, in each callee's own zone (campaigns.calling_window); the national
+    # 08:00-21:00 rule applies whatever these say.
+    weekday_hours = models.JSONField(
+        default=dict, blank=True,
+        help_text='Per weekday: {"sat": ["10:00", "14:00"], "sun": []} ([] closed); '
+        "a day not named keeps the daily window.",
+    )
+    skip_dates = models.JSONField(default=list, blank=True, help_text="Dates never called: YYYY-MM-DD.")
+    max_attempts_per_day = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)],
+        help_text="Calls to one contact per day (their day) at most; empty for no cap.",
+    )
+    ai_disclosure = models.CharField("AI disclosure", max_length=300, blank=True,
+                                     default=DEFAULT_AI_DISCLOSURE)
+    recording_notice = models.CharField(max_length=300, blank=True, default=DEFAULT_RECORDING_NOTICE)
+
+    # The circuit breaker (calls.breaker): pause when this share of the calls placed in
+    # the window that have ended failed, once at least breaker_min_calls have.
+    breaker_enabled = models.BooleanField("pause on failures", default=True)
+    breaker_threshold_percent = models.PositiveSmallIntegerField(
+        "failure threshold (%)", default=50, validators=[MinValueValidator(1), MaxValueValidator(100)])
+    breaker_window_seconds = models.PositiveIntegerField(
+        "failure window (seconds)", default=120, validators=[MinValueValidator(10), MaxValueValidator(86400)])
+    breaker_min_calls = models.PositiveSmallIntegerField(
+        "fewest calls judged", default=5, validators=[MinValueValidator(1), MaxValueValidator(1000)])
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -88,6 +120,56 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def opening_notices(self) -> list[str]:
+        """What every call says before the greeting, in order (templates, like the greeting)."""
+        return [notice for notice in (self.ai_disclosure, self.recording_notice) if notice]
+
+
+class CampaignEvent(models.Model):
+    """One move on the campaign's timeline, written by campaigns.lifecycle in the same
+    transaction as the move itself: what happened, who or what did it, and why."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Created"
+        SCHEDULED = "scheduled", "Scheduled"
+        STARTED = "started", "Started"
+        PAUSED = "paused", "Paused"
+        RESUMED = "resumed", "Resumed"
+        REOPENED = "reopened", "Reopened"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class By(models.TextChoices):
+        PERSON = "person", "a person"
+        API = "api", "the API"
+        SCHEDULE = "schedule", "the schedule"
+        DIALER = "dialer", "the dialer"
+        BREAKER = "breaker", "the circuit breaker"
+        TWILIO = "twilio", "Twilio"
+        VOICE_SERVICE = "voice_service", "a voice service"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind)
+    by = models.CharField(max_length=16, choices=By)
+    user = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.TextField(blank=True)
+    # The calls that tripped the circuit breaker, for the links on the campaign page.
+    call_ids = models.JSONField(default=list, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["campaign", "at"], name="campaignevent_campaign_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} by {self.who}"
+
+    @property
+    def who(self) -> str:
+        if self.by == self.By.PERSON and self.user:
+            return self.user.get_username()
+        return self.get_by_display()
 
 
 class CustomerQuerySet(models.QuerySet):

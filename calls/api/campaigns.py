@@ -71,6 +71,9 @@ class CampaignList(generics.ListCreateAPIView):
     pagination_class = CursorPage
     queryset = Campaign.objects.all()
 
+    def perform_create(self, serializer):
+        lifecycle.created(serializer.save(), by=lifecycle.By.API)
+
 
 class CampaignDetail(generics.RetrieveUpdateAPIView):
     serializer_class = CampaignSerializer
@@ -97,7 +100,7 @@ def _transition(move):
                 given.is_valid(raise_exception=True)
                 arguments = [given.validated_data.get("reason", "")]
             try:
-                move(campaign, *arguments)
+                move(campaign, *arguments, by=lifecycle.By.API)
             except lifecycle.TransitionError as error:
                 raise Conflict(str(error)) from None
             return Response(CampaignSerializer(campaign).data)

@@ -17,7 +17,7 @@ def _run_transition(modeladmin, request, queryset, move, verb: str) -> None:
     moved = 0
     for campaign in queryset:
         try:
-            move(campaign)
+            move(campaign, user=request.user)
         except lifecycle.TransitionError as e:
             modeladmin.message_user(request, f"{campaign}: {e}", messages.ERROR)
         else:
@@ -42,6 +42,11 @@ class CampaignAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug", "caller_id"]
     prepopulated_fields = {"slug": ["name"]}
     actions = ["start_campaigns", "pause_campaigns", "resume_campaigns"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            lifecycle.created(obj, user=request.user)
 
     def get_queryset(self, request):
         # Live calls through the partial index on live statuses: one probe per campaign row.
@@ -70,8 +75,8 @@ class CampaignAdmin(admin.ModelAdmin):
 
     @admin.action(description="Pause selected campaigns")
     def pause_campaigns(self, request, queryset):
-        def pause(campaign):
-            lifecycle.pause(campaign, reason=f"Paused by {request.user.get_username()} in the admin.")
+        def pause(campaign, user):
+            lifecycle.pause(campaign, reason=f"Paused by {user.get_username()} in the admin.", user=user)
 
         _run_transition(self, request, queryset, pause, "Paused")
 

@@ -13,6 +13,7 @@ from common.paging import keyset_page
 from dialer_site.dashboard import live_figures, stats
 
 LEADS_PER_PAGE = 50
+TIMELINE_LENGTH = 50  # the latest moves; a campaign paused and resumed all day has hundreds
 
 
 def _get_campaign(campaign_id: int) -> Campaign:
@@ -44,6 +45,7 @@ def campaign_create(request):
     form = CampaignSettingsForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         campaign = form.save()
+        lifecycle.created(campaign, user=request.user)
         messages.success(request, f"Campaign “{campaign.name}” created. Add contacts, then start it.")
         return redirect("campaign-detail", campaign.pk)
     return render(request, "campaigns/campaign_form.html", {"form": form})
@@ -91,11 +93,13 @@ def campaign_detail(request, campaign_id):
     breakdown = stats.lead_breakdowns([campaign.pk])[campaign.pk]
     leads, lead_count = _lead_filters(request.GET, campaign, breakdown)
     page = keyset_page(stats.leads_last_call(leads), request.GET, LEADS_PER_PAGE)
+    latest_events = campaign.events.select_related("user").order_by("-at", "-id")[:TIMELINE_LENGTH]
     ctx = {
         "campaign": campaign,
         "stats": breakdown,
         "live_calls": [stats.board_payload(c) for c in stats.live_calls(campaign)],
         "recent_calls": live_figures.recent_calls(campaign),
+        "timeline": list(latest_events)[::-1],
         "chart": {"hourly": stats.calls_per_hour(campaign), "outcomes": breakdown["outcomes"]},
         "page": page,
         "lead_count": lead_count,
@@ -126,7 +130,7 @@ def campaign_board(request, campaign_id):
 
 def _transition(request, campaign: Campaign, move, done: str, *args) -> None:
     try:
-        move(campaign, *args)
+        move(campaign, *args, user=request.user)
     except lifecycle.TransitionError as e:
         messages.error(request, str(e))
         return

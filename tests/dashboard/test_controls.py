@@ -112,7 +112,10 @@ def test_it_creates_a_campaign_with_every_setting(staff_client):
         "answering_machine_detection": "", "starts_at": "", "ends_at": "",
         "window_start": "10:00", "window_end": "18:30", "default_timezone": "Europe/Berlin",
         "max_concurrent_calls": "3", "max_attempts": "4", "retry_delays_minutes": "15, 60",
-        "ring_timeout_seconds": "25",
+        "ring_timeout_seconds": "25", "weekday_hours": "Sat 10:00-14:00\nsunday closed",
+        "skip_dates": "2026-12-25, 2026-12-24", "max_attempts_per_day": "2", "ai_disclosure": "",
+        "recording_notice": "Calls are recorded.", "breaker_enabled": "on", "breaker_threshold_percent": "40",
+        "breaker_window_seconds": "300", "breaker_min_calls": "8",
     })
     campaign = Campaign.objects.get(name="Winter promo")
     assert response["Location"] == f"/campaigns/{campaign.pk}/"
@@ -122,6 +125,12 @@ def test_it_creates_a_campaign_with_every_setting(staff_client):
     assert str(campaign.window_end) == "18:30:00"
     assert (campaign.default_timezone, campaign.max_attempts) == ("Europe/Berlin", 4)
     assert (campaign.status, campaign.voice_stack) == ("draft", "natural")
+    assert campaign.weekday_hours == {"sat": ["10:00", "14:00"], "sun": []}
+    assert campaign.skip_dates == ["2026-12-24", "2026-12-25"]
+    assert (campaign.max_attempts_per_day, campaign.ai_disclosure, campaign.recording_notice) == (
+        2, "", "Calls are recorded.")
+    assert (campaign.breaker_enabled, campaign.breaker_threshold_percent, campaign.breaker_window_seconds,
+            campaign.breaker_min_calls) == (True, 40, 300, 8)
 
 
 def test_it_still_takes_the_lite_stacks_old_name(staff_client):

@@ -49,10 +49,13 @@ def emulator(live_server, tmp_path, settings, clean_pacer):
 
 def make_campaign(numbers, zone: str | None = None, **options) -> Campaign:
     """A campaign calling `numbers`; its contacts live in `zone`, by default one where it is
-    early afternoon right now, so calls are legal whenever the tests run."""
+    early afternoon right now, so calls are legal whenever the tests run. Its circuit breaker
+    is off: here every answered call lacks a media stream, which the breaker counts as a
+    failure (tests/dialer/test_breaker.py turns it on)."""
     defaults = {"name": "Summer sale", "caller_id": "+12025550100", "window_start": time(0, 0),
                 "window_end": time(23, 59), "max_concurrent_calls": 5, "ring_timeout_seconds": 2,
-                "answering_machine_detection": False, "retry_delays_minutes": [0.01]}
+                "answering_machine_detection": False, "retry_delays_minutes": [0.01],
+                "breaker_enabled": False}
     campaign = factory.campaign(**(defaults | options))
     zone = zone or zone_where_it_is(13, datetime.now(UTC))
     for number in numbers:
