@@ -124,7 +124,10 @@ def test_the_preview_says_what_the_bot_says_to_the_chosen_lead(staff_client, cam
 
     assert response.status_code == 200
     steps = dict(response.context["preview_steps"])
-    assert steps["Greeting"] == ["Hello Dana.", "Would you like to hear about the gold plan?"]
+    # The campaign's notices (on by default) come before the greeting, as on the call.
+    assert steps["Greeting"] == [
+        "You are speaking with an automated AI assistant. This call is recorded. Hello Dana.",
+        "Would you like to hear about the gold plan?"]
     assert steps['Rule 1 ("not interested"): the caller says "not interested"'] == [
         "Understood, Dana.", "Bye Dana."]
     assert steps['Rule 3 ("yes"): the caller says "yes"'] == ["Great.", "Shall I book a visit?"]
