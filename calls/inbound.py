@@ -1,11 +1,13 @@
 """Routing a call that comes in to one of our numbers to the right bot.
 
 The caller is matched by number to a customer; the campaign by the number they dialled
-(a campaign's caller ID) or else by the customer's most recent campaign — the person is
-returning a missed campaign call and reaches the same bot, which knows them."""
+(a campaign's caller ID, or a number of its caller-ID pool) or else by the customer's most
+recent campaign — the person is returning a missed campaign call and reaches the same bot,
+which knows them."""
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from calls import live
 from calls.models import Call
@@ -22,7 +24,7 @@ def _caller(from_number: str) -> Customer | None:
 
 def _campaign_for(to_number: str, customer: Customer | None) -> tuple[Campaign | None, Lead | None]:
     campaign = (
-        Campaign.objects.filter(caller_id=to_number)
+        Campaign.objects.filter(Q(caller_id=to_number) | Q(caller_numbers__phone_number=to_number))
         .exclude(status=Campaign.Status.CANCELLED)
         .order_by("-updated_at")
         .first()

@@ -11,3 +11,14 @@ def twilio_client(timeout: float | None = None) -> Client:
                     http_client=TwilioHttpClient(timeout=timeout))
     client.api.base_url = settings.TWILIO_API_BASE_URL
     return client
+
+
+ACCOUNT_NUMBERS_TIMEOUT = 5  # seconds; a staff page waits for the list
+
+
+def account_numbers() -> list[dict]:
+    """The account's numbers that can place calls (IncomingPhoneNumbers), for caller-ID
+    pools: {"sid", "phone_number", "friendly_name"}, as the twilio package lists them."""
+    numbers = twilio_client(ACCOUNT_NUMBERS_TIMEOUT).incoming_phone_numbers.list()
+    return [{"sid": n.sid, "phone_number": n.phone_number, "friendly_name": n.friendly_name or ""}
+            for n in numbers if (n.capabilities or {}).get("voice", True)]

@@ -140,6 +140,7 @@ class CampaignForm(forms.ModelForm):
             "max_concurrent_calls", "max_attempts", "retry_delays_minutes", "ring_timeout_seconds",
             "weekday_hours", "skip_dates", "max_attempts_per_day", "ai_disclosure", "recording_notice",
             "breaker_enabled", "breaker_threshold_percent", "breaker_window_seconds", "breaker_min_calls",
+            "caller_id_daily_cap",
         ]
         widgets = {
             "greeting_template": forms.Textarea(attrs={"rows": 3}),
@@ -224,10 +225,34 @@ class CampaignForm(forms.ModelForm):
 
 class CampaignSettingsForm(CampaignForm):
     """The campaign form of the dashboard: the bot's words (greeting and script) have their
-    own page, the script editor (campaigns.script_forms); the API takes them here."""
+    own page, the script editor (campaigns.script_forms); the API takes them here. The
+    caller-ID pool is picked from the account's numbers, which the view fetches from Twilio."""
+
+    caller_id_pool = forms.MultipleChoiceField(
+        label="Caller-ID pool", required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="Calls come from these numbers, each from one with the callee's area code if "
+        "there is one, else one in their country, the least recently used first. Empty: every call "
+        "comes from the caller ID above.",
+    )
 
     class Meta(CampaignForm.Meta):
         fields = [name for name in CampaignForm.Meta.fields if name not in ("greeting_template", "script")]
+
+    def __init__(self, data=None, *args, account_numbers: list[dict] = (), **kwargs):
+        super().__init__(data, *args, **kwargs)
+        pool = list(self.instance.caller_numbers.values("phone_number", "friendly_name", "twilio_sid")
+                    ) if self.instance.pk else []
+        # The pool's own numbers stay listed when Twilio's list could not be fetched.
+        self.numbers = {n["phone_number"]: n for n in [
+            {"phone_number": p["phone_number"], "friendly_name": p["friendly_name"], "sid": p["twilio_sid"]}
+            for p in pool] + list(account_numbers)}
+        self.fields["caller_id_pool"].choices = [
+            (number, f"{number} {n['friendly_name']}".strip()) for number, n in self.numbers.items()]
+        self.initial.setdefault("caller_id_pool", [p["phone_number"] for p in pool])
+
+    def pool(self) -> list[dict]:
+        """The chosen account numbers, for campaigns.caller_ids.set_pool."""
+        return [self.numbers[number] for number in self.cleaned_data["caller_id_pool"]]
 
 
 class ReasonForm(forms.Form):

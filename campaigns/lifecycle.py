@@ -34,8 +34,8 @@ class TransitionError(Exception):
 
 def startability_problems(campaign: Campaign) -> list[str]:
     problems = []
-    if not campaign.caller_id:
-        problems.append("Set a caller ID (the Twilio number calls come from).")
+    if not campaign.caller_id and not campaign.caller_numbers.exists():
+        problems.append("Set a caller ID (the Twilio number calls come from) or a caller-ID pool.")
     if not settings.TWILIO_ACCOUNT_SID or not settings.TWILIO_AUTH_TOKEN:
         problems.append("Twilio is not configured: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN.")
     if campaign.voice_stack == Campaign.VoiceStack.CLOUD:

@@ -75,6 +75,11 @@ class Campaign(models.Model):
     max_attempts = models.PositiveSmallIntegerField(default=3)
     retry_delays_minutes = models.JSONField(default=default_retry_delays)
     ring_timeout_seconds = models.PositiveSmallIntegerField(default=30)
+    caller_id_daily_cap = models.PositiveIntegerField(
+        "calls a day per pool number", null=True, blank=True,
+        help_text="Each caller-ID pool number places at most this many calls a day (in the "
+        "campaign's default time zone). Empty: no cap.",
+    )
 
     # Compliance, in each callee's own zone (campaigns.calling_window); the national
     # 08:00-21:00 rule applies whatever these say.
@@ -170,6 +175,42 @@ class CampaignEvent(models.Model):
         if self.by == self.By.PERSON and self.user:
             return self.user.get_username()
         return self.get_by_display()
+
+
+class CallerNumberQuerySet(models.QuerySet):
+    def in_rotation(self):
+        """Numbers calls may come from: those Twilio has not refused as caller ID."""
+        return self.filter(refused_at__isnull=True)
+
+
+class CallerNumber(models.Model):
+    """One of the Twilio account's numbers in a campaign's caller-ID pool: how much it was
+    used, and whether Twilio refused it as caller ID (then it is out of the rotation)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="caller_numbers")
+    phone_number = models.CharField(max_length=16, validators=[e164_validator])
+    friendly_name = models.CharField(max_length=64, blank=True)
+    twilio_sid = models.CharField(max_length=34, blank=True)
+    # Where the number is, for local presence (campaigns.caller_ids), from `phonenumbers`.
+    country = models.CharField(max_length=2, blank=True)
+    area_code = models.CharField(max_length=8, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    used_on = models.DateField(null=True, blank=True)  # the day `used_that_day` counts
+    used_that_day = models.PositiveIntegerField(default=0)
+    refused_at = models.DateTimeField(null=True, blank=True)
+    refused_reason = models.CharField(max_length=300, blank=True)
+
+    objects = CallerNumberQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["campaign", "phone_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "phone_number"],
+                                    name="callernumber_unique_per_campaign")
+        ]
+
+    def __str__(self) -> str:
+        return self.phone_number
 
 
 class CustomerQuerySet(models.QuerySet):

@@ -53,3 +53,19 @@ def timezone_of(number: phonenumbers.PhoneNumber) -> str | None:
     """As `timezone_for_number`, for a number already parsed."""
     zones = phone_timezones.time_zones_for_number(number)
     return zones[0] if len(zones) == 1 and zones[0] != "Etc/Unknown" else None
+
+
+def presence(e164: str) -> tuple[str, str]:
+    """(region, area code) of a number, for local presence: ("US", "312") for +13125550123.
+    The area code is the geographic one the numbering plan gives (none for most mobiles);
+    the region falls back to the country code's main region for numbers `phonenumbers` does
+    not know to be valid."""
+    try:
+        number = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        return "", ""
+    region = phonenumbers.region_code_for_number(number) or phonenumbers.region_code_for_country_code(
+        number.country_code)
+    length = phonenumbers.length_of_geographical_area_code(number)
+    area = phonenumbers.national_significant_number(number)[:length] if length else ""
+    return ("" if region == phonenumbers.UNKNOWN_REGION else region), area

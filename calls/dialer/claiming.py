@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from calls import live
 from calls.models import Call
-from campaigns import calling_window, lifecycle
+from campaigns import caller_ids, calling_window, lifecycle
 from campaigns.models import Campaign, Customer, DoNotCall, Lead
 
 # One claim transaction stays short however large the campaign: concurrency caps it lower.
@@ -103,6 +103,8 @@ def claim_due_leads(campaign_id: int, now: datetime | None = None) -> list[int]:
     # A quick look first, so a full campaign costs two reads; the count that decides is
     # taken again below, under the campaign's lock.
     if live_call_count(campaign) >= campaign.max_concurrent_calls:
+        return []
+    if caller_ids.unavailable(campaign, now):  # every pool number refused or at its cap today
         return []
     zones = campaign_zones(campaign)
     if "" in zones:

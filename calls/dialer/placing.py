@@ -20,12 +20,12 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from calls import live
 from calls.dialer.pacing import account_pacer
-from calls.dialer.twilio_errors import DialError, explain
+from calls.dialer.twilio_errors import CALLER_ID_REFUSED, DialError, explain
 from calls.models import Call
 from calls.twilio_auth import with_retries
 from calls.twilio_client import twilio_client
 from calls.twiml import connect_to_bot
-from campaigns import calling_window, lifecycle
+from campaigns import caller_ids, calling_window, lifecycle
 from campaigns.models import Campaign, DoNotCall, Lead
 from campaigns.webhooks import events as webhook_events
 
@@ -96,8 +96,19 @@ def _mark_dial(call: Call) -> bool:
         if refusal := _refusal(call, now, listed):
             _refuse(call, refusal)
             return False
-        return bool(Call.objects.filter(pk=call.pk, dial_requested_at__isnull=True, ended_at__isnull=True)
-                    .update(dial_requested_at=now))
+        if call.lead_id and caller_ids.has_pool(call.campaign):
+            number = caller_ids.pick(call.campaign, call.to_number, now)
+            if number is None:
+                reason, retry_at = caller_ids.unavailable(call.campaign, now) or (
+                    "Not called: no caller ID of the pool was free.", None)
+                _refuse(call, reason, retry_at or now + TRANSIENT_RETRY)
+                return False
+            call.from_number = number.phone_number
+        marked = bool(Call.objects.filter(pk=call.pk, dial_requested_at__isnull=True, ended_at__isnull=True)
+                      .update(dial_requested_at=now, from_number=call.from_number))
+        if not marked:
+            transaction.set_rollback(True)  # a twin marked it: this pick of a number never happened
+        return marked
 
 
 def _refusal(call: Call, now: datetime, on_do_not_call: bool) -> str:
@@ -117,7 +128,7 @@ def _refusal(call: Call, now: datetime, on_do_not_call: bool) -> str:
     return ""
 
 
-def _refuse(call: Call, reason: str) -> None:
+def _refuse(call: Call, reason: str, retry_at: datetime | None = None) -> None:
     """Give the attempt back with the reason; a cancelled campaign's lead is cancelled, as
     cancel() did to every lead not yet called. Nothing, if a twin of this task (a redelivery)
     has marked the dial or given it up meanwhile."""
@@ -128,7 +139,7 @@ def _refuse(call: Call, reason: str) -> None:
             pk=call.pk, dial_requested_at__isnull=True, ended_at__isnull=True)
         if not pending.exists():
             return
-        abandon(call, reason)
+        abandon(call, reason, retry_at)
         if call.lead_id and call.campaign.status == Campaign.Status.CANCELLED:
             Lead.objects.filter(pk=call.lead_id, state=Lead.State.RETRY).update(
                 state=Lead.State.CANCELLED, next_attempt_at=None
@@ -188,14 +199,31 @@ def _close_call(call: Call, code: str, message: str) -> None:
     live.publish_call(call)
 
 
-def abandon(call: Call, reason: str) -> None:
+def abandon(call: Call, reason: str, retry_at: datetime | None = None) -> None:
     with transaction.atomic():
         _close_call(call, "", reason)
-        _release_attempt(call.lead_id, timezone.now(), reason)
+        _release_attempt(call.lead_id, retry_at or timezone.now(), reason)
+
+
+def _pool_refusal(call: Call, error: DialError, code: int | None) -> DialError:
+    """A caller ID Twilio refused leaves the campaign's pool with the reason, and the attempt
+    is given back, to be placed from another number; only when none is left does the
+    refusal stop the campaign, as it does a campaign with one caller ID."""
+    if code not in CALLER_ID_REFUSED or not call.lead_id:
+        return error
+    left = caller_ids.refuse(call.campaign, call.from_number, f"{error.message} (Twilio error {code})")
+    if left is None:  # not a pool number: the campaign's own caller ID
+        return error
+    if left:
+        return DialError(f"Twilio refused the caller ID {call.from_number} ({error.message}); it left the "
+                         "pool and the call is placed again from another number.", transient=True)
+    return DialError(f"Twilio refused every number of the caller-ID pool, last {call.from_number}: "
+                     f"{error.message}", account_level=True)
 
 
 def _dial_failed(call: Call, error: DialError, code: int | None) -> None:
     logger.warning("Twilio refused a dial: %s", error.message, extra={"call_id": call.pk, "code": code})
+    error = _pool_refusal(call, error, code)
     with transaction.atomic():
         _close_call(call, str(code or ""), error.message)
         if error.transient or error.account_level:

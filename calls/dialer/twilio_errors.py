@@ -28,6 +28,10 @@ KNOWN = {
 }
 
 
+# Twilio refusing the From number: a caller-ID pool drops that number (campaigns.caller_ids).
+CALLER_ID_REFUSED = {21210, 21212}
+
+
 def explain(code: int | None, twilio_message: str) -> DialError:
     if code in KNOWN:
         return KNOWN[code]

@@ -9,6 +9,8 @@ urlpatterns = [
     path("<int:campaign_id>/edit/", views.campaign_edit, name="campaign-edit"),
     path("<int:campaign_id>/script/", script_views.campaign_script, name="campaign-script"),
     path("<int:campaign_id>/script.json", script_views.campaign_script_json, name="campaign-script-json"),
+    path("<int:campaign_id>/caller-ids/<int:number_id>/reinstate/", views.caller_number_reinstate,
+         name="caller-number-reinstate"),
     path("<int:campaign_id>/board.json", views.campaign_board, name="campaign-board"),
     path("<int:campaign_id>/start/", views.campaign_start, name="campaign-start"),
     path("<int:campaign_id>/pause/", views.campaign_pause, name="campaign-pause"),

@@ -1,16 +1,25 @@
+import logging
+
 from django.contrib import messages
+from django.db import transaction
 from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
+from requests import RequestException
+from twilio.base.exceptions import TwilioException
 
-from campaigns import lifecycle
+from calls import twilio_client
+from campaigns import caller_ids, lifecycle
 from campaigns.forms import CampaignSettingsForm, ReasonForm
-from campaigns.models import Campaign, Disposition, Lead
+from campaigns.models import CallerNumber, Campaign, Disposition, Lead
 from common.access import staff_required
 from common.paging import keyset_page
 from dialer_site.dashboard import live_figures, stats
+
+logger = logging.getLogger(__name__)
 
 LEADS_PER_PAGE = 50
 TIMELINE_LENGTH = 50  # the latest moves; a campaign paused and resumed all day has hundreds
@@ -40,26 +49,50 @@ def campaign_list(request):
     return render(request, "campaigns/campaign_list.html", ctx)
 
 
+def _account_numbers() -> tuple[list[dict], str]:
+    """The Twilio account's numbers for the caller-ID pool field, or why they are missing."""
+    try:
+        return twilio_client.account_numbers(), ""
+    except (TwilioException, RequestException) as error:
+        logger.warning("Could not list the account's numbers: %s", error)
+        return [], ("Could not fetch the Twilio account's numbers, so only the pool's own numbers are "
+                    f"listed: {getattr(error, 'msg', None) or error.__class__.__name__}.")
+
+
+def _campaign_form(request, campaign: Campaign | None, done: str):
+    numbers, numbers_problem = _account_numbers()
+    form = CampaignSettingsForm(request.POST or None, instance=campaign, account_numbers=numbers)
+    if request.method == "POST" and form.is_valid():
+        created = campaign is None
+        with transaction.atomic():
+            campaign = form.save()
+            caller_ids.set_pool(campaign, form.pool())
+            if created:
+                lifecycle.created(campaign, user=request.user)
+        messages.success(request, done.format(name=campaign.name))
+        return redirect("campaign-detail", campaign.pk)
+    ctx = {"form": form, "campaign": campaign, "numbers_problem": numbers_problem}
+    return render(request, "campaigns/campaign_form.html", ctx)
+
+
 @staff_required
 def campaign_create(request):
-    form = CampaignSettingsForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        campaign = form.save()
-        lifecycle.created(campaign, user=request.user)
-        messages.success(request, f"Campaign “{campaign.name}” created. Add contacts, then start it.")
-        return redirect("campaign-detail", campaign.pk)
-    return render(request, "campaigns/campaign_form.html", {"form": form})
+    return _campaign_form(request, None, "Campaign “{name}” created. Add contacts, then start it.")
 
 
 @staff_required
 def campaign_edit(request, campaign_id):
-    campaign = _get_campaign(campaign_id)
-    form = CampaignSettingsForm(request.POST or None, instance=campaign)
-    if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, "Campaign settings saved. New calls use them.")
-        return redirect("campaign-detail", campaign.pk)
-    return render(request, "campaigns/campaign_form.html", {"form": form, "campaign": campaign})
+    return _campaign_form(request, _get_campaign(campaign_id), "Campaign settings saved. New calls use them.")
+
+
+@require_POST
+@staff_required
+def caller_number_reinstate(request, campaign_id, number_id):
+    """A refused caller ID back into the rotation, once the account can use it again."""
+    number = get_object_or_404(CallerNumber, pk=number_id, campaign_id=campaign_id)
+    caller_ids.reinstate(number)
+    messages.success(request, f"{number.phone_number} is back in the caller-ID rotation.")
+    return redirect("campaign-detail", campaign_id)
 
 
 def _lead_filters(params, campaign: Campaign, breakdown: dict):
@@ -107,6 +140,8 @@ def campaign_detail(request, campaign_id):
         "outcomes": Disposition.choices,
         "problems": lifecycle.startability_problems(campaign)
         if campaign.status in (Campaign.Status.DRAFT, Campaign.Status.PAUSED) else [],
+        "caller_numbers": campaign.caller_numbers.all(),
+        "caller_id_day": caller_ids.cap_day(campaign, timezone.now()),
         "export_url": _url_or_none("campaign-export", campaign.pk),
         "import_url": _url_or_none("import-list", query=f"?campaign={campaign.pk}"),
     }
