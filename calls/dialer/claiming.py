@@ -104,14 +104,14 @@ def claim_due_leads(campaign_id: int, now: datetime | None = None) -> list[int]:
     # taken again below, under the campaign's lock.
     if live_call_count(campaign) >= campaign.max_concurrent_calls:
         return []
-    if caller_ids.unavailable(campaign, now):  # every pool number refused or at its cap today
-        return []
     zones = campaign_zones(campaign)
     if "" in zones:
         resolve_zones(campaign, RESOLVE_PER_TICK)
         zones = campaign_zones(campaign)
     open_zones = [zone for zone in zones if zone and calling_window.is_open(zone, campaign, now)]
     if not open_zones:
+        return []
+    if caller_ids.unavailable(campaign, now):  # every pool number refused or at its cap today
         return []
     with transaction.atomic():
         # One claim per campaign at a time: the live calls are counted after the last

@@ -5,6 +5,7 @@ headers …) on any page, with live data on it; and the campaign page can be run
 import pytest
 from django.utils import timezone
 
+from campaigns.models import CallerNumber
 from tests import factory
 from tests.dashboard.accessibility import blocking_violations
 from tests.dashboard.browser import log_in, screenshot
@@ -13,7 +14,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_no_page_has_a_serious_accessibility_violation(server, chrome, boss):
-    campaign = factory.campaign(name="Spring renewals", status="running")
+    campaign = factory.campaign(name="Spring renewals", status="running", caller_id_daily_cap=50)
+    # A caller-ID pool, one number refused: the campaign page's table, the edit page's choices.
+    CallerNumber.objects.create(campaign=campaign, phone_number="+13125550100", friendly_name="Chicago",
+                                last_used_at=timezone.now())
+    CallerNumber.objects.create(campaign=campaign, phone_number="+14155550100", refused_at=timezone.now(),
+                                refused_reason="The caller ID is not a verified number (Twilio error 21210)")
     grace = factory.customer(first_name="Grace", last_name="Hopper", timezone="America/Chicago")
     lead = factory.lead(campaign, customer=grace, state="retry", attempts=1,
                         last_outcome="callback_requested",
