@@ -205,3 +205,29 @@ def test_the_campaign_form_lists_the_accounts_numbers_and_saves_the_pool(numbers
     assert campaign.caller_id_daily_cap == 40
     assert list(campaign.caller_numbers.values_list("phone_number", "friendly_name")) == [
         (CHICAGO_1, "Chicago 1"), (SAN_FRANCISCO, "San Francisco")]
+
+
+def test_a_refused_number_can_be_put_back_into_the_rotation(staff_client):
+    campaign = make_campaign([])
+    refused = CallerNumber.objects.create(campaign=campaign, phone_number=CHICAGO_1,
+                                          refused_at=timezone.now(), refused_reason="Twilio error 21210")
+
+    response = staff_client.post(f"/campaigns/{campaign.pk}/caller-ids/{refused.pk}/reinstate/")
+
+    assert response["Location"] == f"/campaigns/{campaign.pk}/"
+    refused.refresh_from_db()
+    assert (refused.refused_at, refused.refused_reason) == (None, "")
+    other = make_campaign([], name="Winter promo")
+    assert staff_client.post(f"/campaigns/{other.pk}/caller-ids/{refused.pk}/reinstate/").status_code == 404
+
+
+def test_without_twilio_the_form_says_so_and_keeps_the_pools_own_numbers(staff_client):
+    campaign = make_campaign([])  # TWILIO_API_BASE_URL leads nowhere in the tests
+    CallerNumber.objects.create(campaign=campaign, phone_number=CHICAGO_1, friendly_name="Chicago 1")
+
+    page = staff_client.get(f"/campaigns/{campaign.pk}/edit/")
+
+    assert "Could not fetch the Twilio account&#x27;s numbers" in page.content.decode()
+    form = page.context["form"]
+    assert form.fields["caller_id_pool"].choices == [(CHICAGO_1, f"{CHICAGO_1} Chicago 1")]
+    assert form.initial["caller_id_pool"] == [CHICAGO_1]
