@@ -35,6 +35,8 @@ FINAL_STATUSES = [CallStatus.COMPLETED, CallStatus.BUSY, CallStatus.FAILED, Call
 # so a late "ringing" can never undo a "completed".
 STATUS_RANK = {**{status: rank for rank, status in enumerate(LIVE_STATUSES)},
                **dict.fromkeys(FINAL_STATUSES, len(LIVE_STATUSES))}
+# A media stream was linked (the bot spoke) but no summary is stored yet.
+UNSUMMARISED = models.Q(summary="") & ~models.Q(stream_sid="")
 
 
 class CallQuerySet(models.QuerySet):
@@ -44,6 +46,11 @@ class CallQuerySet(models.QuerySet):
 
     def final(self):
         return self.filter(status__in=FINAL_STATUSES)
+
+    def without_summary(self):
+        """Over, and the bot spoke on them, but no session stored their summary (its sign that
+        transcript, outcome and recording are stored): the session died first."""
+        return self.final().filter(UNSUMMARISED)
 
 
 class Call(models.Model):
@@ -113,6 +120,9 @@ class Call(models.Model):
                 condition=models.Q(status__in=LIVE_STATUSES),
                 name="call_live_idx",
             ),
+            # Calls waiting for their session's summary (CallQuerySet.without_summary): a few
+            # at a time, for the reaper.
+            models.Index(fields=["ended_at"], condition=UNSUMMARISED, name="call_unsummarised_idx"),
         ]
 
     def __str__(self) -> str:

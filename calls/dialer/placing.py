@@ -18,6 +18,7 @@ from django.utils import timezone
 from requests import RequestException
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
+from calls import events as call_events
 from calls import live
 from calls.dialer.pacing import account_pacer
 from calls.dialer.twilio_errors import CALLER_ID_REFUSED, DialError, explain
@@ -192,10 +193,16 @@ def _release_attempt(lead_id: int | None, retry_at: datetime, note: str) -> None
 
 
 def _close_call(call: Call, code: str, message: str) -> None:
-    Call.objects.filter(pk=call.pk).update(
-        status=Call.Status.FAILED, ended_at=timezone.now(), error_code=code, error_message=message
-    )
+    """End a call that never reached the phone network as failed, with why (inside the
+    caller's transaction): forward by rank, like every writer of a call's status, and told
+    to webhooks as call.ended, once."""
+    call.status = Call.objects.select_for_update().values_list("status", flat=True).get(pk=call.pk)
+    if call.move_to(Call.Status.FAILED):
+        Call.objects.filter(pk=call.pk).update(
+            status=call.status, ended_at=timezone.now(), error_code=code, error_message=message
+        )
     call.refresh_from_db()
+    call_events.call_ended_if_ready(call)
     live.publish_call(call)
 
 

@@ -1,8 +1,9 @@
 """The reaper settles what a dead worker or a lost callback left unknown: a dial whose
 worker died before the CallSid came back is found again in Twilio's call list (or its status
 callbacks, which carry our call id), a live call whose final callback never came is fetched,
-and a final call whose lead still waits on it is settled. Calls never sent at all are
-returned for the caller (the reap_dials task) to send again."""
+a final call whose lead still waits on it is settled, and a call whose bot session died
+before storing its summary is ended (call.ended). Calls never sent at all are returned for
+the caller (the reap_dials task) to send again."""
 
 import logging
 from datetime import datetime, timedelta
@@ -15,7 +16,8 @@ from django.utils import timezone
 from requests import RequestException
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
-from calls import status
+from calls import events as call_events
+from calls import live, status
 from calls.dialer import placing, settling
 from calls.models import Call
 from calls.twilio_client import twilio_client
@@ -65,7 +67,30 @@ def reap(now: datetime | None = None) -> Reaped:
     unsettled_ids = list(unsettled.values_list("pk", flat=True))
     settling.settle_calls(unsettled_ids)
     counts["settled"] = len(unsettled_ids)
+    _end_without_summary(stale)
     return Reaped(never_sent, **counts)
+
+
+# Written on a call whose bot session died before storing its summary, so the call page
+# says why, and the call is ended once.
+NO_SUMMARY = "No summary: the bot's session ended before it stored one."
+
+
+def _end_without_summary(stale: datetime) -> None:
+    """A call the bot spoke on waits for its session's summary before call.ended is sent;
+    a session that died first (its process killed) never writes one. Once the call has been
+    over for the grace, the call is ended with what was stored."""
+    for call_id in Call.objects.without_summary().filter(ended_at__lt=stale).values_list("pk", flat=True):
+        with transaction.atomic():  # locked, as finish_call does: a late session waits, or wins
+            call = (Call.objects.without_summary().select_for_update(of=("self",))
+                    .select_related("customer", "campaign").filter(pk=call_id).first())
+            if call is None:
+                continue  # the session stored its summary meanwhile
+            logger.warning("Call %s ended without its session's summary", call.pk, extra={"call_id": call.pk})
+            call.summary = NO_SUMMARY
+            call.save(update_fields=["summary"])
+            call_events.call_ended_if_ready(call)
+            live.publish_call(call)
 
 
 def _find_placed_call(call: Call) -> bool:

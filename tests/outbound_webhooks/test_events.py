@@ -11,12 +11,12 @@ from django.utils import timezone
 
 from calls import status
 from calls.bot_store import DatabaseCallStore
-from calls.dialer import settling
+from calls.dialer import placing, reaper, settling
 from calls.models import Call, TranscriptLine
 from calls.recording_links import recording_link
 from campaigns import lifecycle
 from campaigns.imports import service as contact_import
-from campaigns.models import Campaign, Disposition, Lead
+from campaigns.models import Campaign, Disposition, DoNotCall, Lead
 from campaigns.webhooks import delivery
 from campaigns.webhooks.models import Delivery, Event
 from tests.outbound_webhooks.conftest import end_call, subscribe
@@ -196,3 +196,39 @@ def test_an_event_still_being_delivered_is_kept(lead):
     subscribe(CRM, "lead.completed")
     end_call(lead)
     assert delivery.purge(now=timezone.now() + timedelta(days=31)) == 0
+
+
+def test_a_call_whose_bot_session_died_before_its_summary_still_ends_once(lead):
+    subscribe(CRM, "call.ended")
+    context = store.link_call("CA" + "5" * 32, "MZ" + "5" * 32, {"call_id": ""})
+    call = Call.objects.get(pk=context.call_id)
+    store.set_disposition(call.pk, "interested", "Wants gold.")
+    status.apply_status_callbacks(
+        [status.StatusCallback({"CallSid": call.call_sid, "CallStatus": "completed", "CallDuration": 9}, {})]
+    )
+    reaper.reap()
+    assert sent("call.ended") == []  # the session may still be storing its summary
+    later = timezone.now() + reaper.UNKNOWN_DIAL_GRACE + timedelta(seconds=5)
+    reaper.reap(now=later)
+    [body] = sent("call.ended")
+    ended = body["data"]["call"]
+    assert ended["id"] == call.pk and ended["status"] == "completed" and ended["outcome"] == "interested"
+    assert ended["summary"] == "No summary: the bot's session ended before it stored one."
+    reaper.reap(now=later)
+    assert len(sent("call.ended")) == 1
+
+
+def test_a_dial_refused_before_it_reached_twilio_ends_with_the_reason(lead):
+    subscribe(CRM, "call.ended")
+    Campaign.objects.filter(pk=lead.campaign_id).update(status=Campaign.Status.RUNNING)
+    Lead.objects.filter(pk=lead.pk).update(state=Lead.State.DIALING, attempts=1)
+    call = Call.objects.create(direction="outbound", campaign=lead.campaign, lead=lead,
+                               customer=lead.customer, to_number=lead.customer.phone,
+                               from_number="+12025550100")
+    DoNotCall.objects.add([lead.customer.phone], "Asked by email")
+    placing.place_call(call.pk)
+    placing.place_call(call.pk)  # the task delivered again
+    [body] = sent("call.ended")
+    ended = body["data"]["call"]
+    assert ended["id"] == call.pk and ended["status"] == "failed" and ended["call_sid"] is None
+    assert "do-not-call list" in ended["error_message"]
