@@ -3,10 +3,8 @@ read, remove). Campaign fields are checked by the dashboard's own CampaignForm, 
 campaigns.lifecycle, leads by the contact import's row checks: one set of rules."""
 
 import json
-from collections import Counter
 
 from django.db import transaction
-from django.db.models import Count
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers
@@ -17,6 +15,7 @@ from calls.api.calls import CursorPage
 from calls.api.problems import Conflict
 from calls.models import Call
 from campaigns import lifecycle
+from campaigns import stats as lead_stats
 from campaigns.forms import CampaignForm
 from campaigns.imports.leads import add_leads
 from campaigns.imports.rows import MAX_PARAMETER_CHARS
@@ -130,28 +129,22 @@ class StatsSerializer(serializers.Serializer):
 class CampaignStats(APIView):
     @extend_schema(responses=StatsSerializer)
     def get(self, request, campaign_id: int):
-        """Leads by state and by last outcome (one GROUP BY), and the calls live now. (The
-        dashboard's figures live above this app, in dashboard.stats, so are not used here.)"""
+        """Leads by state and by last outcome (the dashboard's figures, campaigns.stats), and
+        the calls live now."""
         campaign = get_object_or_404(Campaign, pk=campaign_id)
-        by_state, by_outcome = Counter(), Counter()
-        for row in campaign.leads.values("state", "last_outcome").annotate(n=Count("id")).order_by():
-            by_state[row["state"]] += row["n"]
-            if row["last_outcome"]:
-                by_outcome[row["last_outcome"]] += row["n"]
-        total = sum(by_state.values())
-        done = total - sum(by_state[state] for state in Lead.OPEN_STATES)
+        leads = lead_stats.lead_breakdowns([campaign.pk])[campaign.pk]
         return Response(
             StatsSerializer(
                 {
                     "id": campaign.pk,
                     "status": campaign.status,
                     "status_reason": campaign.status_reason,
-                    "lead_total": total,
-                    "lead_done": done,
-                    "percent_done": round(100 * done / total) if total else 0,
+                    "lead_total": leads["total"],
+                    "lead_done": leads["done"],
+                    "percent_done": leads["percent_done"],
                     "live_calls": Call.objects.live().filter(campaign=campaign).count(),
-                    "leads_by_state": by_state,
-                    "leads_by_outcome": by_outcome,
+                    "leads_by_state": leads["by_state"],
+                    "leads_by_outcome": leads["by_outcome"],
                 }
             ).data
         )

@@ -13,6 +13,7 @@ from twilio.base.exceptions import TwilioException
 
 from calls import twilio_client
 from campaigns import caller_ids, lifecycle
+from campaigns import stats as lead_stats
 from campaigns.forms import CampaignSettingsForm, ReasonForm
 from campaigns.models import CallerNumber, Campaign, Disposition, Lead
 from common.access import staff_required
@@ -42,7 +43,7 @@ def _url_or_none(name: str, *args, query: str = "") -> str | None:
 def campaign_list(request):
     campaigns = list(Campaign.objects.all())
     ids = [c.pk for c in campaigns]
-    breakdowns, live_counts = stats.lead_breakdowns(ids), stats.live_call_counts(ids)
+    breakdowns, live_counts = lead_stats.lead_breakdowns(ids), stats.live_call_counts(ids)
     for c in campaigns:
         c.stats, c.live_calls = breakdowns[c.pk], live_counts.get(c.pk, 0)
     ctx = {"campaigns": campaigns, "import_url": _url_or_none("import-list")}
@@ -123,7 +124,7 @@ def _lead_filters(params, campaign: Campaign, breakdown: dict):
 @staff_required
 def campaign_detail(request, campaign_id):
     campaign = _get_campaign(campaign_id)
-    breakdown = stats.lead_breakdowns([campaign.pk])[campaign.pk]
+    breakdown = lead_stats.lead_breakdowns([campaign.pk])[campaign.pk]
     leads, lead_count = _lead_filters(request.GET, campaign, breakdown)
     page = keyset_page(stats.leads_last_call(leads), request.GET, LEADS_PER_PAGE)
     latest_events = campaign.events.select_related("user").order_by("-at", "-id")[:TIMELINE_LENGTH]

@@ -3,6 +3,7 @@
 import pytest
 
 from campaigns.models import Campaign, Customer, DoNotCall, Lead
+from dialer_site.dashboard.stats import campaign_summary
 
 pytestmark = pytest.mark.django_db
 
@@ -82,6 +83,17 @@ def test_stats_count_leads_by_state_and_outcome(api):
     assert stats["lead_total"] == 3 and stats["lead_done"] == 2 and stats["percent_done"] == 67
     assert stats["leads_by_state"] == {"done": 2, "pending": 1}
     assert stats["leads_by_outcome"] == {"interested": 1, "not_interested": 1}
+
+
+def test_stats_match_the_dashboards_figures(api):
+    campaign = Campaign.objects.create(name="Summer sale")
+    for n, state in enumerate(["done", "failed", "do_not_call", "cancelled", "retry", "in_call", "pending"]):
+        customer = Customer.objects.create(phone=f"+1202555013{n}")
+        Lead.objects.create(campaign=campaign, customer=customer, state=state)
+    stats = api.get(f"/api/v1/campaigns/{campaign.pk}/stats/").json()
+    shown = campaign_summary(campaign)
+    assert (stats["lead_total"], stats["lead_done"], stats["percent_done"]) == (7, 4, 57)
+    assert (shown["lead_total"], shown["lead_done"], shown["percent_done"]) == (7, 4, 57)
 
 
 def test_bulk_leads_are_checked_like_an_imported_file_with_one_report(api):
