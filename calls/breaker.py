@@ -4,7 +4,8 @@ range, Twilio refusing every call).
 
 Judged are the campaign's calls placed within its window (`breaker_window_seconds`, and
 none before it last started or resumed, so a resumed campaign starts afresh) that have
-ended and were asked of Twilio. Failed among them: a REST error, Twilio's `failed`, an
+ended and were asked of Twilio. Failed among them: a REST error (but one whose attempt
+is placed again: a rate limit, a pool's refused caller ID), Twilio's `failed`, an
 answered call whose media stream never connected, a bot session that errored. Busy and
 no-answer are the callee's doing, not a failure. Checked whenever such an ending is
 recorded: a status callback batch, a dial error, a bot session's end."""
@@ -16,6 +17,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
+from calls.dialer.twilio_errors import CALLER_ID_REFUSED, KNOWN
 from calls.models import Call
 from campaigns import lifecycle
 from campaigns.models import Campaign, CampaignEvent
@@ -23,10 +25,15 @@ from campaigns.models import Campaign, CampaignEvent
 logger = logging.getLogger(__name__)
 
 FAILING_CALLS_KEPT = 20  # linked from the timeline; enough to see the pattern
+# REST errors whose attempt is placed again (rate limits, a caller-ID pool number refused
+# and dropped): the attempt's own outcome comes later, on another call.
+RETRIED_CODES = sorted({str(code) for code, error in KNOWN.items() if error.transient}
+                       | {str(code) for code in CALLER_ID_REFUSED})
+REST_ERROR = Q(call_sid__isnull=True) & ~Q(error_code="") & ~Q(error_code__in=RETRIED_CODES)
 
 # Each kind of failure, named for the pause reason.
 FAILURES = {
-    "Twilio refused the dial": Q(call_sid__isnull=True) & ~Q(error_code=""),
+    "Twilio refused the dial": REST_ERROR,
     "failed": Q(call_sid__isnull=False, status=Call.Status.FAILED),
     "never connected its audio": Q(status=Call.Status.COMPLETED, stream_sid="")
     & (Q(answered_at__isnull=False) | Q(duration_seconds__gt=0)),
@@ -36,7 +43,7 @@ FAILED = Q()
 for _condition in FAILURES.values():
     FAILED |= _condition
 # Asked of Twilio (a CallSid, or a REST error): a dial refused before it went out is not judged.
-JUDGED = Q(status__in=Call.FINAL_STATUSES) & (Q(call_sid__isnull=False) | ~Q(error_code=""))
+JUDGED = Q(status__in=Call.FINAL_STATUSES) & (Q(call_sid__isnull=False) | REST_ERROR)
 RESTARTS = [CampaignEvent.Kind.STARTED, CampaignEvent.Kind.RESUMED, CampaignEvent.Kind.REOPENED]
 
 

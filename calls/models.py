@@ -52,6 +52,10 @@ class CallQuerySet(models.QuerySet):
         transcript, outcome and recording are stored): the session died first."""
         return self.final().filter(UNSUMMARISED)
 
+    def dialled_since(self, moment: datetime):
+        """Asked of Twilio since `moment`: what a campaign's attempts-per-day cap counts."""
+        return self.filter(dial_requested_at__gte=moment)
+
 
 class Call(models.Model):
     class Direction(models.TextChoices):

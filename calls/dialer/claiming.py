@@ -6,7 +6,8 @@ Call row — all or nothing. The calls are placed by calls.dialer.placing."""
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from calls import live
@@ -43,12 +44,18 @@ def campaign_zones(campaign: Campaign) -> list[str]:
 
 def due_leads(campaign: Campaign, zone: str, now: datetime):
     """One zone's leads the campaign may dial now, oldest due first (lead_zone_due_idx)."""
-    return (
+    leads = (
         Lead.objects.due().filter(campaign=campaign, timezone=zone, next_attempt_at__lte=now)
         .filter(Q(attempts__lt=campaign.max_attempts) | Q(callback_at__isnull=False))
         .exclude(Exists(DoNotCall.objects.of(OuterRef("customer__phone"))))
         .order_by("next_attempt_at", "id")
     )
+    if campaign.max_attempts_per_day:  # counted from midnight in the zone (the lead FK's index)
+        today = (Call.objects.dialled_since(calling_window.local_midnight(zone, now))
+                 .filter(lead=OuterRef("pk")).order_by().values("lead").annotate(n=Count("pk")).values("n"))
+        leads = leads.alias(dialled_today=Coalesce(Subquery(today), 0)).filter(
+            dialled_today__lt=campaign.max_attempts_per_day)
+    return leads
 
 
 def resolve_zones(campaign: Campaign, limit: int, *, in_bulk: bool = False) -> int:

@@ -18,8 +18,8 @@ from django.utils import timezone
 from requests import RequestException
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
+from calls import breaker, live
 from calls import events as call_events
-from calls import live
 from calls.dialer.pacing import account_pacer
 from calls.dialer.twilio_errors import CALLER_ID_REFUSED, DialError, explain
 from calls.models import Call
@@ -126,6 +126,9 @@ def _refusal(call: Call, now: datetime, on_do_not_call: bool) -> str:
         return "Not called: the campaign's end time passed before the call was placed."
     if not calling_window.is_open(call.lead.timezone, campaign, now):
         return "Not called: the calling window closed before the call was placed."
+    cap, today = campaign.max_attempts_per_day, calling_window.local_midnight(call.lead.timezone, now)
+    if cap and call.lead.calls.dialled_since(today).count() >= cap:
+        return f"Not called: the contact's calls today reached the campaign's daily limit ({cap})."
     return ""
 
 
@@ -244,11 +247,12 @@ def _dial_failed(call: Call, error: DialError, code: int | None) -> None:
         if error.account_level and call.campaign:
             _pause_for(call.campaign, error.message)
     if call.campaign and not error.account_level:
+        breaker.check_campaigns([call.campaign_id])
         lifecycle.complete_if_finished(call.campaign)
 
 
 def _pause_for(campaign: Campaign, reason: str) -> None:
     # Already paused or stopped by someone else: nothing more to do.
     with contextlib.suppress(lifecycle.TransitionError):
-        lifecycle.pause(campaign, reason)
+        lifecycle.pause(campaign, reason, by=lifecycle.By.TWILIO)
 
