@@ -40,6 +40,24 @@ def test_the_dashboards_checks_apply_and_name_the_field(api):
     assert not Campaign.objects.exists()
 
 
+def test_it_takes_the_compliance_and_breaker_settings_and_refuses_what_it_cannot_follow(api):
+    body = make(api, weekday_hours={"sat": ["10:00", "14:00"], "sun": []}, skip_dates=["2026-12-25"],
+                max_attempts_per_day=2, recording_notice="", breaker_threshold_percent=40)
+    assert body["weekday_hours"] == {"sat": ["10:00", "14:00"], "sun": []}
+    assert body["skip_dates"] == ["2026-12-25"] and body["max_attempts_per_day"] == 2
+    assert (body["recording_notice"], body["breaker_threshold_percent"]) == ("", 40)
+    assert body["ai_disclosure"] == "You are speaking with an automated AI assistant."  # on by default
+
+    response = api.post("/api/v1/campaigns/", {"name": "Bad", "weekday_hours": {"sat": ["14:00", "10:00"]},
+                                               "skip_dates": ["12/25"]})
+    fields = {error["field"]: error["detail"] for error in response.json()["errors"]}
+    assert set(fields) == {"weekday_hours", "skip_dates"}
+    assert "must end after they start" in fields["weekday_hours"]
+    response = api.post("/api/v1/campaigns/", {"name": "Bad", "breaker_window_seconds": 1})
+    assert {error["field"] for error in response.json()["errors"]} == {"breaker_window_seconds"}
+    assert Campaign.objects.count() == 1
+
+
 def test_it_updates_only_what_is_sent(api):
     campaign = make(api)
     response = api.patch(f"/api/v1/campaigns/{campaign['id']}/", {"max_concurrent_calls": 2})
