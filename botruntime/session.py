@@ -50,7 +50,7 @@ from pipecat.turns.user_turn_strategies import UserTurnStrategies
 from pipecat.utils.errors import ErrorCategory
 from pipecat.workers.runner import WorkerRunner
 
-from botruntime import cloud, prompts, turns
+from botruntime import cloud, observers, prompts, turns
 from botruntime.outcomes import Disposition, VoiceStack
 from botruntime.script import ScriptedDialogue, merged_script, vocabulary
 from botruntime.store import CallContext, CallStore, UnknownCall
@@ -159,7 +159,9 @@ class _CallRecorder(AudioBufferProcessor):
             session.bot_utterances += 1
             session.bot_quiet.clear()
             if self._caller_stopped_at is not None:
-                session.latencies_ms.append(round((time.time() - self._caller_stopped_at) * 1000))
+                waited = time.time() - self._caller_stopped_at
+                session.latencies_ms.append(round(waited * 1000))
+                observers.tell(observers.turn_latency, waited)
                 self._caller_stopped_at = None
         elif isinstance(frame, BotStoppedSpeakingFrame):
             session.bot_speaking = False

@@ -39,6 +39,8 @@ from pipecat.transports.base_input import BaseInputTransport
 from pipecat.transports.base_output import BaseOutputTransport
 from pipecat.transports.base_transport import BaseTransport, TransportParams
 
+from botruntime import observers
+
 logger = logging.getLogger(__name__)
 
 Send = Callable[[str], Awaitable[None]]
@@ -225,6 +227,7 @@ class ChannelsOutputTransport(_ChannelsEnd, BaseOutputTransport):
         self._sent_secs = 0.0  # bot audio written to the socket, all stretches of speech
         self._stretch_start = 0.0  # `_sent_secs` where the current stretch began
         self._stretch_sent_at = 0.0  # when its first audio was sent
+        self._last_audio_at: float | None = None  # the stretch's last audio frame, for its gaps
 
     async def start(self, frame: StartFrame):
         await super().start(frame)
@@ -254,6 +257,7 @@ class ChannelsOutputTransport(_ChannelsEnd, BaseOutputTransport):
             await self._write_frame(frame)  # `clear`: Twilio drops what it has buffered
             self._play_until = 0.0
             self._since_mark = 0.0
+            self._last_audio_at = None
 
     async def send_message(self, frame: OutputTransportMessageFrame | OutputTransportMessageUrgentFrame):
         await self._write_frame(frame)
@@ -266,6 +270,7 @@ class ChannelsOutputTransport(_ChannelsEnd, BaseOutputTransport):
         if self._play_until < now:
             self._play_until = now  # Twilio ran dry: playback restarts from now
             self._stretch_start, self._stretch_sent_at = self._sent_secs, now
+            self._last_audio_at = None
         ahead = self._play_until - now
         if ahead > self._params.output_lead_secs:
             await asyncio.sleep(ahead - self._params.output_lead_secs)
@@ -273,7 +278,11 @@ class ChannelsOutputTransport(_ChannelsEnd, BaseOutputTransport):
                                   num_channels=self._params.audio_out_channels)
         if not await self._write_frame(out):
             return False
-        self._play_until = max(self._play_until, time.monotonic()) + duration
+        sent_at = time.monotonic()
+        if self._last_audio_at is not None:
+            observers.tell(observers.frame_gap, sent_at - self._last_audio_at)
+        self._last_audio_at = sent_at
+        self._play_until = max(self._play_until, sent_at) + duration
         self._sent_secs += duration
         self._since_mark += duration
         if self._since_mark >= self._params.mark_every_secs:

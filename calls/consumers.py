@@ -19,6 +19,7 @@ from django.utils import timezone
 from botruntime import warm_up
 from botruntime.session import BotSession, StreamStart
 from botruntime.transport import ChannelsTransport
+from calls import capacity, metrics
 from calls.bot_store import DatabaseCallStore
 from calls.listening import AudioTap
 from calls.live import bot_group
@@ -34,6 +35,9 @@ warm_up()
 MAX_MESSAGE_BYTES = 64 * 1024
 PASSED_EVENTS = frozenset({"media", "mark", "dtmf", "stop"})
 MAX_LOGGED_GARBAGE = 5
+# The WebSocket close code for "try again later"; sent before accepting, our web server
+# (dialer_site.web_server) answers the upgrade 503 so a proxy tries another process.
+TRY_AGAIN_LATER = 1013
 # Three beats per reconcile margin: one late beat never makes a live call look silent.
 HEARTBEAT_SECONDS = settings.RECONCILE_MARGIN_SECONDS / 3
 
@@ -47,6 +51,7 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
     transport: ChannelsTransport | None = None
     heartbeat: asyncio.Task | None = None
     tap: AudioTap | None = None
+    admitted: capacity.Stream | None = None
     garbage = 0
 
     async def __call__(self, scope, receive, send):
@@ -59,6 +64,18 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
                 self.heartbeat.cancel()
             if self.transport is not None:
                 self.transport.disconnected()
+            self._release()
+
+    def _release(self) -> None:
+        """The call holds its place until its session has stored everything (transcript,
+        summary, recording: after the socket closed), so a draining process waits for that."""
+        if self.admitted is None:
+            return
+        task = self.session.task if self.session is not None else None
+        if task is not None and not task.done():
+            task.add_done_callback(self.admitted.release)
+        else:
+            self.admitted.release()
 
     async def _beat(self, call_sid: str) -> None:
         """While the stream is open the call is alive: say so, so that the reaper fetches it
@@ -90,6 +107,15 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
                            "wrong" if signature else "missing", extra={"url": url})
             await self.close(code=1008)
             return
+        admitted = capacity.this_process().admit()
+        if isinstance(admitted, capacity.Refusal):
+            metrics.STREAMS_REFUSED.labels(admitted.reason).inc()
+            logger.warning("Refused a media stream: %s; the calls it holds go on", admitted.text,
+                           extra={"reason": admitted.reason, "live": capacity.this_process().live})
+            await self.close(code=TRY_AGAIN_LATER)
+            return
+        self.admitted = admitted
+        metrics.STREAMS_ACCEPTED.inc()
         await self.accept()
 
     async def receive(self, text_data=None, bytes_data=None):

@@ -60,3 +60,21 @@ def twilio_settings(app_configs, **kwargs) -> list[Error]:
         hint="Set the account's calls per second (1 for a new Twilio account).",
         id="dialer.E003",
     )]
+
+
+@register()
+def web_process_settings(app_configs, **kwargs) -> list[Error]:
+    errors = []
+    if settings.MEDIA_STREAMS_PER_PROCESS < 1:
+        errors.append(Error(
+            f"MEDIA_STREAMS_PER_PROCESS={settings.MEDIA_STREAMS_PER_PROCESS} would refuse every call.",
+            hint="Set how many calls one web process holds (8 was measured; see the README's sizing).",
+            id="dialer.E006",
+        ))
+    if settings.MEDIA_ADMISSION_LAG_P95_MS <= 0 or settings.WEB_HEARTBEAT_SECONDS <= 0:
+        errors.append(Error(
+            "MEDIA_ADMISSION_LAG_P95_MS and WEB_HEARTBEAT_SECONDS must be positive.",
+            hint="Leave them unset for the defaults (100 ms, 2 s).",
+            id="dialer.E007",
+        ))
+    return errors

@@ -1,11 +1,14 @@
 """GET /health/: can this process reach the database, Redis and at least one Celery
 worker? 200 when all answer, 503 naming what does not — for load balancers and monitors.
-It also reports whether Twilio's status callbacks are being applied; a stalled applier is
-named there but leaves the status alone, since taking web processes out of the load
-balancer would only stop Twilio's callbacks reaching the stream. It needs no login, so an
-anonymous caller (a load balancer) is told only ok or failing per component; the details
-(which exception, how many callbacks wait) are for staff, since an error's text can name
-hosts, ports and users."""
+A web process that drains (SIGTERM, dialer_site.web_server) answers 503 "draining" too, so
+the load balancer stops sending it work while its calls finish.
+It also reports whether Twilio's status callbacks are being applied and whether this
+process takes new media streams; a stalled applier or a full process is named there but
+leaves the status alone, since taking web processes out of the load balancer would only
+stop Twilio's callbacks reaching the stream (a full one still serves everything else). It
+needs no login, so an anonymous caller (a load balancer) is told only ok or failing per
+component; the details (which exception, how many callbacks wait) are for staff, since an
+error's text can name hosts, ports and users."""
 
 import redis
 from django.conf import settings
@@ -13,7 +16,7 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
-from calls import status_stream
+from calls import capacity, status_stream
 from dialer_site.celery import app
 
 WORKER_PING_SECONDS = 1.0
@@ -64,7 +67,11 @@ def health(request):
               [("database", _database), ("redis", _redis), ("workers", _workers)]}
     healthy = all(answer.startswith("ok") for answer in report.values())
     report["status_callbacks"] = _answer(_status_callbacks)  # told, not counted (see above)
+    load = capacity.this_process()
+    report["media_streams"] = (f"ok ({load.live} of {load.capacity} live)" if load.refusal() is None
+                               else f"refusing: {load.refusal().text}")
     if not request.user.is_staff:
         report = {name: _verdict(answer) for name, answer in report.items()}
-    report["status"] = "ok" if healthy else "unhealthy"
-    return JsonResponse(report, status=200 if healthy else 503)
+    # A draining process is shutting down: out of the load balancer, though all else is well.
+    report["status"] = "draining" if load.draining else "ok" if healthy else "unhealthy"
+    return JsonResponse(report, status=200 if healthy and not load.draining else 503)

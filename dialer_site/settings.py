@@ -266,6 +266,20 @@ INTENT_MODEL_PATH = env_str("INTENT_MODEL_PATH")
 # How the end of a caller's turn is found: "smart" (Smart Turn v3) or "silence" (a timeout).
 BOT_TURN_DETECTION = env_str("BOT_TURN_DETECTION", "smart")
 
+# --- Web processes: admission, drain, metrics (calls.capacity, dialer_site.web_server) ---
+# Media streams (calls) one daphne process holds before it refuses new ones. The last
+# measurement (bench/concurrent_calls.py, stand-in services, 2 December 2026) held 8 calls in
+# one process with every call in real time (p99 frame gap 28 ms) and none at 16.
+MEDIA_STREAMS_PER_PROCESS = env_int("MEDIA_STREAMS_PER_PROCESS", 8)
+# A process whose event loop runs this late (p95 of the lag probe over 10 s, in ms) refuses
+# new streams too, whatever their number: the bot's audio is sent 160 ms ahead of what the
+# caller hears, so a loop this late is about to become audible gaps in every call it holds.
+MEDIA_ADMISSION_LAG_P95_MS = env_float("MEDIA_ADMISSION_LAG_P95_MS", 100.0)
+# How often each web process publishes its load to Redis; it counts as gone after three misses.
+WEB_HEARTBEAT_SECONDS = env_float("WEB_HEARTBEAT_SECONDS", 2.0)
+# The bearer token Prometheus sends to GET /metrics (empty: only a signed-in staff member).
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+
 # --- Contact import ---------------------------------------------------------------
 CONTACT_UPLOAD_MAX_BYTES = env_int("CONTACT_UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -4,11 +4,13 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from dialer_site.health import health
+from dialer_site.monitoring import metrics
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="campaign-list"), name="home"),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
+    path("metrics", metrics, name="metrics"),  # Prometheus's default path
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("campaigns/", include("dialer_site.dashboard.urls")),

@@ -86,6 +86,23 @@ def redis_url_with_slack() -> str:
     return url + ("&" if "?" in url else "?") + "socket_timeout=15"
 
 
+def web_env(base_url: str, twilio_base_url: str, media_root: str, account_sid: str = ACCOUNT_SID,
+            auth_token: str = AUTH_TOKEN) -> dict[str, str]:
+    """A web process's environment: the test database and Redis, the emulator as Twilio."""
+    return {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        # redis-py 8 reads with a 5 s socket timeout, as long as channels-redis's blocking
+        # pop: an idle group member then dies with TimeoutError. Give reads some slack.
+        "REDIS_URL": redis_url_with_slack(),
+        "PUBLIC_BASE_URL": base_url,
+        "TWILIO_ACCOUNT_SID": account_sid,
+        "TWILIO_AUTH_TOKEN": auth_token,
+        "TWILIO_API_BASE_URL": twilio_base_url,
+        "MEDIA_ROOT": media_root,
+    }
+
+
 @pytest.fixture(scope="session")
 def emulator():
     with EmulatorThread(ACCOUNT_SID, AUTH_TOKEN, scenario=Scenario.load(SCENARIO),
@@ -116,16 +133,7 @@ def daphne(django_db_setup, django_db_blocker, emulator, voices, tmp_path_factor
     emulator.emulator.app_url = base_url
     log = tmp_path_factory.mktemp("daphne") / "daphne.log"
     env = {
-        **os.environ,
-        "DATABASE_URL": test_database_url(),
-        # redis-py 8 reads with a 5 s socket timeout, as long as channels-redis's blocking
-        # pop: an idle group member then dies with TimeoutError. Give reads some slack.
-        "REDIS_URL": redis_url_with_slack(),
-        "PUBLIC_BASE_URL": base_url,
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_API_BASE_URL": emulator.base_url,
-        "MEDIA_ROOT": str(tmp_path_factory.mktemp("media")),
+        **web_env(base_url, emulator.base_url, str(tmp_path_factory.mktemp("media"))),
         "DEEPGRAM_API_KEY": VOICE_KEY, "OPENAI_API_KEY": VOICE_KEY, "CARTESIA_API_KEY": VOICE_KEY,
         "DEEPGRAM_BASE_URL": voices.base_url, "CARTESIA_BASE_URL": voices.base_url,
         "OPENAI_BASE_URL": f"{voices.base_url}/v1",

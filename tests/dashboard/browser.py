@@ -2,6 +2,7 @@
 Debian Chromium through Playwright. The end-to-end flow (upload, start, emulator) uses them too."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -46,7 +47,8 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 20) -> 
 
 
 class Daphne:
-    """daphne serving dialer_site.asgi against the test database; stop() and start() again on
+    """A web process (`manage.py serve_web`: daphne serving dialer_site.asgi, publishing its
+    capacity as the dispatcher needs) against the test database; stop() and start() again on
     the same port to test reconnecting pages. `env` adds to (or overrides) the environment,
     e.g. the Twilio emulator's account and URL; the port is known before start() for that."""
 
@@ -68,15 +70,14 @@ class Daphne:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
-                 "dialer_site.asgi:application"],
+                [sys.executable, "manage.py", "serve_web", "--port", str(self.port)],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
             )
         wait_for_port(self.port, self.process)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
-            self.process.terminate()
+            self.process.send_signal(signal.SIGINT)  # at once (SIGTERM would drain live calls)
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from celery.contrib.testing.worker import start_worker
 
+from calls import capacity
 from dialer_site.celery import app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +38,7 @@ def test_health_is_ok_when_database_redis_and_a_worker_answer(client):
     assert response.status_code == 200, response.content
     body = response.json()
     assert body == {"database": "ok", "redis": "ok", "workers": "ok", "status_callbacks": "ok",
-                    "status": "ok"}
+                    "media_streams": "ok", "status": "ok"}
 
 
 @pytest.mark.django_db
@@ -60,6 +61,22 @@ def test_health_tells_an_anonymous_caller_only_ok_or_failing(client, settings):
     response = client.get("/health/")
     assert response.status_code == 503
     assert response.json() == {"database": "ok", "redis": "failing", "workers": "failing",
-                               "status_callbacks": "failing", "status": "unhealthy"}
+                               "status_callbacks": "failing", "media_streams": "ok", "status": "unhealthy"}
     # No exception text, host or port for whoever asks.
     assert b"127.0.0.1" not in response.content and b"Error" not in response.content
+
+
+@pytest.mark.django_db
+def test_health_tells_staff_how_many_calls_this_process_holds_and_whether_it_takes_more(staff_client):
+    load = capacity.this_process()
+    streams = [load.admit() for _ in range(load.capacity)]
+    try:
+        full = staff_client.get("/health/").json()["media_streams"]
+        streams.pop().release()
+        room = staff_client.get("/health/").json()["media_streams"]
+    finally:
+        for stream in streams:
+            stream.release()
+    assert full == (f"refusing: this process is full ({load.capacity} of "
+                    f"MEDIA_STREAMS_PER_PROCESS={load.capacity} streams live)")
+    assert room == f"ok ({load.capacity - 1} of {load.capacity} live)"

@@ -1,0 +1,198 @@
+"""How many media streams a web process can hold, and what every live web process says it holds.
+
+Each daphne process serves its calls on one event loop; past some number of calls every call
+falls behind real time at once (bench/concurrent_calls.py). So a process admits a new media
+stream only while it holds fewer than `MEDIA_STREAMS_PER_PROCESS` and its event loop keeps
+time (the lag probe's p95 under `MEDIA_ADMISSION_LAG_P95_MS`), and refuses it before the
+WebSocket is accepted otherwise — a proxy can then try another process, and the calls it holds
+are untouched. It is refused while draining too (a deploy, dialer_site.web_server).
+
+Every web process publishes its load to Redis with a heartbeat (`beat`); `live_processes()`
+reads what the live ones said, for the dispatcher (which dials no more calls than they can
+take), the health check and the System page. A process that dies stops beating and drops out
+after `BEAT_TTL_BEATS` beats."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import os
+import socket
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import redis
+import redis.asyncio as aioredis
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+PROCESSES_KEY = "dialer:web-processes"  # a sorted set: process id -> when its beat expires
+BEAT_KEY = "dialer:web-process:{}"  # the process's last beat, JSON, expiring with it
+BEAT_TTL_BEATS = 3  # one late beat never makes a live process look dead
+# The lag probe wakes this often; its p95 is over the last LAG_WINDOW samples (10 s), and
+# decides nothing before LAG_MIN_SAMPLES (2 s) so one slow start-up moment refuses no call.
+LAG_PROBE_SECONDS = 0.1
+LAG_WINDOW = 100
+LAG_MIN_SAMPLES = 20
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a stream was refused: `reason` labels the metric, `text` is for the log line."""
+
+    reason: str
+    text: str
+
+
+class Stream:
+    """An admitted stream's place in the process; `release` it once its call is over."""
+
+    def __init__(self, load: ProcessLoad):
+        self._load = load
+        self.deadline = time.monotonic() + settings.TWILIO_TIME_LIMIT_SECONDS
+        self.released = False
+
+    def release(self, *_args) -> None:
+        if not self.released:
+            self.released = True
+            self._load.streams.discard(self)
+
+
+class ProcessLoad:
+    """This process's streams, lag and draining flag. Used on the event loop only."""
+
+    def __init__(self, capacity: int, lag_limit_ms: float):
+        self.capacity = capacity
+        self.lag_limit_ms = lag_limit_ms
+        self.streams: set[Stream] = set()
+        self.lags: deque[float] = deque(maxlen=LAG_WINDOW)
+        self.draining = False
+        self.started_at = time.time()
+        self.id = f"{socket.gethostname()}:{os.getpid()}"
+        self.address = ""  # host:port, once the server listens
+
+    @property
+    def live(self) -> int:
+        return len(self.streams)
+
+    def lag_p95_ms(self) -> float | None:
+        if len(self.lags) < LAG_MIN_SAMPLES:
+            return None
+        ordered = sorted(self.lags)
+        return ordered[math.ceil(0.95 * len(ordered)) - 1] * 1000
+
+    def refusal(self) -> Refusal | None:
+        if self.draining:
+            return Refusal("draining", "this process is draining (shutting down)")
+        if self.live >= self.capacity:
+            return Refusal("full", f"this process is full ({self.live} of MEDIA_STREAMS_PER_PROCESS="
+                                   f"{self.capacity} streams live)")
+        lag = self.lag_p95_ms()
+        if lag is not None and lag > self.lag_limit_ms:
+            return Refusal("lagging", f"the event loop is {lag:.0f} ms late (p95, over "
+                                      f"MEDIA_ADMISSION_LAG_P95_MS={self.lag_limit_ms:g})")
+        return None
+
+    def admit(self) -> Stream | Refusal:
+        """Take a place for a new stream, or say why not (no await: check and take at once)."""
+        refusal = self.refusal()
+        if refusal is not None:
+            return refusal
+        stream = Stream(self)
+        self.streams.add(stream)
+        return stream
+
+    def last_deadline(self) -> float:
+        """When the longest of the live calls must be over (Twilio's TimeLimit ends it)."""
+        return max((stream.deadline for stream in self.streams), default=time.monotonic())
+
+    def beat(self) -> dict:
+        return asdict(Beat(id=self.id, address=self.address, pid=os.getpid(), capacity=self.capacity,
+                           live=self.live, lag_p95_ms=self.lag_p95_ms(), draining=self.draining,
+                           admitting=self.refusal() is None, started_at=self.started_at,
+                           beat_at=time.time()))
+
+
+@dataclass(frozen=True)
+class Beat:
+    id: str
+    address: str
+    pid: int
+    capacity: int
+    live: int
+    lag_p95_ms: float | None
+    draining: bool
+    admitting: bool
+    started_at: float
+    beat_at: float
+
+    @property
+    def free(self) -> int:
+        """Streams it would still take now (none while draining or lagging)."""
+        return max(self.capacity - self.live, 0) if self.admitting else 0
+
+
+_load: ProcessLoad | None = None
+
+
+def this_process() -> ProcessLoad:
+    global _load
+    if _load is None:
+        _load = ProcessLoad(settings.MEDIA_STREAMS_PER_PROCESS, settings.MEDIA_ADMISSION_LAG_P95_MS)
+    return _load
+
+
+async def probe_lag(load: ProcessLoad, observe: Callable[[float], None] | None = None) -> None:
+    """Sleep a fixed time and note how late the loop woke us: its lag behind real time."""
+    loop = asyncio.get_running_loop()
+    while True:
+        asked = loop.time()
+        await asyncio.sleep(LAG_PROBE_SECONDS)
+        lag = max(loop.time() - asked - LAG_PROBE_SECONDS, 0.0)
+        load.lags.append(lag)
+        if observe is not None:
+            observe(lag)
+
+
+async def publish(load: ProcessLoad, client: aioredis.Redis) -> None:
+    """This process's beat, now: its load, kept a few beats."""
+    ttl = BEAT_TTL_BEATS * settings.WEB_HEARTBEAT_SECONDS
+    beat = load.beat()
+    async with client.pipeline(transaction=True) as pipe:
+        pipe.set(BEAT_KEY.format(load.id), json.dumps(beat), ex=math.ceil(ttl))
+        pipe.zadd(PROCESSES_KEY, {load.id: beat["beat_at"] + ttl})
+        await pipe.execute()
+
+
+async def forget(load: ProcessLoad, client: aioredis.Redis) -> None:
+    """This process is gone: the dispatcher counts its capacity no longer."""
+    async with client.pipeline(transaction=True) as pipe:
+        pipe.delete(BEAT_KEY.format(load.id))
+        pipe.zrem(PROCESSES_KEY, load.id)
+        await pipe.execute()
+
+
+async def keep_beating(load: ProcessLoad, client: aioredis.Redis) -> None:
+    while True:
+        try:
+            await publish(load, client)
+        except (redis.RedisError, OSError):
+            logger.warning("Could not publish this web process's load to Redis", exc_info=True)
+        await asyncio.sleep(settings.WEB_HEARTBEAT_SECONDS)
+
+
+def live_processes(client: redis.Redis | None = None) -> list[Beat]:
+    """What every web process that beat recently said, oldest process first."""
+    client = client or redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=2)
+    now = time.time()
+    client.zremrangebyscore(PROCESSES_KEY, "-inf", now)
+    ids = [member.decode() for member in client.zrangebyscore(PROCESSES_KEY, now, "+inf")]
+    if not ids:
+        return []
+    beats = [Beat(**json.loads(raw)) for raw in client.mget([BEAT_KEY.format(i) for i in ids]) if raw]
+    return sorted(beats, key=lambda beat: (beat.started_at, beat.id))
