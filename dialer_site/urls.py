@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from dialer_site.dashboard import system
 from dialer_site.health import health
 from dialer_site.monitoring import metrics
 
@@ -11,6 +12,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
     path("metrics", metrics, name="metrics"),  # Prometheus's default path
+    path("system/", system.system, name="system"),
+    path("system/status/", system.system_status, name="system-status"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("campaigns/", include("dialer_site.dashboard.urls")),

@@ -37,7 +37,8 @@ def test_no_page_has_a_serious_accessibility_violation(server, chrome, boss):
     pages = ["/campaigns/", f"/campaigns/{campaign.pk}/", f"/campaigns/{campaign.pk}/edit/",
              f"/campaigns/{campaign.pk}/script/",
              "/campaigns/new/", "/calls/", f"/calls/{call.pk}/", f"/calls/{ended.pk}/", "/calls/inbound/",
-             "/customers/", f"/customers/{grace.pk}/", "/imports/", "/account/"]
+             "/customers/", f"/customers/{grace.pk}/", "/imports/", "/account/",
+             "/system/"]
     for path in pages:
         page.goto(server.url + path)
         page.wait_for_load_state("networkidle")
