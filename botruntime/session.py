@@ -55,7 +55,7 @@ from botruntime.outcomes import Disposition, VoiceStack
 from botruntime.script import ScriptedDialogue, merged_script, vocabulary
 from botruntime.store import CallContext, CallStore, UnknownCall
 from botruntime.summary import local_summary
-from botruntime.tools import CallTools, register, tools_schema
+from botruntime.tools import CallTools, ToolUsed, register, tools_schema
 from botruntime.transport import ChannelsTransport, ChannelsTransportParams, Close, Send
 from botruntime.vad import SharedSileroVADAnalyzer
 
@@ -96,14 +96,17 @@ Listen = Callable[[str, bytes, int], None]
 P = TypeVar("P", bound=TransportParams)
 
 
-def transport_params(params_class: type[P], start: StreamStart, **extra) -> P:
-    """Twilio's audio format and Pipecat's Twilio serializer, for any transport's params."""
+def transport_params(params_class: type[P], start: StreamStart, *, hang_up: bool = True, **extra) -> P:
+    """Twilio's audio format and Pipecat's Twilio serializer, for any transport's params.
+    `hang_up=False`: the session's end closes the socket only, with no hang-up through
+    Twilio's REST API (a browser speaking the Media Streams protocol: no call to end)."""
     serializer = TwilioFrameSerializer(
         stream_sid=start.stream_sid,
         call_sid=start.call_sid,
         account_sid=settings.TWILIO_ACCOUNT_SID or start.account_sid,
         auth_token=settings.TWILIO_AUTH_TOKEN,
         base_url=settings.TWILIO_API_BASE_URL,
+        params=TwilioFrameSerializer.InputParams(auto_hang_up=hang_up),
     )
     return params_class(
         audio_in_enabled=True,
@@ -222,6 +225,8 @@ class BotSession:
         # Set by the product while someone listens in: called with ("caller" or "bot",
         # 16-bit PCM, sample rate) for every audio frame. None, the usual case, costs nothing.
         self.listen: Listen | None = None
+        # Set by a product that shows the bot's tool calls as they happen (botruntime.tools).
+        self.on_tool: ToolUsed | None = None
         self._timers: list[asyncio.Task] = []
         # Set once the pipeline runs, or once the session is over without it ever running (the
         # stream refused, the build failed): what waits for the pipeline must end either way.
@@ -230,11 +235,13 @@ class BotSession:
 
     @classmethod
     def over_channels(cls, start: StreamStart, send: Send, close: Close, *, store: CallStore,
-                      services_factory=None) -> BotSession:
+                      services_factory=None, hang_up: bool = True) -> BotSession:
         """The session for a Channels consumer's socket, started: the consumer then passes
         Twilio's messages to `session.transport.feed` and, once the socket is gone, calls
-        `session.transport.disconnected()`; `send` and `close` are the socket's own."""
-        transport = ChannelsTransport(send, close, transport_params(ChannelsTransportParams, start))
+        `session.transport.disconnected()`; `send` and `close` are the socket's own.
+        `hang_up` as for `transport_params`."""
+        params = transport_params(ChannelsTransportParams, start, hang_up=hang_up)
+        transport = ChannelsTransport(send, close, params)
         session = cls(start, transport, store=store, close=transport.client.close,
                       services_factory=services_factory)
         session.begin()
@@ -320,7 +327,7 @@ class BotSession:
     async def _build(self) -> WorkerRunner:
         call = self.call
         script = merged_script(call.script)
-        self.tools = CallTools(call, self.end_after_speech, store=self.store)
+        self.tools = CallTools(call, self.end_after_speech, store=self.store, on_used=self._tool_used)
         template_context = prompts.template_context(call)
         idle_secs = float(script.get("idle_timeout_secs", DEFAULT_IDLE_SECS))
         max_secs = float(script.get("max_call_secs", DEFAULT_MAX_CALL_SECS))
@@ -436,6 +443,10 @@ class BotSession:
         runner = WorkerRunner(handle_sigint=False)
         await runner.add_workers(self.worker)
         return runner
+
+    async def _tool_used(self, name: str, arguments: dict, result: dict) -> None:
+        if self.on_tool is not None:
+            await self.on_tool(name, arguments, result)
 
     # -- failures: never silence ---------------------------------------------------------
 

@@ -32,13 +32,23 @@ class Outcome:
     callback_at: datetime | None = None
 
 
+# Told of every tool the bot used: (name, arguments, result).
+ToolUsed = Callable[[str, dict, dict], Awaitable[None]]
+
+
 class CallTools:
     def __init__(self, call: CallContext, on_end_call: Callable[[str], Awaitable[None]], *,
-                 store: CallStore | None = None):
+                 store: CallStore | None = None, on_used: ToolUsed | None = None):
         self.call = call
         self.outcome = Outcome()
         self._on_end_call = on_end_call
         self._store = store
+        self._on_used = on_used
+
+    async def _used(self, name: str, arguments: dict, result: dict) -> dict:
+        if self._on_used is not None:
+            await self._on_used(name, arguments, result)
+        return result
 
     def _now(self) -> datetime:
         try:
@@ -48,6 +58,10 @@ class CallTools:
         return datetime.now(zone)
 
     async def set_outcome(self, disposition: str, notes: str = "") -> dict:
+        result = await self._set_outcome(disposition, notes)
+        return await self._used("set_outcome", {"disposition": disposition, "notes": notes}, result)
+
+    async def _set_outcome(self, disposition: str, notes: str) -> dict:
         disposition = (disposition or "").strip().lower().replace(" ", "_").replace("-", "_")
         if disposition not in BOT_DISPOSITIONS:
             return {"ok": False, "error": f"disposition must be one of {', '.join(BOT_DISPOSITIONS)}"}
@@ -75,10 +89,12 @@ class CallTools:
         except (TypeError, ValueError):
             at = parse_callback_time(when or "", now)
         self.outcome.callback_at = at
-        await self.set_outcome(Disposition.CALLBACK_REQUESTED, notes or f"Asked to be called back: {when}")
-        return {"ok": True, "callback_at": at.isoformat()}
+        await self._set_outcome(Disposition.CALLBACK_REQUESTED, notes or f"Asked to be called back: {when}")
+        return await self._used("schedule_callback", {"when": when, "notes": notes},
+                                {"ok": True, "callback_at": at.isoformat()})
 
     async def end_call(self, reason: str = "") -> dict:
+        await self._used("end_call", {"reason": reason}, {"ok": True})
         await self._on_end_call(reason or "bot ended the call")
         return {"ok": True}
 

@@ -113,7 +113,8 @@ class DatabaseCallStore:
                             status=Call.Status.IN_PROGRESS)
             campaign = call.campaign or _find_campaign(str(parameters.get("campaign_id", "")))
             phone = call.to_number if call.direction == Call.Direction.OUTBOUND else call.from_number
-            customer = call.customer or _find_customer(parameters, phone)
+            # A test call is nobody's: a lead's details, if picked, are in its parameters.
+            customer = None if call.is_test else call.customer or _find_customer(parameters, phone)
             call.campaign, call.customer = campaign, customer
             if not call.lead_id and campaign and customer:
                 call.lead = Lead.objects.filter(campaign=campaign, customer=customer).first()

@@ -46,11 +46,14 @@ def _heard_from(call_sid: str) -> None:
     Call.objects.filter(call_sid=call_sid, status__in=Call.LIVE_STATUSES).update(last_heard_at=timezone.now())
 
 
-class MediaStreamConsumer(AsyncWebsocketConsumer):
+class BotStreamConsumer(AsyncWebsocketConsumer):
+    """A socket carrying Media Streams messages to and from a bot session: Twilio's
+    (MediaStreamConsumer), or a staff member's browser speaking the same protocol
+    (calls.talk_consumer). Subclasses decide who may connect and how the session starts."""
+
     session: BotSession | None = None
     transport: ChannelsTransport | None = None
     heartbeat: asyncio.Task | None = None
-    tap: AudioTap | None = None
     admitted: capacity.Stream | None = None
     garbage = 0
 
@@ -97,26 +100,19 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
         else:
             await super().dispatch(message)
 
-    async def connect(self):
-        headers = dict(self.scope.get("headers", []))
-        signature = headers.get(b"x-twilio-signature", b"").decode("latin-1") or None
-        url = public_websocket_url(self.scope["path"])
-        params = dict(parse_qsl(self.scope.get("query_string", b"").decode("latin-1")))
-        if not is_signed_by_twilio(url, params, signature):
-            logger.warning("Refused a media stream with a %s signature",
-                           "wrong" if signature else "missing", extra={"url": url})
-            await self.close(code=1008)
-            return
+    async def _admit(self) -> bool:
+        """Take a place in this process's capacity and accept, or refuse (try again later)."""
         admitted = capacity.this_process().admit()
         if isinstance(admitted, capacity.Refusal):
             metrics.STREAMS_REFUSED.labels(admitted.reason).inc()
             logger.warning("Refused a media stream: %s; the calls it holds go on", admitted.text,
                            extra={"reason": admitted.reason, "live": capacity.this_process().live})
             await self.close(code=TRY_AGAIN_LATER)
-            return
+            return False
         self.admitted = admitted
         metrics.STREAMS_ACCEPTED.inc()
         await self.accept()
+        return True
 
     async def receive(self, text_data=None, bytes_data=None):
         raw = text_data if text_data is not None else (bytes_data or b"").decode("utf-8", "replace")
@@ -145,19 +141,18 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
         return None
 
     async def _start(self, message: dict, raw: str):
-        if self.session is not None:
-            return self._drop(raw, "second start")
-        info = StreamStart.from_twilio(message.get("start"))
-        if info is None:
-            return self._drop(raw, "start without callSid/streamSid")
-        group = bot_group(info.call_sid)
+        raise NotImplementedError
+
+    async def _join(self, group: str) -> None:
         await self.channel_layer.group_add(group, self.channel_name)
         self.groups.append(group)  # the base class leaves self.groups on disconnect
-        self.session = BotSession.over_channels(info, self._send_text, self._close, store=DatabaseCallStore())
+
+    def _begin(self, info: StreamStart, store, **options) -> BotSession:
+        """Start the bot session on this socket (and the heartbeat that says it is alive)."""
+        self.session = BotSession.over_channels(info, self._send_text, self._close, store=store, **options)
         self.transport = self.session.transport
         self.heartbeat = asyncio.create_task(self._beat(info.call_sid))
-        self.tap = AudioTap(self.channel_layer, info.call_sid, self.session)
-        return None
+        return self.session
 
     async def _send_text(self, data: str) -> None:
         await self.send(text_data=data)
@@ -169,6 +164,36 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
         self.garbage += 1
         if self.garbage <= MAX_LOGGED_GARBAGE:
             logger.warning("Dropped a media stream frame: %s (%r)", problem, raw[:80])
+
+
+
+class MediaStreamConsumer(BotStreamConsumer):
+    """Twilio's side: signed, and its `start` names the call."""
+
+    tap: AudioTap | None = None
+
+    async def connect(self):
+        headers = dict(self.scope.get("headers", []))
+        signature = headers.get(b"x-twilio-signature", b"").decode("latin-1") or None
+        url = public_websocket_url(self.scope["path"])
+        params = dict(parse_qsl(self.scope.get("query_string", b"").decode("latin-1")))
+        if not is_signed_by_twilio(url, params, signature):
+            logger.warning("Refused a media stream with a %s signature",
+                           "wrong" if signature else "missing", extra={"url": url})
+            await self.close(code=1008)
+            return
+        await self._admit()
+
+    async def _start(self, message: dict, raw: str):
+        if self.session is not None:
+            return self._drop(raw, "second start")
+        info = StreamStart.from_twilio(message.get("start"))
+        if info is None:
+            return self._drop(raw, "start without callSid/streamSid")
+        await self._join(bot_group(info.call_sid))
+        self._begin(info, DatabaseCallStore())
+        self.tap = AudioTap(self.channel_layer, info.call_sid, self.session)
+        return None
 
     # -- group events (calls.live.tell_bot) ------------------------------------------------
 

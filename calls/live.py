@@ -63,7 +63,7 @@ def transcript_payload(line: TranscriptLine) -> dict:
 
 def _groups_for(call: Call) -> list[str]:
     groups = [call_group(call.pk)]
-    if call.campaign_id:
+    if call.campaign_id and not call.is_test:  # a test call is on no campaign page
         groups.append(campaign_group(call.campaign_id))
     return groups
 

@@ -56,11 +56,22 @@ class CallQuerySet(models.QuerySet):
         """Asked of Twilio since `moment`: what a campaign's attempts-per-day cap counts."""
         return self.filter(dial_requested_at__gte=moment)
 
+    def counted(self):
+        """Every call but staff members' test calls, which count in no figure, list or export."""
+        return self.filter(test="")
+
 
 class Call(models.Model):
     class Direction(models.TextChoices):
         INBOUND = "inbound", "Inbound"
         OUTBOUND = "outbound", "Outbound"
+
+    class Test(models.TextChoices):
+        """A staff member trying a campaign's bot: no lead, no contact, counted nowhere."""
+
+        NONE = "", "Not a test"
+        PHONE = "phone", "Test call to a phone"
+        BROWSER = "browser", "Test in the browser"
 
     Status = CallStatus
     FINAL_STATUSES = frozenset(FINAL_STATUSES)
@@ -90,6 +101,10 @@ class Call(models.Model):
     last_sequence_number = models.IntegerField(null=True, blank=True)
     answered_by = models.CharField(max_length=32, blank=True)
     parameters = models.JSONField(default=dict, blank=True)
+    test = models.CharField(max_length=8, choices=Test, blank=True, default=Test.NONE)
+    tested_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     answered_at = models.DateTimeField(null=True, blank=True)
@@ -131,6 +146,10 @@ class Call(models.Model):
 
     def __str__(self) -> str:
         return self.call_sid or f"call #{self.pk}"
+
+    @property
+    def is_test(self) -> bool:
+        return self.test != self.Test.NONE
 
     @property
     def is_live(self) -> bool:

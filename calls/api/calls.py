@@ -216,7 +216,7 @@ class CallList(generics.ListCreateAPIView):
         given = FilterSerializer(data=self.request.query_params)
         given.is_valid(raise_exception=True)
         lookups = {FILTERS[name][0]: value for name, value in given.validated_data.items()}
-        return Call.objects.filter(**lookups).select_related("campaign")
+        return Call.objects.counted().filter(**lookups).select_related("campaign")
 
     @extend_schema(
         parameters=[

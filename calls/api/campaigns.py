@@ -142,7 +142,7 @@ class CampaignStats(APIView):
                     "lead_total": leads["total"],
                     "lead_done": leads["done"],
                     "percent_done": leads["percent_done"],
-                    "live_calls": Call.objects.live().filter(campaign=campaign).count(),
+                    "live_calls": Call.objects.counted().live().filter(campaign=campaign).count(),
                     "leads_by_state": leads["by_state"],
                     "leads_by_outcome": leads["by_outcome"],
                 }

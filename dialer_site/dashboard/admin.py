@@ -51,7 +51,7 @@ class CampaignAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         # Live calls through the partial index on live statuses: one probe per campaign row.
         live_now = (
-            Call.objects.live().filter(campaign=OuterRef("pk"))
+            Call.objects.counted().live().filter(campaign=OuterRef("pk"))
             .order_by().values("campaign").annotate(n=Count("id")).values("n")
         )
         return super().get_queryset(request).annotate(live_now=Coalesce(Subquery(live_now), 0))

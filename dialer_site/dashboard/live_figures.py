@@ -13,7 +13,7 @@ RECENT_CALLS = 10
 
 
 def recent_calls(campaign: Campaign):
-    return campaign.calls.select_related("customer").order_by("-created_at")[:RECENT_CALLS]
+    return campaign.calls.counted().select_related("customer").order_by("-created_at")[:RECENT_CALLS]
 
 
 def summary(campaign_id: int) -> dict | None:

@@ -18,7 +18,7 @@ CHART_HOURS = 24
 
 def live_call_counts(campaign_ids: list[int]) -> dict[int, int]:
     rows = (
-        Call.objects.live().filter(campaign_id__in=campaign_ids)
+        Call.objects.counted().live().filter(campaign_id__in=campaign_ids)
         .values("campaign_id").annotate(n=Count("id")).order_by()
     )
     return {row["campaign_id"]: row["n"] for row in rows}
@@ -57,7 +57,7 @@ def with_last_line(calls):
 
 
 def live_calls(campaign: Campaign):
-    calls = Call.objects.live().filter(campaign=campaign).select_related("customer")
+    calls = Call.objects.counted().live().filter(campaign=campaign).select_related("customer")
     return with_last_line(calls).order_by("created_at", "id")
 
 
@@ -75,14 +75,15 @@ def board_payload(call: Call) -> dict:
 def calls_per_hour(campaign: Campaign) -> dict:
     """Calls placed and answered by a person per hour over the campaign's latest 24 hours of
     calling (ending at its latest call, so a finished campaign still shows its last day)."""
-    latest = Call.objects.filter(campaign=campaign).order_by("-created_at").values("created_at").first()
+    placed = Call.objects.counted().filter(campaign=campaign)
+    latest = placed.order_by("-created_at").values("created_at").first()
     if not latest:
         return {"hours": [], "calls": [], "answers": [], "total_calls": 0, "total_answers": 0}
     end = latest["created_at"].replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     start = end - timedelta(hours=CHART_HOURS)
     answered = Q(answered_at__isnull=False) & ~Q(answered_by__startswith="machine") & ~Q(answered_by="fax")
     rows = (
-        Call.objects.filter(campaign=campaign, created_at__gte=start, created_at__lt=end)
+        placed.filter(created_at__gte=start, created_at__lt=end)
         .annotate(hour=TruncHour("created_at"))
         .values("hour")
         .annotate(calls=Count("id"), answers=Count("id", filter=answered))

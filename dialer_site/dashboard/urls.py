@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dialer_site.dashboard import script_views, views
+from dialer_site.dashboard import script_views, try_bot, views
 
 urlpatterns = [
     path("", views.campaign_list, name="campaign-list"),
@@ -16,4 +16,6 @@ urlpatterns = [
     path("<int:campaign_id>/pause/", views.campaign_pause, name="campaign-pause"),
     path("<int:campaign_id>/resume/", views.campaign_resume, name="campaign-resume"),
     path("<int:campaign_id>/cancel/", views.campaign_cancel, name="campaign-cancel"),
+    path("<int:campaign_id>/test-call/", try_bot.call_me, name="campaign-test-call"),
+    path("<int:campaign_id>/talk/", try_bot.talk, name="campaign-talk"),
 ]

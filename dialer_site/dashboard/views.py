@@ -12,18 +12,20 @@ from requests import RequestException
 from twilio.base.exceptions import TwilioException
 
 from calls import twilio_client
+from calls.models import Call
 from campaigns import caller_ids, lifecycle
 from campaigns import stats as lead_stats
 from campaigns.forms import CampaignSettingsForm, ReasonForm
 from campaigns.models import CallerNumber, Campaign, Disposition, Lead
 from common.access import staff_required
 from common.paging import keyset_page
-from dialer_site.dashboard import live_figures, stats
+from dialer_site.dashboard import live_figures, stats, try_bot
 
 logger = logging.getLogger(__name__)
 
 LEADS_PER_PAGE = 50
 TIMELINE_LENGTH = 50  # the latest moves; a campaign paused and resumed all day has hundreds
+TEST_CALLS_SHOWN = 5
 
 
 def _get_campaign(campaign_id: int) -> Campaign:
@@ -145,6 +147,8 @@ def campaign_detail(request, campaign_id):
         "caller_id_day": caller_ids.cap_day(campaign, timezone.now()),
         "export_url": _url_or_none("campaign-export", campaign.pk),
         "import_url": _url_or_none("import-list", query=f"?campaign={campaign.pk}"),
+        "test_leads": try_bot.lead_choices(campaign),
+        "test_calls": Call.objects.filter(campaign=campaign).exclude(test="")[:TEST_CALLS_SHOWN],
     }
     return render(request, "campaigns/campaign_detail.html", ctx)
 

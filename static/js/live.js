@@ -13,7 +13,7 @@ const LABELS = {
   completed: "Completed", busy: "Busy", failed: "Failed", "no-answer": "No answer", canceled: "Canceled",
 };
 
-function el(tag, attrs = {}, ...children) {
+export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
     if (value === null || value === undefined || value === false) continue;
@@ -270,7 +270,7 @@ function setupBoard(board) {
 
 // --- a call's transcript, timeline and recording ----------------------------------------------
 
-function bubble(line) {
+export function bubble(line) {
   const who = line.speaker === "bot" ? "Bot" : "Caller";
   return el(
     "div", { className: `bubble ${line.speaker} fresh`, "data-line-id": line.id, "data-offset": line.offset_ms },

@@ -20,6 +20,35 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+# What the campaign page shows, read from the DOM by each section's heading, so the reader
+# works on any version of the page.
+READ_CAMPAIGN_PAGE = """() => {
+    const card = (title) => [...document.querySelectorAll('section.card')]
+        .find((s) => s.querySelector('h2')?.textContent.trim().startsWith(title));
+    const visible = (node) => !!node && !node.hidden && node.offsetParent !== null;
+    const rows = (section) => [...section.querySelectorAll('tbody tr')]
+        .filter((tr) => !tr.querySelector('td.empty'))
+        .map((tr) => [...tr.cells].map((td) => {
+            const time = td.querySelector('time[datetime]');
+            return time ? time.getAttribute('datetime') : td.textContent.trim().replace(/\\s+/g, ' ');
+        }));
+    const outcomes = card('Outcomes'), hourly = card('Calls and answers per hour');
+    return {
+        progress: document.querySelector('.stats [data-summary=progress]').textContent.trim(),
+        chips: [...document.querySelectorAll('.stats [data-summary=outcomes] .chip')]
+            .map((c) => c.textContent.trim()),
+        outcomesEmpty: visible(outcomes.querySelector('.empty')),
+        outcomesSummary: outcomes.querySelector('[data-chart-summary]')?.textContent.trim() || '',
+        outcomesDrawn: !!outcomes.querySelector('canvas'),
+        hourlyEmpty: visible(hourly.querySelector('.empty')),
+        hourlySummary: hourly.querySelector('[data-chart-summary]')?.textContent.trim() || '',
+        hourlyDrawn: !!hourly.querySelector('canvas'),
+        recent: rows(card('Recent calls')),
+        leads: rows(card('Leads')),
+    };
+}"""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -86,15 +115,16 @@ class Daphne:
 
 
 @contextmanager
-def chromium():
-    """A headless Debian Chromium; Playwright's own browsers cannot be downloaded here."""
+def chromium(*args: str):
+    """A headless Debian Chromium (with `args` added to its command line); Playwright's own
+    browsers cannot be downloaded here."""
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API keeps an event loop in this thread; the test's ORM calls are still
     # plain synchronous code between page actions.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *args], headless=True)
         try:
             yield browser
         finally:

@@ -67,6 +67,7 @@ def emulated_twilio(tmp_path, settings):
         settings.MEDIA_ROOT = daphne.media_root  # the worker reads the uploaded CSV
         redis.Redis.from_url(settings.REDIS_URL).delete(BUCKET_KEY)  # a full calls-per-second bucket
         daphne.start()
+        daphne.twilio = twilio  # the tests read the emulator's calls
         try:
             yield daphne
         finally:

@@ -15,40 +15,12 @@ from campaigns.models import Lead
 from dialer_site.dashboard import stats
 from dialer_site.templatetags.dashboard import humanize_metric
 from tests import factory
-from tests.dashboard.browser import log_in, screenshot
+from tests.dashboard.browser import READ_CAMPAIGN_PAGE, log_in, screenshot
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 WAIT_MS = 60_000  # three calls at once on the local voice stack take ~25 s; slack for a slow machine
-
-# What the campaign page shows, read from the DOM by each section's heading, so the reader
-# works on any version of the page.
-READ_CAMPAIGN_PAGE = """() => {
-    const card = (title) => [...document.querySelectorAll('section.card')]
-        .find((s) => s.querySelector('h2')?.textContent.trim().startsWith(title));
-    const visible = (node) => !!node && !node.hidden && node.offsetParent !== null;
-    const rows = (section) => [...section.querySelectorAll('tbody tr')]
-        .filter((tr) => !tr.querySelector('td.empty'))
-        .map((tr) => [...tr.cells].map((td) => {
-            const time = td.querySelector('time[datetime]');
-            return time ? time.getAttribute('datetime') : td.textContent.trim().replace(/\\s+/g, ' ');
-        }));
-    const outcomes = card('Outcomes'), hourly = card('Calls and answers per hour');
-    return {
-        progress: document.querySelector('.stats [data-summary=progress]').textContent.trim(),
-        chips: [...document.querySelectorAll('.stats [data-summary=outcomes] .chip')]
-            .map((c) => c.textContent.trim()),
-        outcomesEmpty: visible(outcomes.querySelector('.empty')),
-        outcomesSummary: outcomes.querySelector('[data-chart-summary]')?.textContent.trim() || '',
-        outcomesDrawn: !!outcomes.querySelector('canvas'),
-        hourlyEmpty: visible(hourly.querySelector('.empty')),
-        hourlySummary: hourly.querySelector('[data-chart-summary]')?.textContent.trim() || '',
-        hourlyDrawn: !!hourly.querySelector('canvas'),
-        recent: rows(card('Recent calls')),
-        leads: rows(card('Leads')),
-    };
-}"""
 
 READ_CALL_PAGE = """() => ({
     outcome: document.querySelector('[data-field=disposition]').textContent.trim(),
