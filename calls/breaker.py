@@ -53,7 +53,7 @@ def judged_calls(campaign: Campaign, now: datetime):
     if restarted and restarted > since:
         since = restarted
     # created_at: the range call_campaign_recent_idx serves, however many calls the campaign has.
-    return Call.objects.filter(campaign=campaign, created_at__gte=since).filter(JUDGED)
+    return Call.objects.counted().filter(campaign=campaign, created_at__gte=since).filter(JUDGED)
 
 
 def check(campaign_id: int | None, now: datetime | None = None) -> bool:

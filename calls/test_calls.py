@@ -15,8 +15,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
 from calls import live
+from calls.dialer import now as dial_now
 from calls.models import Call
-from campaigns import dispatch
 from campaigns.models import Campaign, DoNotCall, Lead
 
 # A browser session's stand-in for a CallSid (Twilio's start with CA): the bot session and
@@ -62,7 +62,7 @@ def call_me(campaign: Campaign, phone: str, lead: Lead | None, user: AbstractBas
         direction=Call.Direction.OUTBOUND, test=Call.Test.PHONE, tested_by=user, campaign=campaign,
         from_number=campaign.caller_id, to_number=phone, parameters=variables(campaign, lead),
     )
-    return dispatch.call_now(call)
+    return dial_now.call_now(call)
 
 
 def browser_session(campaign: Campaign, lead: Lead | None, user: AbstractBaseUser) -> Call:

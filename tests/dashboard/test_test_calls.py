@@ -24,7 +24,7 @@ def placed(monkeypatch):
         dialled.append(call)
         return call
 
-    monkeypatch.setattr("campaigns.dispatch.call_now", call_now)
+    monkeypatch.setattr("calls.dialer.now.call_now", call_now)
     return dialled
 
 
