@@ -20,7 +20,7 @@ Schema (every key optional; missing keys fall back to DEFAULT_SCRIPT):
       "goodbye_keywords": ["goodbye", "bye"],        # the caller is leaving: goodbye, hang up
       "idle_goodbye": "I have not heard from you, so I will let you go. Goodbye.",
       "trouble_goodbye": "…",                          # said when a voice service fails
-      "answer_timeout_secs": 8,                        # no answer this long: that goodbye
+      "answer_timeout_secs": 8,                        # cloud stack only: no answer this long, that goodbye
       "vocabulary": ["extra phrases the recogniser should know"]
     }
 

@@ -397,12 +397,17 @@ class BotSession:
             await self._service_failed(frame)
 
         answer_timeout = float(script["answer_timeout_secs"])
+        # Only a remote service can stall without an error. An offline stack's answer takes
+        # what the host's CPU takes (Whisper on a loaded host: many seconds), and giving up
+        # on it would end calls that were about to be answered.
+        watch_answers = stack == VoiceStack.CLOUD and self.services_factory is None
 
         @aggregators.user().event_handler("on_user_turn_stopped")
         async def on_user_turn(_aggregator, _strategy, message):
             if message.content:
                 await self._transcript("caller", message.content)
-                self._timers.append(asyncio.create_task(self._expect_answer(answer_timeout)))
+                if watch_answers:
+                    self._timers.append(asyncio.create_task(self._expect_answer(answer_timeout)))
 
         @aggregators.assistant().event_handler("on_assistant_turn_stopped")
         async def on_bot_turn(_aggregator, message):

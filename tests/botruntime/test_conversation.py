@@ -91,19 +91,42 @@ def test_it_understands_the_interested_and_not_interested_callees(
 def test_it_holds_a_call_on_the_natural_stack(daphne, emulator):
     """Whisper hears the callee (a Piper voice, not espeak's), the scripted agent decides,
     Piper speaks: one short turn."""
-    campaign = factory.offers_campaign(voice_stack="natural")
-    call = factory.outbound_call(campaign, factory.dana("+12025550112"))
+    call, lines = natural_call(daphne, emulator)
 
-    sid = dial(emulator, daphne, call)
-    emulator.wait_for_status(sid, "completed", timeout=90)
-    wait_until(lambda: finished(call), timeout=20)
-
-    lines = list(TranscriptLine.objects.filter(call=call).values_list("speaker", "text"))
     assert call.disposition == "not_interested", lines
     assert any(speaker == "caller" and "not interested" in text.lower() for speaker, text in lines)
     assert any("Thank you for letting me know" in text for speaker, text in lines if speaker == "bot")
     assert call.metrics["ttfb_ms"]["stt"] and call.metrics["ttfb_ms"]["tts"]
     assert_each_line_stored_once(lines)
+
+
+def test_an_offline_stack_is_never_given_up_on_for_a_slow_answer(daphne, emulator):
+    """The answer watchdog is for the cloud stack's remote services: a natural-stack call
+    whose answer (Piper's first sentence, a long one) takes longer than
+    `answer_timeout_secs` still gets it."""
+    reply = ("I understand completely and I am grateful that you took the time to tell me so "
+             "clearly, because it means that we will not trouble you with this particular offer "
+             "again at any point in the coming months or in the years after that")
+    call, lines = natural_call(daphne, emulator, script={
+        "answer_timeout_secs": 0.2,
+        "rules": [{"keywords": ["not interested"], "disposition": "not_interested",
+                   "reply": reply, "end": True}]})
+
+    assert call.disposition == "not_interested", lines
+    assert not call.metrics["end_reason"].startswith("no answer"), call.metrics["end_reason"]
+    assert not any("technical trouble" in text for speaker, text in lines if speaker == "bot")
+    assert any(text.startswith("I understand completely") for speaker, text in lines if speaker == "bot")
+
+
+def natural_call(daphne, emulator, script: dict | None = None) -> tuple[Call, list[tuple[str, str]]]:
+    """A natural-stack call to the callee who is not interested, held to its end."""
+    campaign = factory.offers_campaign(voice_stack="natural", script=script or {})
+    call = factory.outbound_call(campaign, factory.dana("+12025550112"))
+
+    sid = dial(emulator, daphne, call)
+    emulator.wait_for_status(sid, "completed", timeout=90)
+    wait_until(lambda: finished(call), timeout=20)
+    return call, list(TranscriptLine.objects.filter(call=call).values_list("speaker", "text"))
 
 
 def assert_each_line_stored_once(lines: list[tuple[str, str]]) -> None:
