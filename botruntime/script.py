@@ -18,6 +18,7 @@ Schema (every key optional; missing keys fall back to DEFAULT_SCRIPT):
       "max_fallbacks": 2,                              # then say the goodbye and hang up
       "goodbye": "Thank you for your time. Goodbye.",
       "goodbye_keywords": ["goodbye", "bye"],        # the caller is leaving: goodbye, hang up
+      "unrelated_examples": ["hello?", "hold on"],   # answers to no rule: ask again
       "idle_goodbye": "I have not heard from you, so I will let you go. Goodbye.",
       "trouble_goodbye": "…",                          # said when a voice service fails
       "answer_timeout_secs": 8,                        # cloud stack only: no answer this long, that goodbye
@@ -37,6 +38,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from botruntime import exemplars
 from botruntime.asr import normalize
 from botruntime.intents import GOODBYE, Meaning
 from botruntime.outcomes import Disposition
@@ -55,56 +57,44 @@ DEFAULT_SCRIPT: dict = {
     "rules": [
         {
             "keywords": ["who is this", "who are you", "who is calling"],
-            "examples": ["what company is this", "why are you calling me", "who am i speaking to",
-                         "what is this about"],
+            "examples": exemplars.WHO,
             "reply": "This is an automated assistant calling from {{ campaign_name }}.",
             "end": False,
         },
         {
             "keywords": ["do not call", "don't call", "remove me", "your list", "stop calling",
                          "call me again"],
-            "examples": ["take me off your list", "never call this number again",
-                         "i want to be removed", "put me on the do not call list",
-                         "quit phoning me", "unsubscribe me", "lose my number",
-                         "i will report you if you call again"],
+            "examples": exemplars.DO_NOT_CALL,
             "disposition": "do_not_call",
             "reply": "I am sorry to have bothered you. I will remove your number from our list.",
             "end": True,
         },
         {
             "keywords": ["wrong number", "wrong person", "no one by that name"],
-            "examples": ["there is nobody here with that name", "you have dialed the wrong person",
-                         "i don't know who that is", "that person doesn't live here",
-                         "this is not their phone", "you must have the wrong house"],
+            "examples": exemplars.WRONG_NUMBER,
             "disposition": "wrong_number",
             "reply": "I am sorry, I must have the wrong number.",
             "end": True,
         },
         {
             "keywords": ["call me back", "call back", "busy", "later", "tomorrow", "not now"],
-            "examples": ["this is not a good time", "can you ring me another day",
-                         "i am driving at the moment", "try again in the evening",
-                         "i am in a meeting", "could we talk next week", "give me a call on friday",
-                         "i can't talk right now"],
+            "examples": exemplars.CALLBACK,
             "disposition": "callback_requested",
             "reply": "Of course. I will call you back then.",
             "end": True,
             "callback": True,
         },
         {
-            "keywords": ["not interested", "no thanks", "no thank you", "no"],
-            "examples": ["i don't want it", "i will pass", "that is not for me",
-                         "i am happy with what i have", "not today thanks", "i have no need for that",
-                         "i'm good thanks", "i don't need anything"],
+            # Not a bare "no": "no Dana here" and "no more calls" mean other rules.
+            "keywords": ["not interested", "no thanks", "no thank you"],
+            "examples": exemplars.NOT_INTERESTED,
             "disposition": "not_interested",
             "reply": "I understand. Thank you for letting me know.",
             "end": True,
         },
         {
             "keywords": ["interested", "tell me more", "sounds good", "yes", "sure"],
-            "examples": ["that sounds great", "go ahead i am listening", "okay let's hear it",
-                         "absolutely", "why not", "i would like that", "please do",
-                         "what is the offer", "count me in"],
+            "examples": exemplars.INTERESTED,
             "disposition": "interested",
             "reply": "Wonderful. We have a special offer for valued customers like you. "
             "Shall I have a specialist call you to set it up?",
@@ -114,6 +104,7 @@ DEFAULT_SCRIPT: dict = {
     ],
     "fallback": "Sorry, I did not catch that.",
     "goodbye_keywords": ["goodbye", "bye"],
+    "unrelated_examples": exemplars.UNRELATED,
     "max_fallbacks": 2,
     "goodbye": "Thank you for your time. Goodbye.",
     "idle_goodbye": "I have not heard from you, so I will let you go. Goodbye.",

@@ -4,6 +4,7 @@ when it is not sure."""
 
 import asyncio
 
+import numpy as np
 import pytest
 
 from botruntime import intents
@@ -37,6 +38,33 @@ def test_it_asks_again_instead_of_guessing_when_nothing_is_close():
     assert meaning.rule is None
     assert action.disposition == "" and not action.end
     assert action.say == [DEFAULT_SCRIPT["fallback"], DEFAULT_SCRIPT["questions"][0]]
+
+
+def test_a_reply_to_the_line_not_the_question_is_asked_again():
+    # Near the script's unrelated examples, however near it is (well above MIN_SIMILARITY).
+    action, meaning = reply("sorry, you're breaking up")
+    assert meaning.rule is None and meaning.similarity > intents.MIN_SIMILARITY
+    assert action.disposition == "" and not action.end
+
+
+@pytest.mark.parametrize(("heard", "disposition"), [
+    ("no", "not_interested"),
+    ("no more of these calls", "do_not_call"),
+])
+def test_a_no_means_what_the_rest_of_the_reply_says(heard, disposition):
+    # "no" is no keyword: it would make "no more of these calls" a plain not interested.
+    action, meaning = reply(heard)
+    assert meaning is not None
+    assert action.disposition == disposition
+
+
+def test_the_rule_with_more_near_examples_wins_over_one_lucky_example():
+    rules = np.array([0, 0, 0, 1, 1, 1])
+    vectors = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0],   # rule 0: one example on the spot
+                        [0.9, 0.44], [0.9, 0.44], [0.0, 1.0]])  # rule 1: two close ones
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    found = intents.closest(rules, vectors, np.array([1.0, 0.0]))
+    assert found.rule == 1 and found.margin > intents.MIN_MARGIN
 
 
 def test_a_keyword_overrides_the_meaning():

@@ -1,0 +1,78 @@
+"""What callers say to an outbound sales call, by what they mean: the default script's
+`examples` (`botruntime.intents` matches a caller's words against the nearest of them).
+
+Written for the rules from the common kinds of answer to a sales call (agreeing, asking
+what the offer is or costs; declining, already having one, no money; busy, driving, at
+work, a day or time named; another person, a number that changed hands; asking to be
+removed, threatening a complaint), several wordings of each. Not taken from the bench's
+held-out paraphrases (bench/voice_quality_phrases.py), which were never used to choose
+them or the thresholds; those were set on bench/voice_quality_phrases.TUNING.
+"""
+
+WHO = [
+    "what company is this", "why are you calling me", "who am i speaking to", "what is this about",
+    "where are you calling from", "what's your name", "is this a sales call", "how did you get my number",
+    "which company do you work for", "is this a real person", "am i talking to a robot",
+]
+
+DO_NOT_CALL = [
+    "take me off your list", "never call this number again", "i want to be removed",
+    "put me on the do not call list", "quit phoning me", "unsubscribe me", "lose my number",
+    "i will report you if you call again", "stop contacting me", "remove my number",
+    "don't contact me again", "i don't want to be called anymore", "this is harassment",
+    "please stop ringing me", "how many times do i have to tell you to stop",
+    "forget my number", "i'm going to complain about these calls", "no more phone calls",
+    "i have asked not to be called", "wipe my number from your system", "do not phone here again",
+    "stop bothering me with these calls", "i'm registered on the no call list",
+]
+
+WRONG_NUMBER = [
+    "there is nobody here with that name", "you have dialed the wrong person",
+    "i don't know who that is", "that person doesn't live here", "this is not their phone",
+    "you must have the wrong house", "there's no one called that here",
+    "i'm not who you're looking for", "you've got the wrong person", "that's not my name",
+    "this number used to belong to someone else", "they moved out", "i have no idea who you mean",
+    "there must be some mistake, that isn't me", "no one of that name lives at this address",
+    "she doesn't have this number any more", "he passed away", "this is a different family",
+    "you have the wrong phone", "that isn't anyone i know",
+]
+
+CALLBACK = [
+    "this is not a good time", "can you ring me another day", "i am driving at the moment",
+    "try again in the evening", "i am in a meeting", "could we talk next week",
+    "give me a call on friday", "i can't talk right now", "i'm at work", "i'm just leaving the house",
+    "could you try in a couple of hours", "i'm with a customer", "call again after lunch",
+    "i'm about to eat", "i'm in the car", "can it wait until the weekend",
+    "i'm on my way out the door", "phone me on monday", "i'm not free at the moment",
+    "ring back in half an hour", "i'm babysitting right now", "speak to you another time",
+    "i'm at the gym, try this evening", "could you call at a better time",
+]
+
+NOT_INTERESTED = [
+    "i don't want it", "i will pass", "that is not for me", "i am happy with what i have",
+    "not today thanks", "i have no need for that", "i'm good thanks", "i don't need anything",
+    "i'm not looking for that", "we already have one", "i can't afford it", "it's not for us",
+    "i don't think so", "no, that's fine", "we're happy with our current provider",
+    "i have no use for it", "i'm okay, thank you", "no thank you, we'll manage",
+    "i'm not buying anything", "i've got one already", "count me out", "i'd prefer not to",
+    "we don't need any", "i'm going to say no", "nah", "no", "no, sorry",
+]
+
+INTERESTED = [
+    "that sounds great", "go ahead i am listening", "okay let's hear it", "absolutely",
+    "why not", "i would like that", "please do", "what is the offer", "count me in",
+    "how much does it cost", "what are you offering", "how does it work", "yes please",
+    "okay", "alright", "that sounds interesting", "that could be useful", "i'm interested",
+    "i've been looking for something like that", "what have you got for me", "of course",
+    "that sounds promising", "i want to hear about it", "perfect, what is it",
+    "i'll take it", "yeah, what's the offer", "tell me how much i would save",
+]
+
+# Replies that are no answer to any rule: said to the line, a greeting, a stall. The nearest
+# of these means "ask again", so a reply need not be far from every rule to be asked again.
+UNRELATED = [
+    "hello?", "hi there", "sorry, i can't hear you", "you're breaking up", "wait a second",
+    "what", "say that again", "hmm", "let me think", "i'm not sure", "um", "what do you mean",
+    "the signal is terrible", "just a minute", "huh", "i didn't catch that", "speak up please",
+    "sorry, i was distracted", "are you still there", "oh", "hold on, someone's at the door",
+]
