@@ -1,6 +1,7 @@
 """How well the offline stacks hear and understand a caller, and when they answer.
 
     flock /tmp/dialer-heavy.lock .venv/bin/python bench/voice_quality.py
+    .venv/bin/python bench/voice_quality.py --parts meaning   # text only: no lock needed
 
 1. Recognition: every sentence of voice_quality_phrases.SPOKEN is spoken by several
    espeak-ng voices and the packaged Piper voice at several speeds, some with line noise,
@@ -14,8 +15,11 @@
    median caller-stops -> turn-ended (the moment the bot may start answering; what follows,
    recognition and synthesis, is the same under either rule) and how often the turn ended
    inside the pause (a caller cut off mid-sentence). The silence timeout is swept.
+   Smart Turn's own probability that the turn is finished is printed at the inner pauses
+   and at the real ends: the rule can only be as good as the model holds them apart.
 3. Meaning: voice_quality_phrases.PARAPHRASES (held out), keywords alone vs keywords plus
-   sentence embeddings.
+   sentence embeddings; and the same on voice_quality_phrases.TUNING, the set the
+   thresholds were set on (not held out).
 
 No database, no servers: the models and the agent, as the bot runs them. CPU per call with
 whole calls: bench/concurrent_calls.py --services lite natural.
@@ -23,6 +27,7 @@ whole calls: bench/concurrent_calls.py --services lite natural.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import io
 import os
@@ -40,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import _support  # noqa: E402
-from bench.voice_quality_phrases import COMPLETE, PARAPHRASES, PAUSED, SPOKEN  # noqa: E402
+from bench.voice_quality_phrases import COMPLETE, PARAPHRASES, PAUSED, SPOKEN, TUNING  # noqa: E402
 
 RATE = 8000
 FRAME = RATE // 50  # 20 ms
@@ -53,6 +58,7 @@ VOICES = [
 ]
 RENDERINGS_PER_SENTENCE = 4
 NOISE_SNR_DB = 20.0
+PARTS = ("recognition", "turns", "meaning")
 SILENCE_TIMEOUTS = (0.8, 1.2, 1.6, 2.0)  # today's 0.5 s VAD + 0.3 s timeout first
 NUMBERS = {"0": "zero", "1": "one", "2": "two", "3": "three", "4": "four", "5": "five", "6": "six",
            "7": "seven", "8": "eight", "9": "nine", "10": "ten", "11": "eleven", "12": "twelve"}
@@ -186,8 +192,9 @@ async def recognition(stack: str, made: list) -> dict:
 
 # -- 2. turn-taking ------------------------------------------------------------------------
 
-def turn_cases() -> list[tuple[np.ndarray, float, float | None]]:
-    """(line audio with 2 s of silence after, caller's real end, end of the inner pause or None)."""
+def turn_cases() -> list[tuple[np.ndarray, float, float | None, float | None]]:
+    """(line audio with 2 s of silence after, caller's real end, end of the inner pause or
+    None, start of the inner pause or None)."""
     cases = []
     renderings = [("espeak", "en-us", 165), ("piper", "joe", 1.0)]
     for n, (first, second) in enumerate(PAUSED):
@@ -198,12 +205,12 @@ def turn_cases() -> list[tuple[np.ndarray, float, float | None]]:
                 gap = np.zeros(int(pause * RATE), dtype="<i2")
                 audio = np.concatenate([a, gap, b, np.zeros(2 * RATE, dtype="<i2")])
                 resumed = (a.size + gap.size) / RATE
-                cases.append((phone_line(audio, True, n), resumed + speech_end(b), resumed))
+                cases.append((phone_line(audio, True, n), resumed + speech_end(b), resumed, a.size / RATE))
     for n, text in enumerate(COMPLETE):
         for engine, voice, speed in renderings:
             a = speak(text, engine, voice, speed)
             audio = np.concatenate([a, np.zeros(2 * RATE, dtype="<i2")])
-            cases.append((phone_line(audio, True, 100 + n), speech_end(a), None))
+            cases.append((phone_line(audio, True, 100 + n), speech_end(a), None, None))
     return cases
 
 
@@ -271,7 +278,7 @@ def turn_taking() -> list[dict]:
     cases = turn_cases()
     rows = []
     outcomes: dict[str, list[tuple[float | None, float, float | None]]] = {}
-    for audio, end, resumed in cases:
+    for audio, end, resumed, _paused in cases:
         short = vad_states(audio, turns.SMART_TURN_VAD_PARAMS)
         outcomes.setdefault("smart turn", []).append((smart_turn_end(audio, short), end, resumed))
         phone = vad_states(audio, PHONE_VAD_PARAMS)
@@ -284,18 +291,40 @@ def turn_taking() -> list[dict]:
         latencies = [found - end for found, end, _ in results if found is not None and found >= end]
         rows.append({"rule": rule, "median_latency_ms": round(statistics.median(latencies) * 1000),
                      "cut_off": cut, "paused": len(paused), "cases": len(results)})
-    return rows
+    return rows, finished_probabilities(cases)
+
+
+def finished_probabilities(cases: list) -> dict[str, list[float]]:
+    """Smart Turn's probability that the turn is finished 0.2 s (its VAD's stop) into each
+    inner pause, and 0.2 s after each real end: how far apart the model holds them."""
+    from botruntime import turns
+    from botruntime.turns import SharedSmartTurnAnalyzer
+
+    analyzer = SharedSmartTurnAnalyzer(sample_rate=RATE)
+    analyzer.set_sample_rate(RATE)
+    stop = turns.SMART_TURN_VAD_PARAMS.stop_secs
+
+    def finished(audio: np.ndarray, until: float) -> float:
+        heard = audio[: int((until + stop) * RATE)].astype(np.float32) / 32768.0
+        return analyzer._predict_endpoint(heard)["probability"]
+
+    found: dict[str, list[float]] = {"inner pause": [], "real end": []}
+    for audio, end, _resumed, paused in cases:
+        if paused is not None:
+            found["inner pause"].append(finished(audio, paused))
+        found["real end"].append(finished(audio, end))
+    return found
 
 
 # -- 3. meaning ----------------------------------------------------------------------------
 
-async def meaning_accuracy() -> dict:
+async def meaning_accuracy(phrase_set: dict[str, list[str]]) -> dict:
     from botruntime.script import ScriptedDialogue, merged_script
 
     script = merged_script({})
     by_keywords = by_meaning = total = 0
     per: dict[str, list[int]] = {}
-    for disposition, phrases in PARAPHRASES.items():
+    for disposition, phrases in phrase_set.items():
         for text in phrases:
             keyword = ScriptedDialogue(script).respond(text).disposition == disposition
             meant = await reached(script, text) == disposition
@@ -310,10 +339,23 @@ async def meaning_accuracy() -> dict:
 
 
 async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
+    parts = parser.parse_args().parts
     setup_django()
     load = os.getloadavg()
     print(f"load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores")
+    if "recognition" in parts:
+        await print_recognition()
+    if "turns" in parts:
+        print_turn_taking()
+    if "meaning" in parts:
+        await print_meaning()
+    load = os.getloadavg()
+    print(f"\nload average at end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 
+
+async def print_recognition() -> None:
     made = utterances()
     print(f"\n1. Recognition on the line: {len(made)} utterances "
           f"({len(SPOKEN)} sentences x {RENDERINGS_PER_SENTENCE} of {len(VOICES)} voice, speed and "
@@ -327,18 +369,26 @@ async def main() -> None:
         for text, heard in r["examples"]:
             print(f"  {r['stack']:8} {text!r} -> {heard!r}")
 
+
+def print_turn_taking() -> None:
     print("\n2. Turn-taking (caller stops -> turn ended; cut off = ended inside an inner pause)")
     print(f"{'rule':14} {'median ms':>9} {'cut off':>12}")
-    for row in turn_taking():
+    rows, probabilities = turn_taking()
+    for row in rows:
         print(f"{row['rule']:14} {row['median_latency_ms']:>9} {row['cut_off']:>5}/{row['paused']:<6}")
+    for where, found in probabilities.items():
+        above = sum(p > 0.5 for p in found)
+        print(f"  Smart Turn's P(finished) at the {where}: median {statistics.median(found):.2f} "
+              f"(range {min(found):.2f}-{max(found):.2f}), above 0.5 in {above}/{len(found)}")
 
-    accuracy = await meaning_accuracy()
-    print(f"\n3. Held-out paraphrases ({accuracy['phrases']}): keywords alone {accuracy['keywords']:.1%}, "
-          f"keywords + meaning {accuracy['meaning']:.1%}")
-    for disposition, (keyword, meant, total) in accuracy["per"].items():
-        print(f"  {disposition:20} keywords {keyword:>2}/{total}  meaning {meant:>2}/{total}")
-    load = os.getloadavg()
-    print(f"\nload average at end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+
+async def print_meaning() -> None:
+    for label, phrase_set in (("Held-out paraphrases", PARAPHRASES), ("Tuning phrases", TUNING)):
+        accuracy = await meaning_accuracy(phrase_set)
+        print(f"\n3. {label} ({accuracy['phrases']}): keywords alone {accuracy['keywords']:.1%}, "
+              f"keywords + meaning {accuracy['meaning']:.1%}")
+        for disposition, (keyword, meant, total) in accuracy["per"].items():
+            print(f"  {disposition or '(none)':20} keywords {keyword:>2}/{total}  meaning {meant:>2}/{total}")
 
 
 if __name__ == "__main__":

@@ -107,3 +107,47 @@ COMPLETE = [
     "No thanks, I am not interested.", "Yes, tell me more.", "Please stop calling me.",
     "You have the wrong number.", "Call me back tomorrow.", "Sure, that sounds good.",
 ]
+
+# Phrases for setting the meaning thresholds and method (botruntime/intents.py), written
+# apart from PARAPHRASES and from the rules' examples (botruntime/exemplars.py); "" = the
+# agent should not reach a disposition (it asks again, or says who is calling).
+TUNING = {
+    "interested": [
+        "yeah okay, what is it", "I suppose I could hear you out", "that might suit me",
+        "right, tell me what it involves", "what kind of deal is it", "I'm in", "go for it",
+        "yes, that's something I've wanted", "what would it cost me per month", "ok let's do it",
+        "interesting, keep going", "I like the sound of that",
+    ],
+    "not_interested": [
+        "I'm fine thanks", "that's not what I'm after", "we'll stick with what we have",
+        "money's too tight for that", "I really have no interest", "please don't, I don't want it",
+        "not for us, thanks", "I'll decline, thank you", "I'm not in the market for that",
+        "none for me", "I don't think I'll bother", "really not something I need",
+    ],
+    "callback_requested": [
+        "I'm at the dentist, try again later on", "can you phone around six",
+        "now's really not great, try Friday", "I'm feeding the baby", "I'm in the shower",
+        "could you get back to me on the weekend", "I'm in a rush, another day maybe",
+        "I'm on a train, call this evening", "ring me after the school run",
+        "I'm working until five", "it's not a good moment", "try me again in the morning",
+    ],
+    "wrong_number": [
+        "nobody by that name here", "I think you've got the wrong household",
+        "that's not who I am", "you've reached someone else", "I'm afraid you have the wrong line",
+        "I don't know a Dana", "this has been my number for years, no Dana",
+        "there's no person like that here", "the person you want isn't at this number",
+        "I'm not Dana", "never heard of her", "wrong one, sorry",
+    ],
+    "do_not_call": [
+        "remove me from all your lists", "don't you dare call again", "stop dialing me",
+        "I want these calls to end", "I'm sick of these calls, stop", "take this number off",
+        "I don't want to receive calls from you", "this is the third time, stop it",
+        "never contact this number", "I'll call the authorities if this goes on",
+        "no further contact please", "get rid of my number",
+    ],
+    "": [
+        "hello", "can you hear me", "sorry, the line is bad", "what did you say", "hang on",
+        "pardon", "who is it", "what's this regarding", "is anybody there", "what time is it",
+        "one moment please", "could you repeat that",
+    ],
+}
