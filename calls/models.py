@@ -131,6 +131,9 @@ class Call(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["campaign", "-created_at"], name="call_campaign_recent_idx"),
+            # A campaign's latest test calls (its page lists them), without walking its real ones.
+            models.Index(fields=["campaign", "-created_at"], condition=~models.Q(test=""),
+                         name="call_test_recent_idx"),
             models.Index(fields=["customer", "-created_at"], name="call_customer_recent_idx"),
             models.Index(fields=["direction", "-created_at"], name="call_direction_recent_idx"),
             # Live calls per campaign (CallQuerySet.live): the concurrency limit and the live board.
