@@ -43,7 +43,7 @@ HEARTBEAT_SECONDS = settings.RECONCILE_MARGIN_SECONDS / 3
 
 
 def _heard_from(call_sid: str) -> None:
-    Call.objects.filter(call_sid=call_sid, status__in=Call.LIVE_STATUSES).update(last_heard_at=timezone.now())
+    Call.objects.live().filter(call_sid=call_sid).update(last_heard_at=timezone.now())
 
 
 class BotStreamConsumer(AsyncWebsocketConsumer):

@@ -59,7 +59,7 @@ def start_listening(user, call_id: int) -> tuple[str, int] | None:
     user.refresh_from_db(fields=["is_staff", "is_active"])
     if not (user.is_staff and user.is_active):
         return None
-    live = Call.objects.filter(status__in=sorted(Call.LIVE_STATUSES)).exclude(call_sid=None)
+    live = Call.objects.live().exclude(call_sid=None)
     call = live.filter(pk=call_id).first()
     if call is None:
         return None

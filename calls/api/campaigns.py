@@ -256,7 +256,7 @@ class LeadDetail(generics.RetrieveDestroyAPIView):
         with transaction.atomic():
             removed, _ = (
                 Lead.objects.filter(pk=lead.pk)
-                .exclude(state__in=[Lead.State.DIALING, Lead.State.IN_CALL])
+                .exclude(state__in=Lead.IN_FLIGHT_STATES)
                 .delete()
             )
         if not removed:

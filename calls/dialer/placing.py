@@ -189,7 +189,7 @@ def _create_arguments(call: Call) -> dict:
 def _release_attempt(lead_id: int | None, retry_at: datetime, note: str) -> None:
     """The attempt never reached the phone network: give it back to the lead."""
     if lead_id:
-        Lead.objects.filter(pk=lead_id, state__in=[Lead.State.DIALING, Lead.State.IN_CALL]).update(
+        Lead.objects.in_flight().filter(pk=lead_id).update(
             state=Lead.State.RETRY, attempts=Greatest(F("attempts") - 1, 0), next_attempt_at=retry_at,
             claimed_at=None, last_error=note, updated_at=timezone.now(),
         )
