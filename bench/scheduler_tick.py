@@ -294,10 +294,30 @@ def shorten(sql: str, width: int = 118) -> str:
     return sql if len(sql) <= width else sql[:width - 1] + "…"
 
 
+def publish_web_room() -> None:
+    """The dispatcher claims only what live web processes can take (calls.capacity): one with
+    room for every claim, beating in Redis for the whole bench."""
+    import asyncio
+
+    import redis.asyncio as aioredis
+    from django.conf import settings
+
+    from calls import capacity
+
+    settings.WEB_HEARTBEAT_SECONDS = 3600
+    load = capacity.ProcessLoad(capacity=100_000, lag_limit_ms=1000)
+
+    async def beat():
+        async with aioredis.Redis.from_url(settings.REDIS_URL) as client:
+            await capacity.publish(load, client)
+    asyncio.run(beat())
+
+
 def bench_tick(args) -> bool:
     from campaigns.calling_window import is_open
     from campaigns.models import Campaign
 
+    publish_web_room()
     campaign = Campaign.objects.get()
     base = reference_now()
     print(f"\nOne tick: claim_due_leads({campaign.pk}, now) — {args.runs} committed runs per scenario,"

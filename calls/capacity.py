@@ -29,6 +29,8 @@ import redis
 import redis.asyncio as aioredis
 from django.conf import settings
 
+from calls.models import Call
+
 logger = logging.getLogger(__name__)
 
 PROCESSES_KEY = "dialer:web-processes"  # a sorted set: process id -> when its beat expires
@@ -61,6 +63,7 @@ class Stream:
         if not self.released:
             self.released = True
             self._load.streams.discard(self)
+            self._load.on_change()
 
 
 class ProcessLoad:
@@ -75,6 +78,9 @@ class ProcessLoad:
         self.started_at = time.time()
         self.id = f"{socket.gethostname()}:{os.getpid()}"
         self.address = ""  # host:port, once the server listens
+        # Called when a stream comes or goes; the web server publishes the beat then, not only
+        # on the next heartbeat, so the dispatcher sees a new stream before its call's row does.
+        self.on_change: Callable[[], None] = lambda: None
 
     @property
     def live(self) -> int:
@@ -105,6 +111,7 @@ class ProcessLoad:
             return refusal
         stream = Stream(self)
         self.streams.add(stream)
+        self.on_change()
         return stream
 
     def last_deadline(self) -> float:
@@ -160,13 +167,17 @@ async def probe_lag(load: ProcessLoad, observe: Callable[[float], None] | None =
 
 
 async def publish(load: ProcessLoad, client: aioredis.Redis) -> None:
-    """This process's beat, now: its load, kept a few beats."""
+    """This process's beat, now: its load, kept a few beats. Redis being away is logged, and
+    the next beat tries again."""
     ttl = BEAT_TTL_BEATS * settings.WEB_HEARTBEAT_SECONDS
     beat = load.beat()
-    async with client.pipeline(transaction=True) as pipe:
-        pipe.set(BEAT_KEY.format(load.id), json.dumps(beat), ex=math.ceil(ttl))
-        pipe.zadd(PROCESSES_KEY, {load.id: beat["beat_at"] + ttl})
-        await pipe.execute()
+    try:
+        async with client.pipeline(transaction=True) as pipe:
+            pipe.set(BEAT_KEY.format(load.id), json.dumps(beat), ex=math.ceil(ttl))
+            pipe.zadd(PROCESSES_KEY, {load.id: beat["beat_at"] + ttl})
+            await pipe.execute()
+    except (redis.RedisError, OSError):
+        logger.warning("Could not publish this web process's load to Redis", exc_info=True)
 
 
 async def forget(load: ProcessLoad, client: aioredis.Redis) -> None:
@@ -179,10 +190,7 @@ async def forget(load: ProcessLoad, client: aioredis.Redis) -> None:
 
 async def keep_beating(load: ProcessLoad, client: aioredis.Redis) -> None:
     while True:
-        try:
-            await publish(load, client)
-        except (redis.RedisError, OSError):
-            logger.warning("Could not publish this web process's load to Redis", exc_info=True)
+        await publish(load, client)
         await asyncio.sleep(settings.WEB_HEARTBEAT_SECONDS)
 
 
@@ -196,3 +204,41 @@ def live_processes(client: redis.Redis | None = None) -> list[Beat]:
         return []
     beats = [Beat(**json.loads(raw)) for raw in client.mget([BEAT_KEY.format(i) for i in ids]) if raw]
     return sorted(beats, key=lambda beat: (beat.started_at, beat.id))
+
+
+@dataclass(frozen=True)
+class WebRoom:
+    """How many more calls the deployment's web processes can take: the streams they would
+    still accept, less the calls placed (or claimed, about to be) whose stream has not
+    started yet — each of those will need one."""
+
+    processes: int
+    free: int
+    waiting: int
+
+    @property
+    def calls(self) -> int:
+        return max(self.free - self.waiting, 0)
+
+    def why_held(self) -> str:
+        """Why nothing more is dialled now, in words for the campaign page; empty if there is room."""
+        if self.calls:
+            return ""
+        if not self.processes:
+            return ("No web process is live, so nothing is dialled: a call with no media stream to "
+                    "land on would be wasted. Start one (`make run`, or `manage.py serve_web`).")
+        return (f"The web processes are full ({self.processes} live, {self.free} streams free, "
+                f"{self.waiting} calls on their way to one): new calls wait for room.")
+
+
+def web_room() -> WebRoom:
+    """Read from Redis (the beats) and the database (calls without a stream yet). A process
+    publishes a new stream at once, before the call's stream is stored, so a call is never
+    missed by both; for a moment it may be counted twice, which only dials less."""
+    try:
+        beats = live_processes()
+    except redis.RedisError:
+        logger.warning("Cannot read the web processes' capacity from Redis: dialling nothing", exc_info=True)
+        beats = []
+    waiting = Call.objects.live().filter(stream_sid="").count()
+    return WebRoom(processes=len(beats), free=sum(beat.free for beat in beats), waiting=waiting)

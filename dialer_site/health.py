@@ -2,10 +2,11 @@
 worker? 200 when all answer, 503 naming what does not — for load balancers and monitors.
 A web process that drains (SIGTERM, dialer_site.web_server) answers 503 "draining" too, so
 the load balancer stops sending it work while its calls finish.
-It also reports whether Twilio's status callbacks are being applied and whether this
-process takes new media streams; a stalled applier or a full process is named there but
-leaves the status alone, since taking web processes out of the load balancer would only
-stop Twilio's callbacks reaching the stream (a full one still serves everything else). It
+It also reports whether Twilio's status callbacks are being applied, whether the web
+processes have room for more calls (`dialling`: none live, or all full, holds dialling) and
+whether this process takes new media streams; these are named there but leave the status
+alone, since taking web processes out of the load balancer would only stop Twilio's
+callbacks reaching the stream (a full one still serves everything else). It
 needs no login, so an anonymous caller (a load balancer) is told only ok or failing per
 component; the details (which exception, how many callbacks wait) are for staff, since an
 error's text can name hosts, ports and users."""
@@ -50,6 +51,12 @@ def _status_callbacks() -> str:
     return f"ok ({backlog['entries']} waiting)"
 
 
+def _dialling() -> str:
+    room = capacity.web_room()
+    held = room.why_held()
+    return f"held: {held}" if held else f"ok (room for {room.calls} calls on {room.processes} web processes)"
+
+
 def _answer(check) -> str:
     try:
         return check()
@@ -67,6 +74,7 @@ def health(request):
               [("database", _database), ("redis", _redis), ("workers", _workers)]}
     healthy = all(answer.startswith("ok") for answer in report.values())
     report["status_callbacks"] = _answer(_status_callbacks)  # told, not counted (see above)
+    report["dialling"] = _answer(_dialling)  # told, not counted: web processes come and go
     load = capacity.this_process()
     report["media_streams"] = (f"ok ({load.live} of {load.capacity} live)" if load.refusal() is None
                                else f"refusing: {load.refusal().text}")

@@ -62,10 +62,13 @@ class WebServer(daphne.server.Server):
         self.load = capacity.this_process()
         self.redis = aioredis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=5)
         self.tasks: list[asyncio.Task] = []
+        self._publishing: asyncio.Task | None = None
+        self._changed = False
 
     def _ready(self) -> None:
         """Called by daphne once its factories exist, just before the reactor runs."""
         self.ws_factory.protocol = AdmittingWebSocketProtocol
+        self.load.on_change = self._publish_soon
         loop = asyncio.get_event_loop()
         loop.add_signal_handler(signal.SIGTERM, self.drain)
         loop.add_signal_handler(signal.SIGINT, self.stop)
@@ -79,6 +82,18 @@ class WebServer(daphne.server.Server):
             host, number = self.listening_addresses[-1]
             self.load.address = f"{host}:{number}"
 
+    def _publish_soon(self) -> None:
+        """A stream came or went: tell Redis now. One publish at a time; changes made while one
+        is under way are published right after it."""
+        self._changed = True
+        if self._publishing is None or self._publishing.done():
+            self._publishing = asyncio.ensure_future(self._publish_changes())
+
+    async def _publish_changes(self) -> None:
+        while self._changed:
+            self._changed = False
+            await capacity.publish(self.load, self.redis)
+
     def drain(self) -> None:
         if self.load.draining:
             logger.warning("SIGTERM again while draining: stopping now, %d calls cut", self.load.live)
@@ -91,10 +106,7 @@ class WebServer(daphne.server.Server):
         self.tasks.append(asyncio.ensure_future(self._drain()))
 
     async def _drain(self) -> None:
-        try:  # at once, not at the next beat: the dispatcher stops counting on this process
-            await capacity.publish(self.load, self.redis)
-        except (redis.RedisError, OSError):
-            logger.warning("Could not tell Redis that this process drains", exc_info=True)
+        await capacity.publish(self.load, self.redis)  # at once: the dispatcher stops counting on us
         deadline = self.load.last_deadline()
         while self.load.live and time.monotonic() < deadline:
             await asyncio.sleep(DRAIN_POLL_SECONDS)

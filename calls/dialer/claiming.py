@@ -10,7 +10,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from calls import live
+from calls import capacity, live
 from calls.models import Call
 from campaigns import caller_ids, calling_window, lifecycle
 from campaigns.models import Campaign, Customer, DoNotCall, Lead
@@ -21,6 +21,9 @@ CLAIM_BATCH_MAX = 50
 # while it is imported; the resolve_lead_zones task does big lists in bulk.
 RESOLVE_PER_TICK = 50
 RESOLVE_PER_TASK = 20_000
+# pg_advisory_xact_lock(namespace, 0): claims of every campaign take turns counting the web
+# processes' room (campaigns/imports uses 7001, the do-not-call numbers 7002).
+WEB_ROOM_LOCK_NAMESPACE = 7003
 
 # Every distinct zone among a campaign's callable leads, by a loose index scan: one probe
 # of lead_zone_due_idx per zone instead of a read of every lead.
@@ -98,8 +101,19 @@ def live_call_count(campaign: Campaign) -> int:
     return Call.objects.live().filter(campaign=campaign).count()
 
 
+def _one_web_room_count_at_a_time() -> None:
+    """Two campaigns claiming at once must not both spend the same free streams: the second
+    counts after the first committed its calls (which then wait for a stream). SQLite's
+    IMMEDIATE transactions already take turns."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, 0)", [WEB_ROOM_LOCK_NAMESPACE])
+
+
 def claim_due_leads(campaign_id: int, now: datetime | None = None) -> list[int]:
-    """Claim as many due leads as the campaign's concurrency allows; return their Call ids."""
+    """Claim as many due leads as the campaign's concurrency and the live web processes'
+    room allow (a call with no process to take its media stream would be wasted: with no web
+    process live nothing is dialled); return their Call ids."""
     now = now or timezone.now()
     campaign = Campaign.objects.get(pk=campaign_id)
     if campaign.status != Campaign.Status.RUNNING:
@@ -116,7 +130,7 @@ def claim_due_leads(campaign_id: int, now: datetime | None = None) -> list[int]:
         resolve_zones(campaign, RESOLVE_PER_TICK)
         zones = campaign_zones(campaign)
     open_zones = [zone for zone in zones if zone and calling_window.is_open(zone, campaign, now)]
-    if not open_zones:
+    if not open_zones or not capacity.web_room().calls:
         return []
     if caller_ids.unavailable(campaign, now):  # every pool number refused or at its cap today
         return []
@@ -125,7 +139,9 @@ def claim_due_leads(campaign_id: int, now: datetime | None = None) -> list[int]:
         # claimer committed, so dispatchers running at once never exceed the cap together.
         # The same lock makes a pause or cancel wait for the claim, or be seen by it.
         campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
-        room = min(campaign.max_concurrent_calls - live_call_count(campaign), CLAIM_BATCH_MAX)
+        _one_web_room_count_at_a_time()
+        room = min(campaign.max_concurrent_calls - live_call_count(campaign), CLAIM_BATCH_MAX,
+                   capacity.web_room().calls)
         if campaign.status != Campaign.Status.RUNNING or room <= 0:
             return []
         # The oldest due across the open zones, read from the index alone; then only those

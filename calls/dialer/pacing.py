@@ -43,6 +43,7 @@ class CallsPerSecond:
         self.redis = client or redis.Redis.from_url(settings.REDIS_URL)
         self._take = self.redis.register_script(_TAKE)
         self.granted_at_ms: int | None = None  # Redis's clock when the last token was taken
+        self.waited = 0.0  # seconds the last take() slept for a token (calls.metrics counts them)
 
     def try_take(self) -> float:
         """Take a token now if there is one; return 0, or the seconds to wait for one."""
@@ -56,14 +57,18 @@ class CallsPerSecond:
 
     def take(self, timeout: float) -> bool:
         """Wait for a token for at most `timeout` seconds."""
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = started + timeout
+        self.waited = 0.0
         while True:
             wait = self.try_take()
             if wait == 0:
                 return True
             if time.monotonic() + wait > deadline:
+                self.waited = max(timeout, time.monotonic() - started)  # as good as waited out
                 return False
             time.sleep(wait)
+            self.waited = time.monotonic() - started
 
 
 def account_pacer() -> CallsPerSecond:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from requests import RequestException
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
-from calls import breaker, live
+from calls import breaker, live, metrics
 from calls import events as call_events
 from calls.dialer.pacing import account_pacer
 from calls.dialer.twilio_errors import CALLER_ID_REFUSED, DialError, explain
@@ -53,7 +53,11 @@ def place_call(call_id: int, pacer_wait: float | None = None, rest_timeout: floa
     if refusal := _refusal(call, timezone.now(), listed):  # no token spent on a call refused anyway
         _refuse(call, refusal)
         return
-    if not account_pacer().take(timeout=PACER_WAIT_SECONDS if pacer_wait is None else pacer_wait):
+    pacer = account_pacer()
+    got_token = pacer.take(timeout=PACER_WAIT_SECONDS if pacer_wait is None else pacer_wait)
+    if pacer.waited:
+        metrics.count_cps_wait(pacer.waited)
+    if not got_token:
         if timezone.now() - call.created_at < TOKEN_PATIENCE:
             raise PacerBusy(call_id)
         minutes = round(TOKEN_PATIENCE.total_seconds() / 60)
@@ -71,6 +75,7 @@ def place_call(call_id: int, pacer_wait: float | None = None, rest_timeout: floa
         # The request may or may not have reached Twilio: the reaper finds out.
         logger.exception("Dial outcome unknown", extra={"call_id": call.pk})
         return
+    metrics.count_dial(_label(call), placed=True)
     with transaction.atomic():
         Call.objects.filter(pk=call.pk, call_sid__isnull=True).update(call_sid=created.sid)
         if call.lead_id:
@@ -231,9 +236,15 @@ def _pool_refusal(call: Call, error: DialError, code: int | None) -> DialError:
                      f"{error.message}", account_level=True)
 
 
+def _label(call: Call) -> str:
+    """The campaign a dial is counted under in the metrics."""
+    return (call.campaign.slug or str(call.campaign_id)) if call.campaign_id else ""
+
+
 def _dial_failed(call: Call, error: DialError, code: int | None) -> None:
     logger.warning("Twilio refused a dial: %s", error.message, extra={"call_id": call.pk, "code": code})
     error = _pool_refusal(call, error, code)
+    metrics.count_dial(_label(call), placed=False)
     with transaction.atomic():
         _close_call(call, str(code or ""), error.message)
         if error.transient or error.account_level:

@@ -57,8 +57,8 @@ class Processes:
     def __init__(self, env: dict, logs: Path):
         self.env, self.logs, self.running = env, logs, {}
         self.commands = {
-            "daphne": [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", env["PORT"],
-                       "dialer_site.asgi:application"],
+            # The web process as deployed: it publishes its room, without which nothing is dialled.
+            "daphne": [sys.executable, "manage.py", "serve_web", "--port", env["PORT"]],
             "worker": [sys.executable, "-m", "celery", "--app", "dialer_site", "worker", "--pool", "threads",
                        "--concurrency", "4", "--queues", env["CELERY_QUEUE"], "--loglevel", "INFO",
                        "--without-mingle", "--without-gossip"],

@@ -1,37 +1,19 @@
 """The System page: every live web process with its load and capacity, the workers and the
 status-callback backlog, for staff."""
 
-import asyncio
-
 import pytest
 import redis
-import redis.asyncio as aioredis
 from django.conf import settings
 
-from calls import capacity, status_stream
+from calls import status_stream
+from tests.web_processes import forget_all, web_process
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def no_web_processes(settings):
-    redis.Redis.from_url(settings.REDIS_URL).delete(capacity.PROCESSES_KEY)
-
-
-def publish(load: capacity.ProcessLoad) -> None:
-    async def beat():
-        async with aioredis.Redis.from_url(settings.REDIS_URL) as client:
-            await capacity.publish(load, client)
-    asyncio.run(beat())
-
-
-def web_process(name: str, size: int, calls: int, *, draining: bool = False) -> capacity.ProcessLoad:
-    load = capacity.ProcessLoad(size, 100)
-    load.id, load.address, load.draining = f"{name}:4242", f"10.0.0.{size}:8000", draining
-    for _ in range(calls):
-        load.admit()
-    publish(load)
-    return load
+def no_web_processes():
+    forget_all()
 
 
 def test_it_shows_each_web_process_with_its_calls_and_capacity(staff_client):

@@ -5,7 +5,10 @@ import time
 from collections import Counter
 
 import pytest
+import redis
+from django.conf import settings
 
+from calls import metrics
 from calls.models import Call
 from calls.tasks import dispatch_campaign
 from campaigns import lifecycle
@@ -52,6 +55,8 @@ def test_a_campaign_of_twenty_completes_with_the_right_outcomes_and_retries(emul
     assert Call.objects.count() == 28
     assert not Call.objects.filter(call_sid__isnull=True).exists()
     assert set(Call.objects.values_list("status", flat=True)) <= Call.FINAL_STATUSES
+    # Every web process's /metrics reports what the workers placed.
+    assert dial_counts(campaign) == (28, 0)
 
 
 def test_an_unverified_caller_id_pauses_the_campaign_and_says_why(emulator, worker, settings):
@@ -70,3 +75,10 @@ def test_an_unverified_caller_id_pauses_the_campaign_and_says_why(emulator, work
     lead = Lead.objects.get()
     assert lead.state == Lead.State.RETRY and lead.attempts == 0  # the attempt was given back
     assert Call.objects.get().error_code == "20003"
+    assert dial_counts(campaign) == (0, 1)
+
+
+def dial_counts(campaign) -> tuple[int, int]:
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    label = campaign.slug or str(campaign.pk)
+    return tuple(int(client.hget(key, label) or 0) for key in (metrics.PLACED_KEY, metrics.FAILED_KEY))

@@ -12,6 +12,7 @@ from calls.models import Call
 from campaigns.models import Campaign, Lead
 from tests import factory
 from tests.dialer.conftest import make_campaign as dialer_campaign
+from tests.web_processes import forget_all, web_process
 
 pytestmark = pytest.mark.django_db
 
@@ -184,3 +185,30 @@ def test_dispatchers_claiming_at_once_never_exceed_the_concurrency_cap():
         assert Call.objects.filter(status__in=Call.LIVE_STATUSES).count() == 3
         Call.objects.update(status=Call.Status.COMPLETED)
         Lead.objects.filter(state=Lead.State.DIALING).update(state=Lead.State.DONE)
+
+
+def test_with_no_web_process_live_nothing_is_dialled_and_the_campaign_page_says_why(staff_client):
+    forget_all()
+    campaign = running(make_campaign(["+12025550111", "+12025550112"]))
+
+    assert claim_due_leads(campaign.pk, NOON_UTC) == []
+
+    assert not Call.objects.exists()
+    assert Lead.objects.filter(state=Lead.State.PENDING).count() == 2
+    page = staff_client.get(f"/campaigns/{campaign.pk}/").content.decode()
+    assert "No web process is live, so nothing is dialled" in page
+
+
+def test_it_claims_no_more_than_the_web_processes_can_take_less_the_calls_on_their_way():
+    forget_all()
+    web_process("web-a", 4, calls=2)  # room for 2
+    web_process("web-b", 4, calls=1)  # room for 3
+    web_process("web-c", 8, draining=True)  # takes nothing new
+    on_its_way = factory.call(status=Call.Status.RINGING)  # placed, no stream yet: needs one of the 5
+    campaign = running(make_campaign([f"+120255501{n:02d}" for n in range(10, 20)], max_concurrent_calls=10))
+
+    assert len(claim_due_leads(campaign.pk, NOON_UTC)) == 4
+    assert claim_due_leads(campaign.pk, NOON_UTC) == []  # the 4 claimed wait for streams too
+
+    Call.objects.filter(pk=on_its_way.pk).update(status=Call.Status.COMPLETED)
+    assert len(claim_due_leads(campaign.pk, NOON_UTC)) == 1

@@ -12,6 +12,7 @@ from celery.contrib.testing.worker import start_worker
 
 from calls import capacity
 from dialer_site.celery import app
+from tests.web_processes import forget_all, web_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,6 +30,13 @@ def test_production_settings_pass_the_deploy_checks_with_no_warning():
     assert "no issues" in result.stdout
 
 
+@pytest.fixture(autouse=True)
+def no_web_process_beats():
+    forget_all()
+    yield
+    forget_all()
+
+
 # Celery's Django fix-up closes database connections when the worker starts; only a
 # transactional test can reconnect afterwards.
 @pytest.mark.django_db(transaction=True)
@@ -38,7 +46,7 @@ def test_health_is_ok_when_database_redis_and_a_worker_answer(client):
     assert response.status_code == 200, response.content
     body = response.json()
     assert body == {"database": "ok", "redis": "ok", "workers": "ok", "status_callbacks": "ok",
-                    "media_streams": "ok", "status": "ok"}
+                    "dialling": "failing", "media_streams": "ok", "status": "ok"}  # no web process beats
 
 
 @pytest.mark.django_db
@@ -61,7 +69,8 @@ def test_health_tells_an_anonymous_caller_only_ok_or_failing(client, settings):
     response = client.get("/health/")
     assert response.status_code == 503
     assert response.json() == {"database": "ok", "redis": "failing", "workers": "failing",
-                               "status_callbacks": "failing", "media_streams": "ok", "status": "unhealthy"}
+                               "status_callbacks": "failing", "dialling": "failing", "media_streams": "ok",
+                               "status": "unhealthy"}
     # No exception text, host or port for whoever asks.
     assert b"127.0.0.1" not in response.content and b"Error" not in response.content
 
@@ -80,3 +89,11 @@ def test_health_tells_staff_how_many_calls_this_process_holds_and_whether_it_tak
     assert full == (f"refusing: this process is full ({load.capacity} of "
                     f"MEDIA_STREAMS_PER_PROCESS={load.capacity} streams live)")
     assert room == f"ok ({load.capacity - 1} of {load.capacity} live)"
+
+
+@pytest.mark.django_db
+def test_health_tells_staff_whether_the_web_processes_have_room_to_dial(staff_client):
+    assert staff_client.get("/health/").json()["dialling"].startswith(
+        "held: No web process is live, so nothing is dialled")
+    web_process("web-a", 8, calls=3)
+    assert staff_client.get("/health/").json()["dialling"] == "ok (room for 5 calls on 1 web processes)"

@@ -18,13 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import redis
-from django.conf import settings
 from twilio.request_validator import RequestValidator
 
-from calls import capacity
 from tests.botruntime.conftest import free_port, wait_for_port, web_env
 from tests.botruntime.helpers import stream_twiml
+from tests.web_processes import forget_all
 from twilio_emulator import EmulatorThread, Scenario, Timing
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,8 +71,7 @@ def emulator():
 
 @pytest.fixture(autouse=True)
 def no_web_processes_from_earlier_tests():
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    client.delete(capacity.PROCESSES_KEY, *client.keys(capacity.BEAT_KEY.format("*")))
+    forget_all()
 
 
 @pytest.fixture

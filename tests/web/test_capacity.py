@@ -1,13 +1,12 @@
 """A process's admission rules and what the live web processes publish, without a server."""
 
-import asyncio
 import time
 
 import pytest
 import redis
-import redis.asyncio as aioredis
 
 from calls import capacity
+from tests.web_processes import forget_all, web_process
 
 pytestmark = pytest.mark.django_db
 
@@ -46,22 +45,14 @@ def test_a_draining_process_refuses_everything():
 
 
 def test_it_reads_the_live_processes_and_forgets_the_ones_whose_beat_lapsed(settings):
+    forget_all()
+    web_process("web-a", 4, calls=3)
+    web_process("web-b", 8)
+    dead = web_process("web-c", 8)
     client = redis.Redis.from_url(settings.REDIS_URL)
-    client.delete(capacity.PROCESSES_KEY)
-    busy, idle, dead = (capacity.ProcessLoad(size, 100) for size in (4, 8, 8))
-    busy.id, idle.id, dead.id = "web-a:1", "web-b:2", "web-c:3"
-    for _ in range(3):
-        busy.admit()
-
-    async def beat_all():
-        async with aioredis.Redis.from_url(settings.REDIS_URL) as async_client:
-            for load in (busy, idle, dead):
-                await capacity.publish(load, async_client)
-
-    asyncio.run(beat_all())
     client.zadd(capacity.PROCESSES_KEY, {dead.id: time.time() - 1})  # its beat lapsed: it died
 
     beats = capacity.live_processes(client)
 
-    assert [(beat.id, beat.live, beat.free) for beat in beats] == [("web-a:1", 3, 1), ("web-b:2", 0, 8)]
+    assert [(beat.id, beat.live, beat.free) for beat in beats] == [("web-a:4242", 3, 1), ("web-b:4242", 0, 8)]
     assert client.zscore(capacity.PROCESSES_KEY, dead.id) is None
