@@ -4,7 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/bootstrap.sh requirements.txt
-scripts/system-packages.sh
+# Several web processes run behind nginx (WEB_PROCESSES, default 1: no proxy).
+if (( ${WEB_PROCESSES:-1} > 1 )); then scripts/system-packages.sh --with-nginx; else scripts/system-packages.sh; fi
 
 if [[ ! -f .env ]]; then
   # A local development configuration with a secret made on this machine.

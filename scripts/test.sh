@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/bootstrap.sh requirements-dev.txt
-scripts/system-packages.sh --with-browser
+scripts/system-packages.sh --with-browser --with-nginx
 # axe-core (package.json pins it) for the browser tests' accessibility checks.
 [[ -f node_modules/axe-core/axe.min.js ]] || npm install --no-audit --no-fund --no-package-lock --silent
 scripts/services.sh

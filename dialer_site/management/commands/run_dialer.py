@@ -1,7 +1,8 @@
 """Run the whole product on one machine (the README's run command): migrate, make sure
 Redis answers, make sure there is a staff login, then run the Procfile's processes
-(daphne, a Celery worker, Celery beat, the status-callback applier) together under
-honcho until Ctrl-C; one that exits is restarted (dialer_site.processes).
+(the web process, a Celery worker, Celery beat, the status-callback applier) together under
+honcho until Ctrl-C; one that exits is restarted (dialer_site.processes). With
+WEB_PROCESSES=N (more than 1) it runs N web processes behind nginx instead of one.
 
 Without a real Twilio account configured it also runs the Twilio emulator, points the
 product at it and seeds the demo campaign, so a newcomer can press Start and watch calls;
@@ -26,6 +27,7 @@ from honcho.printer import Printer
 
 from botruntime.cloud import REQUIRED_KEYS
 from campaigns.management.commands.seed_demo import DEMO_CALLER_ID, DEMO_CONTACTS
+from dialer_site import local_proxy
 from dialer_site.env import env_int, env_str
 from dialer_site.processes import RestartingManager
 
@@ -42,8 +44,12 @@ class Command(BaseCommand):
         parser.add_argument("--emulator-port", type=int, default=env_int("EMULATOR_PORT", 8080))
         parser.add_argument("--voice-emulator-port", type=int,
                             default=env_int("VOICE_EMULATOR_PORT", 8090))
+        parser.add_argument("--web-processes", type=int, default=env_int("WEB_PROCESSES", 1),
+                            help="Web processes; more than one run behind nginx on --port.")
 
-    def handle(self, *args, port, host, emulator_port, voice_emulator_port, **options):
+    def handle(self, *args, port, host, emulator_port, voice_emulator_port, web_processes, **options):
+        if web_processes < 1:
+            raise CommandError(f"WEB_PROCESSES={web_processes}: at least one web process is needed.")
         base_dir = Path(settings.BASE_DIR)
         run_dir = base_dir / ".run"
         run_dir.mkdir(exist_ok=True)
@@ -66,7 +72,10 @@ class Command(BaseCommand):
 
         procfile = parse_procfile((base_dir / "Procfile").read_text())
         for name, process in procfile.processes.items():
-            manager.add_process(name, process, env=env, cwd=base_dir)
+            if name == "web" and web_processes > 1:
+                self._behind_nginx(manager, process, env, run_dir, host, port, web_processes)
+            else:
+                manager.add_process(name, process, env=env, cwd=base_dir)
 
         url = f"http://{host}:{port}"
         if demo:
@@ -85,6 +94,22 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"\nDialer is starting: open {url}/ — {login}\n"))
         manager.loop()
         sys.exit(manager.returncode)
+
+    def _behind_nginx(self, manager: RestartingManager, web: str, env: dict, run_dir: Path, host: str,
+                      port: int, count: int) -> None:
+        """`count` web processes on the ports after `port`, and nginx on `port` in front of
+        them (the same proxying rules as production's deploy/nginx.conf)."""
+        if not shutil.which("nginx"):
+            raise CommandError("WEB_PROCESSES > 1 runs the web processes behind nginx, which is not "
+                               "installed: scripts/system-packages.sh --with-nginx (as root) installs it.")
+        web_ports = [port + n for n in range(1, count + 1)]
+        for n, web_port in enumerate(web_ports, start=1):
+            own = {"PORT": str(web_port), "DIALER_HOST": "127.0.0.1"}  # nginx alone faces the network
+            manager.add_process(f"web.{n}", web, env=env | own, cwd=settings.BASE_DIR)
+        config = local_proxy.write_config(run_dir / "nginx", host, port, web_ports)
+        manager.add_process("nginx", shlex.join(local_proxy.command(config)), env=env, cwd=settings.BASE_DIR)
+        self.stdout.write(f"{count} web processes on ports {web_ports[0]}–{web_ports[-1]} behind nginx "
+                          f"on {host}:{port}.")
 
     def _start_emulator(self, manager: RestartingManager, run_dir: Path, env: dict, host: str,
                         port: int, emulator_port: int) -> dict:
