@@ -70,8 +70,10 @@ def test_connection_overrides_retry_a_failed_callback_and_are_signed_but_never_s
     # Signed over the URL as configured, fragment and all; the request itself had none.
     assert not last.signature_valid
     assert product.validator.validate(url, last.params, last.signature)
-    (delivered,) = [e for e in emulator.get_call(call.sid)["timeline"]["entries"]
-                    if e["kind"] == "status_callback"]
+    # The timeline entry is written once the last attempt's answer is back, a moment after
+    # the receiver saw it.
+    (delivered,) = product.wait_for(lambda: [e for e in emulator.get_call(call.sid)["timeline"]["entries"]
+                                             if e["kind"] == "status_callback"])
     assert delivered["http_status"] == 200 and delivered["attempts"] == 3
 
 
