@@ -30,6 +30,7 @@ import redis.asyncio as aioredis
 from django.conf import settings
 
 from calls.models import Call
+from common.redis_client import shared_redis
 
 logger = logging.getLogger(__name__)
 
@@ -196,7 +197,7 @@ async def keep_beating(load: ProcessLoad, client: aioredis.Redis) -> None:
 
 def live_processes(client: redis.Redis | None = None) -> list[Beat]:
     """What every web process that beat recently said, oldest process first."""
-    client = client or redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=2)
+    client = client or shared_redis()
     now = time.time()
     client.zremrangebyscore(PROCESSES_KEY, "-inf", now)
     ids = [member.decode() for member in client.zrangebyscore(PROCESSES_KEY, now, "+inf")]

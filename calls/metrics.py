@@ -13,12 +13,12 @@ from __future__ import annotations
 import logging
 
 import redis
-from django.conf import settings
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from botruntime import observers
 from calls import capacity, status_stream
+from common.redis_client import shared_redis
 
 logger = logging.getLogger(__name__)
 
@@ -42,14 +42,10 @@ TURN_LATENCY = Histogram("dialer_turn_latency_seconds", "Caller stops speaking -
                          buckets=(0.25, 0.5, 0.7, 0.9, 1.2, 1.6, 2.0, 3.0, 5.0, 10.0))
 
 
-def _redis() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=2)
-
-
 def count_dial(campaign_label: str, *, placed: bool) -> None:
     """A dial's verdict, for every web process to report (called by the dialer in workers)."""
     try:
-        _redis().hincrby(PLACED_KEY if placed else FAILED_KEY, campaign_label or "(no campaign)", 1)
+        shared_redis().hincrby(PLACED_KEY if placed else FAILED_KEY, campaign_label or "(no campaign)", 1)
     except redis.RedisError:
         logger.warning("Could not count a dial in Redis", exc_info=True)
 
@@ -57,7 +53,7 @@ def count_dial(campaign_label: str, *, placed: bool) -> None:
 def count_cps_wait(seconds: float) -> None:
     """A dial waited this long for a calls-per-second token."""
     try:
-        with _redis().pipeline() as pipe:
+        with shared_redis().pipeline() as pipe:
             pipe.hincrby(CPS_KEY, "waits", 1)
             pipe.hincrbyfloat(CPS_KEY, "seconds", seconds)
             pipe.execute()
@@ -72,7 +68,7 @@ class DeploymentCollector:
         return []  # nothing is known before a scrape reads Redis
 
     def collect(self):
-        client = _redis()
+        client = shared_redis()
         try:
             placed, failed, cps = (client.hgetall(PLACED_KEY), client.hgetall(FAILED_KEY),
                                    client.hgetall(CPS_KEY))

@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections
 
 from calls.status import StatusCallback, apply_status_callbacks
+from common.redis_client import shared_redis
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ async def enqueue(callback: StatusCallback) -> None:
 
 def backlog() -> dict:
     """How far the appliers are behind: entries not yet applied, and the oldest one's age."""
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+    client = shared_redis()
     waiting = client.xrange(stream(), count=1)  # applied entries are deleted: the first one waits
     if not waiting:
         return {"entries": 0, "oldest_seconds": 0.0}

@@ -1,2 +1,2 @@
-"""Helpers every app's pages use (staff-only access, keyset paging). The bottom of the
+"""Helpers every app uses (staff-only access, keyset paging, the shared Redis client). The bottom of the
 project: it imports no app, so any app may import it."""
