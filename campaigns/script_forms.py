@@ -69,6 +69,10 @@ class QuestionForm(forms.Form):
 
 
 class RuleForm(forms.Form):
+    # The rule's keys this form writes; any other key a rule has (written by hand, or by a
+    # newer version) rides along in `kept`, a hidden field, and is saved back unchanged.
+    OWNED_KEYS = frozenset({"keywords", "examples", "disposition", "reply", "end", "callback", "followup"})
+    kept = forms.JSONField(required=False, widget=forms.HiddenInput)
     keywords = forms.CharField(
         required=False, help_text="Comma-separated phrases, matched as whole words; the first rule wins.",
     )
@@ -121,6 +125,17 @@ class RuleForm(forms.Form):
         data = self.cleaned_data
         return not (data.get("keywords") or data.get("examples") or data.get("reply"))
 
+    def clean_kept(self):
+        kept = self.cleaned_data["kept"] or {}
+        if not isinstance(kept, dict):
+            raise forms.ValidationError("The rule's other settings were garbled: reload the page.")
+        return {k: v for k, v in kept.items() if k not in self.OWNED_KEYS}
+
+
+def _rule_initial(rule: dict) -> dict:
+    kept = {key: value for key, value in rule.items() if key not in RuleForm.OWNED_KEYS}
+    return {**RuleForm.initial_for(rule), "kept": kept}
+
 
 QuestionFormSet = forms.formset_factory(QuestionForm, extra=1, can_delete=True)
 RuleFormSet = forms.formset_factory(RuleForm, extra=1, can_delete=True)
@@ -138,7 +153,7 @@ class ScriptEditor:
         self.questions = QuestionFormSet(data, prefix="questions", initial=[
             {"text": question} for question in initial["questions"]] if initial else None)
         self.rules = RuleFormSet(data, prefix="rules", initial=[
-            RuleForm.initial_for(rule) for rule in initial["rules"]] if initial else None)
+            _rule_initial(rule) for rule in initial["rules"]] if initial else None)
         self.problems: list[str] = []
 
     @classmethod
@@ -181,7 +196,7 @@ class ScriptEditor:
         return {
             **self.kept,
             "questions": [question["text"] for question in questions if question.get("text")],
-            "rules": [form.rule() for form in rules],
+            "rules": [{**form.cleaned_data["kept"], **form.rule()} for form in rules],
             "fallback": data["fallback"],
             "max_fallbacks": data["max_fallbacks"],
             "goodbye": data["goodbye"],

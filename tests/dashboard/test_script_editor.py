@@ -8,6 +8,7 @@ import pytest
 
 from botruntime import exemplars
 from botruntime.script import DEFAULT_SCRIPT
+from campaigns.script_forms import RuleForm
 from tests import factory
 
 pytestmark = pytest.mark.django_db
@@ -46,6 +47,7 @@ def editor_post(script: dict, greeting: str = "Hello {{ first_name }}.", action:
                  f"rules-{i}-followup_then": "end" if followup.get("end") else "next"}
         if rule.get("callback"):
             data[f"rules-{i}-callback"] = "on"
+        data[f"rules-{i}-kept"] = json.dumps({k: v for k, v in rule.items() if k not in RuleForm.OWNED_KEYS})
     for key in ("fallback", "max_fallbacks", "goodbye", "idle_goodbye", "trouble_goodbye",
                 "answer_timeout_secs"):
         data[key] = str(script[key])
@@ -74,11 +76,25 @@ def test_it_shows_a_saved_script_in_the_form_and_saves_it_back_unchanged(staff_c
     assert editor.rules.initial[1] == {
         "keywords": "call me back", "examples": "", "disposition": "callback_requested",
         "reply": "I will call you then.", "then": "end", "callback": True, "followup_reply": "",
-        "followup_then": "next"}
+        "followup_then": "next", "kept": {}}
 
     staff_client.post(f"/campaigns/{campaign.pk}/script/", editor_post(SCRIPT))
     campaign.refresh_from_db()
     assert campaign.script == {**SCRIPT, "idle_timeout_secs": 20}
+
+
+def test_a_rules_settings_the_form_has_no_field_for_are_saved_back_unchanged(staff_client, campaign):
+    means = {**SCRIPT["rules"][0], "means": "not interested, so end the call"}
+    campaign.script = {**SCRIPT, "rules": [means, *SCRIPT["rules"][1:]]}
+    campaign.save()
+    editor = staff_client.get(f"/campaigns/{campaign.pk}/script/").context["editor"]
+    assert editor.rules.initial[0]["kept"] == {"means": "not interested, so end the call"}
+
+    response = staff_client.post(f"/campaigns/{campaign.pk}/script/", editor_post(campaign.script))
+
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.script["rules"][0] == means
 
 
 def test_a_new_campaign_starts_from_the_default_script(staff_client, campaign):
