@@ -38,6 +38,9 @@ class TemplateField(forms.CharField):
 
 
 class ScriptForm(forms.Form):
+    # The script's keys this form has no field for (`idle_timeout_secs`, …), carried through
+    # the edit in a hidden field, so an imported script keeps them too.
+    kept = forms.JSONField(required=False, widget=forms.HiddenInput)
     greeting = TemplateField(
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="What the bot says first, on every stack. {{ first_name }}, {{ campaign_name }} and "
@@ -62,6 +65,13 @@ class ScriptForm(forms.Form):
         required=False, widget=forms.Textarea(attrs={"rows": 2}),
         help_text="One phrase a line: extra words the speech recogniser should know.",
     )
+
+
+    def clean_kept(self):
+        kept = self.cleaned_data["kept"] or {}
+        if not isinstance(kept, dict):
+            raise forms.ValidationError("The script's other settings were garbled: reload the page.")
+        return {k: v for k, v in kept.items() if k not in EDITED_KEYS}
 
 
 class QuestionForm(forms.Form):
@@ -141,12 +151,14 @@ QuestionFormSet = forms.formset_factory(QuestionForm, extra=1, can_delete=True)
 RuleFormSet = forms.formset_factory(RuleForm, extra=1, can_delete=True)
 
 
+EDITED_KEYS = frozenset({"questions", "rules", *ScriptForm.base_fields})
+
+
 class ScriptEditor:
     """The editor's forms for one script, and the script they make: filled from a script
-    (`ScriptEditor(script=…, greeting=…)`) or from a POST (`ScriptEditor.posted`)."""
+    (`ScriptEditor(script=…, greeting=…)`) or from a POST (`ScriptEditor(request.POST)`)."""
 
-    def __init__(self, data=None, script: dict | None = None, greeting: str = "", kept: dict | None = None):
-        self.kept = kept or {}
+    def __init__(self, data=None, script: dict | None = None, greeting: str = ""):
         # The script the unbound editor shows (an imported one is previewed before saving).
         self.initial_script = initial = merged_script(script) if data is None else None
         self.form = ScriptForm(data, initial=self._top_initial(initial, greeting) if initial else None)
@@ -156,18 +168,13 @@ class ScriptEditor:
             _rule_initial(rule) for rule in initial["rules"]] if initial else None)
         self.problems: list[str] = []
 
-    @classmethod
-    def posted(cls, data, saved: dict) -> ScriptEditor:
-        # The saved script's keys that have no field here are kept through the edit.
-        edited = {"questions", "rules", *ScriptForm.base_fields}
-        return cls(data, kept={k: v for k, v in saved.items() if k not in edited})
-
     @staticmethod
     def _top_initial(script: dict, greeting: str) -> dict:
         initial = {name: script[name] for name in ScriptForm.base_fields if name in script}
         initial["greeting"] = greeting
         initial["goodbye_keywords"] = ", ".join(script["goodbye_keywords"])
         initial["vocabulary"] = "\n".join(script["vocabulary"])
+        initial["kept"] = {k: v for k, v in script.items() if k not in EDITED_KEYS}
         return initial
 
     def is_valid(self) -> bool:
@@ -194,7 +201,7 @@ class ScriptEditor:
         questions = [f.cleaned_data for f in self.questions.forms if not f.cleaned_data.get("DELETE")]
         rules = [f for f in self.rules.forms if not f.cleaned_data.get("DELETE") and not f.is_blank()]
         return {
-            **self.kept,
+            **data["kept"],
             "questions": [question["text"] for question in questions if question.get("text")],
             "rules": [{**form.cleaned_data["kept"], **form.rule()} for form in rules],
             "fallback": data["fallback"],

@@ -62,7 +62,7 @@ def _editor(request, campaign: Campaign) -> tuple[ScriptEditor, ImportForm]:
         return ScriptEditor(script=importing.cleaned_data["script_json"],
                             greeting=campaign.greeting_template), importing
     if request.method == "POST" and not importing.is_bound:
-        editor = ScriptEditor.posted(request.POST, campaign.script)
+        editor = ScriptEditor(request.POST)
         editor.is_valid()
         return editor, importing
     return ScriptEditor(script=campaign.script, greeting=campaign.greeting_template), importing

@@ -6,9 +6,8 @@ import json
 
 import pytest
 
-from botruntime import exemplars
-from botruntime.script import DEFAULT_SCRIPT
-from campaigns.script_forms import RuleForm
+from botruntime.script import DEFAULT_SCRIPT, merged_script
+from campaigns.script_forms import EDITED_KEYS, RuleForm
 from tests import factory
 
 pytestmark = pytest.mark.django_db
@@ -53,6 +52,7 @@ def editor_post(script: dict, greeting: str = "Hello {{ first_name }}.", action:
         data[key] = str(script[key])
     data["goodbye_keywords"] = ", ".join(script["goodbye_keywords"])
     data["vocabulary"] = "\n".join(script["vocabulary"])
+    data["kept"] = json.dumps({k: v for k, v in script.items() if k not in EDITED_KEYS})
     return data | extra
 
 
@@ -78,7 +78,9 @@ def test_it_shows_a_saved_script_in_the_form_and_saves_it_back_unchanged(staff_c
         "reply": "I will call you then.", "then": "end", "callback": True, "followup_reply": "",
         "followup_then": "next", "kept": {}}
 
-    staff_client.post(f"/campaigns/{campaign.pk}/script/", editor_post(SCRIPT))
+    assert shown["kept"]["idle_timeout_secs"] == 20  # carried in a hidden field
+
+    staff_client.post(f"/campaigns/{campaign.pk}/script/", editor_post(campaign.script))
     campaign.refresh_from_db()
     assert campaign.script == {**SCRIPT, "idle_timeout_secs": 20}
 
@@ -157,12 +159,7 @@ def test_the_script_exports_as_json_and_imports_into_another_campaigns_editor(st
     campaign.save()
     exported = staff_client.get(f"/campaigns/{campaign.pk}/script.json")
     assert exported["Content-Disposition"] == 'attachment; filename="summer-sale-script.json"'
-    script = json.loads(exported.content)
-    # The export carries the script as the bot runs it: the unrelated replies it asks again on
-    # are filled in from the defaults when the script names none.
-    unrelated = script.pop("unrelated_examples", None)
-    assert unrelated == SCRIPT.get("unrelated_examples", list(exemplars.UNRELATED))
-    assert script == SCRIPT
+    assert json.loads(exported.content) == merged_script(SCRIPT)  # every key the bot reads, defaults too
 
     other = factory.campaign(name="Winter promo")
     page = staff_client.post(f"/campaigns/{other.pk}/script/",
