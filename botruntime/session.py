@@ -45,6 +45,7 @@ from pipecat.processors.audio.audio_buffer_processor import AudioBufferProcessor
 from pipecat.processors.frame_processor import FrameDirection
 from pipecat.serializers.twilio import TwilioFrameSerializer
 from pipecat.transports.base_transport import BaseTransport, TransportParams
+from pipecat.turns.types import ProcessFrameResult
 from pipecat.turns.user_start.vad_user_turn_start_strategy import VADUserTurnStartStrategy
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 from pipecat.utils.errors import ErrorCategory
@@ -178,6 +179,22 @@ def _service_kind(name: str) -> str:
         if kind in lowered:
             return kind
     return "agent" if "agent" in lowered else lowered.split("#")[0]
+
+
+class _NoBargeInOnLastWords(VADUserTurnStartStrategy):
+    """A caller who speaks over the bot interrupts it, except over its last words: once the
+    session is ending (a goodbye, the apology when a service failed) the call ends whatever
+    they say, and a cut goodbye would leave them not knowing why the line went dead."""
+
+    def __init__(self, session: BotSession):
+        super().__init__()
+        self._session = session
+
+    async def process_frame(self, frame: Frame) -> ProcessFrameResult:
+        if isinstance(frame, VADUserStartedSpeakingFrame) and self._session.ending:
+            await self.trigger_user_turn_started(enable_interruptions=False)
+            return ProcessFrameResult.STOP
+        return await super().process_frame(frame)
 
 
 class BotSession:
@@ -371,7 +388,7 @@ class BotSession:
                 vad_analyzer=SharedSileroVADAnalyzer(
                     sample_rate=SAMPLE_RATE, params=turns.vad_params(settings.BOT_TURN_DETECTION)),
                 user_turn_strategies=UserTurnStrategies(
-                    start=[VADUserTurnStartStrategy()],
+                    start=[_NoBargeInOnLastWords(self)],
                     stop=turns.stop_strategies(settings.BOT_TURN_DETECTION),
                 ),
                 user_idle_timeout=idle_secs,
@@ -498,10 +515,12 @@ class BotSession:
             return
         self.failed = True
         logger.warning("call %s: %s; ending the call", self.call.call_id, reason)
-        if can_speak:  # else nothing could say it: just hang up
+        # Ending first, so that the caller talking on cannot cut the apology (see
+        # _NoBargeInOnLastWords); else nothing could say it: just hang up.
+        await self.end_after_speech(reason)
+        if can_speak:
             await self.worker.queue_frame(InterruptionFrame())
             await self._say(self._trouble_goodbye)
-        await self.end_after_speech(reason)
 
     # -- barge-in: what the caller heard -------------------------------------------------
 

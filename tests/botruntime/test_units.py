@@ -4,14 +4,15 @@ import asyncio
 import logging
 import sys
 from datetime import datetime
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
-from pipecat.frames.frames import TTSSpeakFrame
+from pipecat.frames.frames import TTSSpeakFrame, VADUserStartedSpeakingFrame
 
 from botruntime import cloud, prompts, route_pipecat_logs
 from botruntime.script import DEFAULT_SCRIPT, ScriptedDialogue, merged_script, parse_callback_time, vocabulary
-from botruntime.session import BotSession, StreamStart
+from botruntime.session import BotSession, StreamStart, _NoBargeInOnLastWords
 from botruntime.store import CallContext
 from botruntime.tools import SCHEMAS, CallTools, register
 from tests.botruntime.memory_store import MemoryCallStore
@@ -206,3 +207,14 @@ def test_a_base_url_that_is_not_one_is_refused_by_name(value, monkeypatch):
     monkeypatch.setenv("DEEPGRAM_BASE_URL", value)
     with pytest.raises(ImproperlyConfigured, match="DEEPGRAM_BASE_URL"):
         env_base_url("DEEPGRAM_BASE_URL")
+
+
+@pytest.mark.parametrize(("ending", "interrupts"), [(False, True), (True, False)])
+def test_a_caller_interrupts_the_bot_but_not_its_last_words(ending, interrupts):
+    """Talking over a reply cuts it; talking over the goodbye or the trouble apology does not
+    (the call ends either way, and the caller should hear why)."""
+    strategy = _NoBargeInOnLastWords(SimpleNamespace(ending=ending))
+    turns = []
+    strategy.add_event_handler("on_user_turn_started", lambda _strategy, params: turns.append(params))
+    asyncio.run(strategy.process_frame(VADUserStartedSpeakingFrame()))
+    assert [turn.enable_interruptions for turn in turns] == [interrupts]
