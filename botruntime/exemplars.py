@@ -68,6 +68,20 @@ INTERESTED = [
     "i'll take it", "yeah, what's the offer", "tell me how much i would save",
 ]
 
+# Asking for a person instead of the bot, for a rule that transfers the call: a human, an
+# agent, a manager, someone in sales. "Is this a real person" is WHO's (a question, not a
+# request to be put through).
+TRANSFER = [
+    "can i speak to a real person", "put me through to a human", "i want to talk to an agent",
+    "get me a representative", "let me speak to someone", "transfer me please",
+    "connect me with customer service", "i'd rather talk to a human being", "can i talk to your manager",
+    "operator", "i want a live agent", "pass me to a real person", "i don't want to talk to a machine",
+    "let me speak to a salesperson", "i need to talk to a human", "speak to a representative",
+    "can you put a person on the line", "i want to speak with your supervisor", "get me someone who can help",
+    "hand me over to a colleague", "i'd like to talk to somebody from your team", "a human please",
+    "is there anyone i can actually talk to", "let me talk to a specialist",
+]
+
 # Replies that are no answer to any rule: said to the line, a greeting, a stall. The nearest
 # of these means "ask again", so a reply need not be far from every rule to be asked again.
 UNRELATED = [

@@ -83,3 +83,14 @@ def test_a_campaigns_own_rule_is_matched_by_its_examples():
     ]}
     action, meaning = reply("could you send me apples and pears", script)
     assert meaning.rule == 0 and action.say[0] == "Fruit it is."
+
+
+def test_a_rule_made_of_the_transfer_examples_hears_a_caller_asking_for_a_person():
+    from botruntime import exemplars
+
+    transfer = {"examples": exemplars.TRANSFER, "reply": "Let me put you through."}
+    script = {"rules": [*DEFAULT_SCRIPT["rules"], transfer]}
+    action, meaning = reply("could i talk to an actual human", script)
+    assert meaning.rule == len(DEFAULT_SCRIPT["rules"]) and action.say[0] == "Let me put you through."
+    action, _ = reply("we don't need that", script)
+    assert action.disposition == "not_interested"
