@@ -12,6 +12,7 @@ Schema (every key optional; missing keys fall back to DEFAULT_SCRIPT):
            "reply": "I am sorry. I will remove you from our list.",
            "end": true,                                # say the goodbye and hang up
            "callback": false,                          # also schedule_callback(time said)
+           "transfer": false,                          # then hand the call to a person
            "followup": {"reply": "...", "end": true}}  # used when the rule matches again
       ],
       "fallback": "Sorry, I did not catch that.",      # no rule matched: say it, ask again
@@ -22,7 +23,12 @@ Schema (every key optional; missing keys fall back to DEFAULT_SCRIPT):
       "idle_goodbye": "I have not heard from you, so I will let you go. Goodbye.",
       "trouble_goodbye": "…",                          # said when a voice service fails
       "answer_timeout_secs": 8,                        # cloud stack only: no answer this long, that goodbye
-      "vocabulary": ["extra phrases the recogniser should know"]
+      "vocabulary": ["extra phrases the recogniser should know"],
+      "keypad": {"1": "transfer", "9": "do_not_call"},  # a key pressed: one of KEYPAD_ACTIONS
+      "transfer_reply": "Please hold.",                # said before transferring
+      "agents_closed_reply": "…{{ agents_open }}…",    # outside agent hours: offer a callback
+      "agent_unavailable_reply": "…",                  # no agent answered, the caller is back
+      "briefing": "{{ first_name }} … {{ reason }} … {{ summary }}"  # said to the agent
     }
 
 Rules are tried in order and the first keyword match wins, so put the narrow ones ("not
@@ -51,6 +57,9 @@ BOT_DISPOSITIONS = (
     Disposition.WRONG_NUMBER,
     Disposition.DO_NOT_CALL,
 )
+
+KEYPAD_KEYS = "1234567890*#"
+KEYPAD_ACTIONS = ("transfer", "do_not_call", "interested", "not_interested", "callback", "repeat")
 
 DEFAULT_SCRIPT: dict = {
     "questions": ["Would you like to hear about our offer?"],
@@ -112,6 +121,14 @@ DEFAULT_SCRIPT: dict = {
     "We will call you back another time. Goodbye.",
     "answer_timeout_secs": 8,
     "vocabulary": [],
+    "keypad": {},
+    "transfer_reply": "Please hold while I connect you with one of our team.",
+    "agents_closed_reply": "Our team is not available right now{% if agents_open %}; they are back "
+    "{{ agents_open }}{% endif %}. When would be a good time for us to call you back?",
+    "agent_unavailable_reply": "I am sorry, nobody from our team could take the call just now. "
+    "When would be a good time for us to call you back?",
+    "briefing": "Hello, this is the assistant. {{ first_name }} {{ last_name }} is waiting on the line: "
+    "{{ reason }}. {{ summary }} I will connect you now.",
 }
 
 # What the emulator's default callees say, and what people commonly answer: the recogniser
@@ -142,6 +159,10 @@ TEXT_STEPS = {
     "goodbye": "Goodbye",
     "idle_goodbye": "Goodbye when the caller is silent",
     "trouble_goodbye": "Goodbye when a voice service fails",
+    "transfer_reply": "Said before a transfer",
+    "agents_closed_reply": "Said outside agent hours",
+    "agent_unavailable_reply": "Said when no agent answers",
+    "briefing": "Briefing for the agent",
 }
 PHRASE_LISTS = {"goodbye_keywords": "Goodbye keywords", "vocabulary": "Vocabulary"}
 
@@ -184,6 +205,22 @@ def _rule_problems(name: str, rule: object) -> list[str]:
             problems.append(f"{name}: {label} must be text.")
         elif error := template_error(step.get("reply", "")):
             problems.append(f"{name}: {label}: {error}")
+        if not isinstance(step.get("transfer", False), bool):
+            problems.append(f"{name}: transfer must be true or false.")
+        elif step.get("transfer") and step.get("end"):
+            problems.append(f"{name}: {label}: either transfer the call or hang up, not both.")
+    return problems
+
+
+def _keypad_problems(keypad: object) -> list[str]:
+    if not isinstance(keypad, dict):
+        return ['Keypad: must map keys to actions, e.g. {"1": "transfer"}.']
+    problems = []
+    for key, action in keypad.items():
+        if len(key) != 1 or key not in KEYPAD_KEYS:
+            problems.append(f"Keypad: {key!r} is not a key (one of 0-9, * and #).")
+        elif action not in KEYPAD_ACTIONS:
+            problems.append(f"Key {key}: unknown action {action!r} (one of {', '.join(KEYPAD_ACTIONS)}).")
     return problems
 
 
@@ -218,6 +255,8 @@ def script_problems(script: object) -> list[str]:
     for key, name in PHRASE_LISTS.items():
         if key in script and (problem := _phrases_problem(script[key])):
             problems.append(f"{name}: {problem}.")
+    if "keypad" in script:
+        problems += _keypad_problems(script["keypad"])
     for key, name, least in (("max_fallbacks", "Fallbacks before goodbye", 0),
                              ("answer_timeout_secs", "Answer timeout", 1)):
         value = script.get(key, least)

@@ -195,3 +195,22 @@ def test_the_editor_needs_a_staff_login(client, stranger, campaign):
     client.force_login(stranger)
     assert client.get(f"/campaigns/{campaign.pk}/script/").status_code == 403
     assert client.get(f"/campaigns/{campaign.pk}/script.json").status_code == 403
+
+
+@pytest.mark.parametrize(("script", "named"), [
+    ({"keypad": {"1": "dance"}}, "Key 1: unknown action 'dance' (one of transfer, do_not_call, interested, "
+                                 "not_interested, callback, repeat)."),
+    ({"keypad": {"12": "transfer"}}, "Keypad: '12' is not a key (one of 0-9, * and #)."),
+    ({"keypad": ["1", "transfer"]}, 'Keypad: must map keys to actions, e.g. {"1": "transfer"}.'),
+    ({"rules": [{"keywords": ["agent"], "reply": "Sure.", "transfer": True, "end": True}]},
+     'Rule 1 ("agent"): reply: either transfer the call or hang up, not both.'),
+    ({"rules": [{"keywords": ["agent"], "reply": "Sure.", "transfer": "yes"}]},
+     'Rule 1 ("agent"): transfer must be true or false.'),
+    ({"briefing": "{% if reason %}"}, "Briefing for the agent: template error"),
+    ({"agents_closed_reply": " "}, "Said outside agent hours: write what the bot says."),
+])
+def test_a_broken_keypad_or_transfer_is_refused_naming_the_key_or_step(staff_client, campaign, script, named):
+    page = staff_client.post(f"/campaigns/{campaign.pk}/script/",
+                             {"action": "import", "script_json": json.dumps(script)})
+    errors = page.context["import_form"].errors["script_json"]
+    assert errors[0].startswith(named), errors
