@@ -73,7 +73,8 @@ def session_type(call: CallContext) -> str:
 
 def render(template: str, context: dict) -> str:
     try:
-        text = _engine.from_string(template).render(Context(context))
+        # Context escapes by default, whatever the engine says: speech must not hear "&#x27;".
+        text = _engine.from_string(template).render(Context(context, autoescape=False))
     except TemplateSyntaxError:
         # A broken template must not silence the bot: say it as written.
         text = template

@@ -102,6 +102,11 @@ def test_a_broken_template_is_spoken_as_written():
     assert prompts.render("Hello {% if %}", {}) == "Hello {% if %}"
 
 
+def test_a_name_with_an_apostrophe_is_spoken_not_html_escaped():
+    spoken = prompts.render('Hello {{ name }}, you said "{{ said }}".', {"name": "O'Brien", "said": "a & b"})
+    assert spoken == "Hello O'Brien, you said \"a & b\"."
+
+
 def test_the_cloud_stack_names_the_missing_key(settings):
     settings.DEEPGRAM_API_KEY, settings.OPENAI_API_KEY, settings.CARTESIA_API_KEY = "dg", "", "ca"
     with pytest.raises(cloud.VoiceStackNotConfigured, match="OPENAI_API_KEY"):
