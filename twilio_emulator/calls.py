@@ -72,6 +72,9 @@ class CallRequest:
     async_amd_callback: str | None = None
     async_amd_callback_method: str = "POST"
     record: bool = False
+    # A leg placed by <Dial> (direction "outbound-dial") or a conference participant: the
+    # call that dialled it.
+    parent_call_sid: str | None = None
 
 
 @dataclass
@@ -143,6 +146,8 @@ class Call:
         }
         if self.answered_by:
             params["AnsweredBy"] = self.answered_by
+        if request.parent_call_sid:
+            params["ParentCallSid"] = request.parent_call_sid
         return params
 
     @property
@@ -171,7 +176,7 @@ class Call:
             "from": self.request.from_,
             "from_formatted": format_national(self.request.from_),
             "group_sid": None,
-            "parent_call_sid": None,
+            "parent_call_sid": self.request.parent_call_sid,
             "phone_number_sid": None,
             "price": self.price,
             "price_unit": "USD",

@@ -4,32 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urljoin
 
 from . import twiml
 from .calls import Call
+from .dial import Dialer
 from .line import Line
 from .media import MediaStream, StreamEvent
-from .twiml import TwimlError, Verb
+from .twiml import Document, TwimlError, Verb
 from .webhooks import Webhooks
-
-
-@dataclass(frozen=True)
-class Document:
-    """Where the next TwiML comes from: a URL to request, or inline text."""
-
-    url: str | None = None
-    method: str = "POST"
-    twiml: str | None = None
-
-    def resolve(self, reference: str) -> str:
-        """An absolute URL for a <Redirect>/action, relative to this document's URL."""
-        target = urljoin(self.url or "", reference.strip())
-        if not target.startswith(("http://", "https://")):
-            raise TwimlError(11100, f"Invalid URL format: {reference!r}")
-        return target
 
 
 class Hangup:
@@ -45,13 +28,15 @@ Outcome = Document | Hangup | None  # None: the document ran out of verbs
 
 class Interpreter:
     def __init__(self, call: Call, webhooks: Webhooks, auth_token: str, data_dir: Path,
-                 handshake_timeout: float, stream_events: Callable[[Verb], StreamEvent]) -> None:
+                 handshake_timeout: float, stream_events: Callable[[Verb], StreamEvent],
+                 dialer: Dialer) -> None:
         self.call = call
         self.webhooks = webhooks
         self.auth_token = auth_token
         self.data_dir = data_dir
         self.handshake_timeout = handshake_timeout
         self.stream_events = stream_events
+        self.dialer = dialer
         self.timeline = call.timeline
 
     async def load(self, document: Document) -> list[Verb]:
@@ -60,8 +45,8 @@ class Interpreter:
             source, text = "inline", document.twiml
         else:
             assert document.url is not None
-            reply = await self.webhooks.request(document.method, document.url,
-                                                self.call.callback_parameters())
+            params = {**self.call.callback_parameters(), **dict(document.params)}
+            reply = await self.webhooks.request(document.method, document.url, params)
             self.timeline.add("twiml_requested", url=document.url, method=document.method,
                               http_status=reply.status, error=reply.error)
             if not reply.ok:
@@ -114,6 +99,8 @@ class Interpreter:
                 # Twilio requests the action URL when <Connect> ends and runs its TwiML.
                 return Document(url=document.resolve(verb.attributes["action"]),
                                 method=verb.attributes.get("method", "POST"))
+        elif verb.name == "Dial":
+            return await self.dialer.run(verb, document, line)
         else:
             self.timeline.add("twiml_skipped", verb=verb.name, note="not emulated")
         return None

@@ -13,7 +13,7 @@ from multidict import MultiDictProxy, MultiMapping
 
 from .calls import CallRequest, CallStatus
 from .formats import API_VERSION, is_e164
-from .interpreter import Document
+from .twiml import Document
 from .web import emulator_of, not_found, twilio_error
 
 MAX_INLINE_TWIML = 4000

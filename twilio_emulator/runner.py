@@ -19,15 +19,16 @@ from typing import Any
 
 from . import callee as people
 from .audio import WavRecorder
-from .calls import EVENT_FOR_STATUS, SIP_RESPONSE, Call, CallPacer, CallStatus
+from .calls import EVENT_FOR_STATUS, SIP_RESPONSE, Call, CallPacer, CallRequest, CallStatus
+from .dial import Dialer
 from .formats import API_VERSION, new_sid, rfc2822, utcnow
-from .interpreter import Document, Hangup, Interpreter
+from .interpreter import Hangup, Interpreter
 from .line import Line
 from .media import StreamEvent
 from .metronome import Metronome
 from .scenario import Callee
 from .speech import Synthesizer
-from .twiml import TwimlError, Verb
+from .twiml import Document, TwimlError, Verb
 from .webhooks import Webhooks
 
 logger = logging.getLogger("twilio_emulator")
@@ -60,6 +61,9 @@ class CallContext:
     spawn: Spawn
     base_url: Callable[[], str]
     clock: Metronome
+    # Places a call that another call's TwiML dials (<Dial><Number>), answered by the
+    # scenario's callee for its number.
+    place_leg: Callable[[CallRequest], CallRunner]
 
 
 class CallRunner:
@@ -69,9 +73,12 @@ class CallRunner:
         self.context = context
         self.timeline = call.timeline
         self.line: Line | None = None
+        self.answered = asyncio.Event()
+        dialer = Dialer(call, context.place_leg, context.webhooks, context.spawn,
+                        context.data_dir)
         self.interpreter = Interpreter(call, context.webhooks, context.auth_token,
                                        context.data_dir, context.timing.ws_handshake_timeout,
-                                       self._stream_events)
+                                       self._stream_events, dialer)
         self._end_request: tuple[CallStatus, str] | None = None
         self._end_requested = asyncio.Event()
         self._redirect: Document | None = None
@@ -153,15 +160,19 @@ class CallRunner:
         if callee.behaviour == "failed":
             return CallStatus.FAILED, "callee scenario: the number cannot be reached"
         self._progress(CallStatus.RINGING)
-        if callee.behaviour == "busy":
+        if callee.behaviour in ("busy", "decline"):
             await asyncio.sleep(min(callee.ring, request.timeout))
-            return CallStatus.BUSY, "callee scenario: busy"
+            return CallStatus.BUSY, f"callee scenario: {callee.behaviour}"
         if callee.behaviour == "no-answer" or callee.ring >= request.timeout:
             await asyncio.sleep(request.timeout)
             return CallStatus.NO_ANSWER, f"nobody answered within Timeout={request.timeout:g} s"
         await asyncio.sleep(callee.ring)
         await speech_ready
         line = self._answer()
+        if request.direction == "outbound-dial":
+            # A <Dial>ed leg runs no TwiML: it stays up, bridged, until one side hangs up.
+            await line.wait_closed()
+            return CallStatus.COMPLETED, "bridge ended"
         if request.machine_detection and not request.async_amd:
             # Synchronous AMD: the TwiML is requested only once the answer is known.
             await self._amd_task
@@ -191,6 +202,7 @@ class CallRunner:
             self.call.recording_sid = new_sid("RE")
             self._recording = WavRecorder(self._recording_path(), channels=2)
         line = self.line = Line(self.timeline, self._recording)
+        self.answered.set()
         self._child(line.run(self.context.clock))
         if self.callee.behaviour == "machine":
             self._child(people.run_machine(self.callee, line, self.context.voice,

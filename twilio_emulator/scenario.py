@@ -34,7 +34,7 @@ import yaml
 from .numbers import IncomingNumber, NumberError
 from .speech import VOICES
 
-BEHAVIOURS = ("answer", "busy", "no-answer", "failed", "machine")
+BEHAVIOURS = ("answer", "busy", "decline", "no-answer", "failed", "machine")
 STEP_KINDS = ("say", "barge_in", "pause", "silence", "dtmf", "hangup", "hangup_after", "wav")
 _TEXT_STEPS = ("say", "barge_in")
 _SECONDS_STEPS = ("pause", "silence", "hangup_after")

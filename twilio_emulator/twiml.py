@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
+from urllib.parse import urljoin
 
 # Verbs and nouns Twilio knows. Ones the emulator does not act on are logged and skipped;
 # anything else is a schema error, which on Twilio ends the call with an application error.
-EMULATED_VERBS = {"Say", "Pause", "Hangup", "Redirect", "Connect", "Reject"}
+EMULATED_VERBS = {"Say", "Pause", "Hangup", "Redirect", "Connect", "Reject", "Dial"}
 KNOWN_VERBS = EMULATED_VERBS | {
-    "Play", "Gather", "Dial", "Record", "Enqueue", "Leave", "Start", "Stop", "Refer",
+    "Play", "Gather", "Record", "Enqueue", "Leave", "Start", "Stop", "Refer",
     "Sms", "Message", "Pay", "Prompt", "Echo", "Queue", "Siprec", "Transcription",
 }
 MAX_DOCUMENT_BYTES = 64 * 1024  # Twilio error 11750 above this
@@ -40,6 +41,24 @@ class Verb:
             text=(element.text or "").strip(),
             children=[cls.from_element(child) for child in element],
         )
+
+
+@dataclass(frozen=True)
+class Document:
+    """Where the next TwiML comes from: a URL to request, or inline text."""
+
+    url: str | None = None
+    method: str = "POST"
+    twiml: str | None = None
+    # Sent with the request besides the call's own parameters (a <Dial> action's results).
+    params: tuple[tuple[str, str], ...] = ()
+
+    def resolve(self, reference: str) -> str:
+        """An absolute URL for a <Redirect>/action, relative to this document's URL."""
+        target = urljoin(self.url or "", reference.strip())
+        if not target.startswith(("http://", "https://")):
+            raise TwimlError(11100, f"Invalid URL format: {reference!r}")
+        return target
 
 
 def parse(document: str) -> list[Verb]:

@@ -43,6 +43,16 @@ SCENARIO = {
         {"number": "+15005550108", "behaviour": "failed"},
         {"number": "+15005550111", "name": "talker",
          "script": [{"say": "Hello there"}, {"dtmf": "12"}]},
+        # A caller who waits for whoever talks first (the bot, or an agent it is bridged to).
+        {"number": "+15005550301", "name": "patient-caller", "first_turn_timeout": 5,
+         "script": [{"say": "Hello there"}, {"dtmf": "12"}]},
+        # Agents a <Dial> reaches.
+        {"number": "+15005550201", "name": "agent", "ring": 0.3,
+         "script": [{"say": "Hello, this is Sam."}]},
+        {"number": "+15005550202", "name": "agent-away", "behaviour": "no-answer"},
+        {"number": "+15005550203", "name": "agent-declines", "behaviour": "decline",
+         "ring": 0.3},
+        {"number": "+15005550204", "name": "agent-brief", "script": [{"hangup_after": 1.2}]},
     ],
     "fallback": {"behaviour": "answer", "name": "listener"},
 }

@@ -29,6 +29,12 @@ from .conftest import AUTH_TOKEN, ulaw_tone
     ("+12025550107", "do-not-call", "answer"),
     ("+12025550108", "failed", "failed"),
     ("+12025550199", "polite", "answer"),
+    ("+12025550191", "agent", "answer"),
+    ("+12025550192", "agent-away", "no-answer"),
+    ("+12025550193", "agent-declines", "decline"),
+    ("+12025550194", "agent-brief", "answer"),
+    ("+12025550195", "agent-slow", "answer"),
+    ("+12025550121", "polite", "answer"),
 ])
 def test_the_default_scenario_keys_callees_by_the_last_two_digits(number, name, behaviour):
     callee = Scenario.load().callee_for(number)

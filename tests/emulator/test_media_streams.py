@@ -147,3 +147,24 @@ def test_the_stream_gets_stop_when_the_call_is_hung_up(client, emulator, product
     assert [e.params["StreamEvent"] for e in events] == ["stream-started", "stream-stopped"]
     assert {e.params["StreamName"] for e in events} == {"bot"}
     assert all(e.signature_valid for e in events)
+
+
+def test_new_twiml_mid_call_ends_the_stream_and_runs(client, emulator, product):
+    product.twiml["/next"] = "<Response><Say>Transferring you now</Say><Hangup/></Response>"
+    call = client.calls.create(to="+15005550199", from_=APP_NUMBER,
+                               twiml=stream_twiml(product, "/quiet", after="<Say>Not this</Say>"))
+    product.wait_for(lambda: product.streams and product.streams[0].events("media"))
+
+    client.calls(call.sid).update(url=f"{product.url}/next", method="GET")
+
+    session = product.streams[0]
+    product.wait_for(lambda: session.closed_at is not None)
+    assert [m["stop"]["callSid"] for m in session.events("stop")] == [call.sid]
+    done = emulator.wait_for_status(call.sid, "completed", timeout=10)
+    (fetched,) = product.callbacks("/next")
+    assert fetched.signature_valid
+    said = [e["text"] for e in done["timeline"]["entries"] if e["kind"] == "twiml_say"]
+    assert said == ["Transferring you now"]  # the rest of the old document never ran
+    kinds = [e["kind"] for e in done["timeline"]["entries"]]
+    assert kinds.index("stream_ended") < kinds.index("redirected") < kinds.index("twiml_say")
+    assert done["end_reason"] == "<Hangup>"
