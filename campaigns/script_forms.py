@@ -15,10 +15,16 @@ from django import forms
 
 from botruntime.outcomes import Disposition
 from botruntime.prompts import template_error
-from botruntime.script import BOT_DISPOSITIONS, merged_script, script_problems
+from botruntime.script import BOT_DISPOSITIONS, KEYPAD_ACTIONS, KEYPAD_KEYS, merged_script, script_problems
 
-THEN_NEXT, THEN_END = "next", "end"
-THEN_CHOICES = [(THEN_NEXT, "Ask the next question"), (THEN_END, "Say the goodbye and hang up")]
+THEN_NEXT, THEN_END, THEN_TRANSFER = "next", "end", "transfer"
+THEN_CHOICES = [(THEN_NEXT, "Ask the next question"), (THEN_END, "Say the goodbye and hang up"),
+                (THEN_TRANSFER, "Hand the call to a person")]
+KEYPAD_LABELS = {
+    "transfer": "Hand the call to a person", "do_not_call": "Do not call again", "interested": "Interested",
+    "not_interested": "Not interested", "callback": "Call back later", "repeat": "Repeat the question",
+}
+assert set(KEYPAD_LABELS) == set(KEYPAD_ACTIONS)  # a new action needs its label here
 DISPOSITION_CHOICES = [("", "No disposition (the call goes on)")] + [
     (value, Disposition(value).label) for value in BOT_DISPOSITIONS
 ]
@@ -26,6 +32,10 @@ DISPOSITION_CHOICES = [("", "No disposition (the call goes on)")] + [
 
 def _phrases(text: str, separator: str) -> list[str]:
     return [part.strip() for part in text.split(separator) if part.strip()]
+
+
+def _then(step: dict) -> str:
+    return THEN_TRANSFER if step.get("transfer") else THEN_END if step.get("end") else THEN_NEXT
 
 
 class TemplateField(forms.CharField):
@@ -65,7 +75,22 @@ class ScriptForm(forms.Form):
         required=False, widget=forms.Textarea(attrs={"rows": 2}),
         help_text="One phrase a line: extra words the speech recogniser should know.",
     )
-
+    transfer_reply = TemplateField(
+        label="Said before a transfer", help_text="Then the call rings the campaign's agents.",
+    )
+    agents_closed_reply = TemplateField(
+        label="Said outside agent hours", widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="No transfer then: offer a callback. {{ agents_open }} says when the agents are back.",
+    )
+    agent_unavailable_reply = TemplateField(
+        label="Said when no agent answers", widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="The caller is back with the bot: apologise and offer a callback.",
+    )
+    briefing = TemplateField(
+        label="Briefing for the agent", widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Warm transfers: said to the agent before the caller joins. The contact's fields, "
+        "{{ reason }} and {{ summary }} are filled in.",
+    )
 
     def clean_kept(self):
         kept = self.cleaned_data["kept"] or {}
@@ -81,7 +106,8 @@ class QuestionForm(forms.Form):
 class RuleForm(forms.Form):
     # The rule's keys this form writes; any other key a rule has (written by hand, or by a
     # newer version) rides along in `kept`, a hidden field, and is saved back unchanged.
-    OWNED_KEYS = frozenset({"keywords", "examples", "disposition", "reply", "end", "callback", "followup"})
+    OWNED_KEYS = frozenset({"keywords", "examples", "disposition", "reply", "end", "callback", "followup",
+                            "transfer"})
     kept = forms.JSONField(required=False, widget=forms.HiddenInput)
     keywords = forms.CharField(
         required=False, help_text="Comma-separated phrases, matched as whole words; the first rule wins.",
@@ -110,10 +136,10 @@ class RuleForm(forms.Form):
             "examples": "\n".join(rule.get("examples", [])),
             "disposition": rule.get("disposition", ""),
             "reply": rule.get("reply", ""),
-            "then": THEN_END if rule.get("end") else THEN_NEXT,
+            "then": _then(rule),
             "callback": bool(rule.get("callback")),
             "followup_reply": followup.get("reply", ""),
-            "followup_then": THEN_END if followup.get("end") else THEN_NEXT,
+            "followup_then": _then(followup),
         }
 
     def rule(self) -> dict:
@@ -125,10 +151,18 @@ class RuleForm(forms.Form):
             rule["disposition"] = data["disposition"]
         rule["reply"] = data["reply"]
         rule["end"] = data["then"] == THEN_END
+        if data["then"] == THEN_TRANSFER:
+            rule["transfer"] = True
         if data["callback"]:
             rule["callback"] = True
-        if data["followup_reply"]:
-            rule["followup"] = {"reply": data["followup_reply"], "end": data["followup_then"] == THEN_END}
+        # Without a reply of its own a followup still matters when it transfers ("yes" twice:
+        # offer, then put through); the rule's reply is said again (the dialogue merges them).
+        if data["followup_reply"] or data["followup_then"] == THEN_TRANSFER:
+            followup = {"reply": data["followup_reply"]} if data["followup_reply"] else {}
+            followup["end"] = data["followup_then"] == THEN_END
+            if data["followup_then"] == THEN_TRANSFER:
+                followup["transfer"] = True
+            rule["followup"] = followup
         return rule
 
     def is_blank(self) -> bool:
@@ -147,11 +181,32 @@ def _rule_initial(rule: dict) -> dict:
     return {**RuleForm.initial_for(rule), "kept": kept}
 
 
+class KeypadForm(forms.Form):
+    """What pressing each key does (the script's "keypad"): one choice per key."""
+
+    FIELD_NAMES = {key: f"key_{ {'*': 'star', '#': 'hash'}.get(key, key)}" for key in KEYPAD_KEYS}
+    CHOICES = [("", "Nothing")] + [(action, KEYPAD_LABELS[action]) for action in KEYPAD_ACTIONS]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, prefix="keypad", **kwargs)
+        for key, name in self.FIELD_NAMES.items():
+            self.fields[name] = forms.ChoiceField(label=f"Key {key}", choices=self.CHOICES, required=False)
+
+    @classmethod
+    def initial_for(cls, keypad: dict) -> dict:
+        return {name: keypad.get(key, "") for key, name in cls.FIELD_NAMES.items()}
+
+    def keypad(self) -> dict:
+        chosen = {key: self.cleaned_data[name] for key, name in self.FIELD_NAMES.items()}
+        return {key: action for key, action in chosen.items() if action}
+
+
 QuestionFormSet = forms.formset_factory(QuestionForm, extra=1, can_delete=True)
 RuleFormSet = forms.formset_factory(RuleForm, extra=1, can_delete=True)
 
 
-EDITED_KEYS = frozenset({"questions", "rules", *ScriptForm.base_fields})
+TRANSFER_TEXTS = ("transfer_reply", "agents_closed_reply", "agent_unavailable_reply", "briefing")
+EDITED_KEYS = frozenset({"questions", "rules", "keypad", *ScriptForm.base_fields})
 
 
 class ScriptEditor:
@@ -166,6 +221,10 @@ class ScriptEditor:
             {"text": question} for question in initial["questions"]] if initial else None)
         self.rules = RuleFormSet(data, prefix="rules", initial=[
             _rule_initial(rule) for rule in initial["rules"]] if initial else None)
+        keypad = initial.get("keypad") if initial else None
+        # An imported keypad that is not a mapping was refused by the import already.
+        keypad = keypad if isinstance(keypad, dict) else {}
+        self.keypad = KeypadForm(data, initial=KeypadForm.initial_for(keypad) if initial else None)
         self.problems: list[str] = []
 
     @staticmethod
@@ -178,14 +237,16 @@ class ScriptEditor:
         return initial
 
     def is_valid(self) -> bool:
-        valid = all([self.form.is_valid(), self.questions.is_valid(), self.rules.is_valid()])
+        valid = all([self.form.is_valid(), self.questions.is_valid(), self.rules.is_valid(),
+                     self.keypad.is_valid()])
         self.problems = script_problems(self.script()) if valid else self._named_errors()
         return not self.problems
 
     def _named_errors(self) -> list[str]:
         """Each field error once more at the top of the page, naming its step."""
-        named = [f"{self.form.fields[name].label or name.replace('_', ' ').capitalize()}: {error}"
-                 for name, errors in self.form.errors.items() for error in errors]
+        named = [f"{form.fields[name].label or name.replace('_', ' ').capitalize()}: {error}"
+                 for form in (self.form, self.keypad)
+                 for name, errors in form.errors.items() for error in errors]
         for step, formset in (("Question", self.questions), ("Rule", self.rules)):
             for index, form in enumerate(formset.forms):
                 for name, errors in form.errors.items():
@@ -212,6 +273,8 @@ class ScriptEditor:
             "trouble_goodbye": data["trouble_goodbye"],
             "answer_timeout_secs": data["answer_timeout_secs"],
             "vocabulary": _phrases(data["vocabulary"], "\n"),
+            "keypad": self.keypad.keypad(),
+            **{key: data[key] for key in TRANSFER_TEXTS},
         }
 
 

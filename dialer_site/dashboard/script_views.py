@@ -18,6 +18,7 @@ from campaigns.script_forms import ImportForm, ScriptEditor
 from common.access import staff_required
 
 PREVIEW_LEADS = 100  # the preview's lead picker lists the campaign's first leads
+PREVIEW_AGENTS_OPEN = "tomorrow at 9:00"  # an opening time, to show where {{ agents_open }} goes
 
 
 def preview(campaign: Campaign, lead: Lead, script: dict, greeting: str) -> list[tuple[str, list[str]]]:
@@ -35,15 +36,34 @@ def preview(campaign: Campaign, lead: Lead, script: dict, greeting: str) -> list
     def said(lines: list[str]) -> list[str]:
         return [prompts.render(line, variables) for line in lines]
 
+    def answer(dialogue: ScriptedDialogue, index: int, step: dict, heard: str) -> list[str]:
+        action = dialogue.respond(heard, Meaning(rule=index, similarity=1.0, margin=1.0))
+        # A transfer ends the bot's part: its reply, then the words before the transfer.
+        return said([step["reply"], script["transfer_reply"]] if step.get("transfer") else action.say)
+
     steps = [("Greeting", [prompts.greeting(context), *said(ScriptedDialogue(script).opening())])]
+    transfer_heard = ""
     for index, rule in enumerate(script["rules"]):
         dialogue = ScriptedDialogue(script)
         dialogue.opening()
         heard = (rule.get("keywords") or rule.get("examples") or [""])[0]
-        action = dialogue.respond(heard, Meaning(rule=index, similarity=1.0, margin=1.0))
-        steps.append((f'{rule_name(index, rule)}: the caller says "{heard}"', said(action.say)))
+        name = rule_name(index, rule)
+        steps.append((f'{name}: the caller says "{heard}"', answer(dialogue, index, rule, heard)))
+        again = {**rule, **rule.get("followup", {})}
+        if rule.get("followup") and not (rule.get("end") or rule.get("transfer")):
+            steps.append((f"{name}: the caller says it again", answer(dialogue, index, again, heard)))
+        if not transfer_heard and (rule.get("transfer") or again.get("transfer")):
+            transfer_heard = heard
     steps.append(("Nothing matches", said([script["fallback"]])))
     steps.append(("The caller is silent", said([script["idle_goodbye"]])))
+    closed = {**variables, "agents_open": PREVIEW_AGENTS_OPEN}
+    steps.append((f'Outside agent hours (the agents are back "{PREVIEW_AGENTS_OPEN}")',
+                  [prompts.render(script["agents_closed_reply"], closed)]))
+    steps.append(("No agent answers: the caller is back", said([script["agent_unavailable_reply"]])))
+    briefing = {**variables, "reason": "asked for a person",
+                "summary": f'Caller said: "{transfer_heard or "can I talk to a person"}"'}
+    steps.append(("Warm transfer: the briefing the agent hears",
+                  [prompts.render(script["briefing"], briefing)]))
     return steps
 
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from botruntime.script import DEFAULT_SCRIPT, merged_script
-from campaigns.script_forms import EDITED_KEYS, RuleForm
+from campaigns.script_forms import EDITED_KEYS, TRANSFER_TEXTS, KeypadForm, RuleForm
 from tests import factory
 
 pytestmark = pytest.mark.django_db
@@ -20,12 +20,23 @@ SCRIPT = {
         {"keywords": ["call me back"], "disposition": "callback_requested", "reply": "I will call you then.",
          "end": True, "callback": True},
         {"keywords": ["yes"], "disposition": "interested", "reply": "Great.", "end": False,
-         "followup": {"reply": "A specialist will call.", "end": True}},
+         "followup": {"reply": "Putting you through to a specialist.", "end": False, "transfer": True}},
+        {"keywords": ["a person"], "examples": ["can I talk to someone"], "reply": "Of course.", "end": False,
+         "transfer": True},
     ],
     "fallback": "Sorry?", "max_fallbacks": 1, "goodbye": "Bye {{ first_name }}.",
     "goodbye_keywords": ["bye"], "idle_goodbye": "Are you there? Bye.", "trouble_goodbye": "Trouble. Bye.",
     "answer_timeout_secs": 6, "vocabulary": ["gold plan"],
+    "keypad": {"1": "transfer", "9": "do_not_call", "#": "repeat"},
+    "transfer_reply": "One moment, {{ first_name }}.",
+    "agents_closed_reply": "Our team is back {{ agents_open }}. When shall we call you?",
+    "agent_unavailable_reply": "Nobody could answer, sorry. When shall we call you?",
+    "briefing": "{{ first_name }} is waiting: {{ reason }}. {{ summary }}",
 }
+
+
+def then(step: dict) -> str:
+    return "transfer" if step.get("transfer") else "end" if step.get("end") else "next"
 
 
 def editor_post(script: dict, greeting: str = "Hello {{ first_name }}.", action: str = "save",
@@ -41,15 +52,19 @@ def editor_post(script: dict, greeting: str = "Hello {{ first_name }}.", action:
         data |= {f"rules-{i}-keywords": ", ".join(rule.get("keywords", [])),
                  f"rules-{i}-examples": "\n".join(rule.get("examples", [])),
                  f"rules-{i}-disposition": rule.get("disposition", ""), f"rules-{i}-reply": rule["reply"],
-                 f"rules-{i}-then": "end" if rule["end"] else "next",
+                 f"rules-{i}-then": then(rule),
                  f"rules-{i}-followup_reply": followup.get("reply", ""),
-                 f"rules-{i}-followup_then": "end" if followup.get("end") else "next"}
+                 f"rules-{i}-followup_then": then(followup)}
         if rule.get("callback"):
             data[f"rules-{i}-callback"] = "on"
         data[f"rules-{i}-kept"] = json.dumps({k: v for k, v in rule.items() if k not in RuleForm.OWNED_KEYS})
     for key in ("fallback", "max_fallbacks", "goodbye", "idle_goodbye", "trouble_goodbye",
                 "answer_timeout_secs"):
         data[key] = str(script[key])
+    for key in TRANSFER_TEXTS:
+        data[key] = merged_script(script)[key]
+    for key, action in script.get("keypad", {}).items():
+        data[f"keypad-{KeypadForm.FIELD_NAMES[key]}"] = action
     data["goodbye_keywords"] = ", ".join(script["goodbye_keywords"])
     data["vocabulary"] = "\n".join(script["vocabulary"])
     data["kept"] = json.dumps({k: v for k, v in script.items() if k not in EDITED_KEYS})
@@ -214,3 +229,63 @@ def test_a_broken_keypad_or_transfer_is_refused_naming_the_key_or_step(staff_cli
                              {"action": "import", "script_json": json.dumps(script)})
     errors = page.context["import_form"].errors["script_json"]
     assert errors[0].startswith(named), errors
+
+
+def test_the_keypad_and_the_transfer_texts_are_shown_and_saved_back(staff_client, campaign):
+    campaign.script = SCRIPT
+    campaign.save()
+    editor = staff_client.get(f"/campaigns/{campaign.pk}/script/").context["editor"]
+    assert {name: action for name, action in editor.keypad.initial.items() if action} == {
+        "key_1": "transfer", "key_9": "do_not_call", "key_hash": "repeat"}
+    assert editor.form.initial["briefing"] == "{{ first_name }} is waiting: {{ reason }}. {{ summary }}"
+    assert editor.rules.initial[3]["then"] == "transfer"
+    assert editor.rules.initial[2]["followup_then"] == "transfer"
+
+    response = staff_client.post(f"/campaigns/{campaign.pk}/script/", editor_post(
+        SCRIPT, **{"keypad-key_9": "", "keypad-key_0": "interested", "transfer_reply": "Hold on."}))
+
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.script["keypad"] == {"1": "transfer", "0": "interested", "#": "repeat"}
+    assert campaign.script["transfer_reply"] == "Hold on."
+
+
+def test_a_rule_can_transfer_when_matched_again_without_a_reply_of_its_own(staff_client, campaign):
+    post = editor_post(SCRIPT, **{"rules-0-then": "next", "rules-0-followup_then": "transfer"})
+    staff_client.post(f"/campaigns/{campaign.pk}/script/", post)
+    campaign.refresh_from_db()
+    assert campaign.script["rules"][0]["end"] is False
+    # No reply of its own: the rule's reply is said again, then the transfer.
+    assert campaign.script["rules"][0]["followup"] == {"end": False, "transfer": True}
+
+
+@pytest.mark.parametrize(("change", "named"), [
+    ({"keypad-key_1": "dance"}, "Key 1: Select a valid choice. dance is not one of the available choices."),
+    ({"briefing": "{% if reason %}"}, "Briefing for the agent: Template error"),
+    ({"transfer_reply": ""}, "Said before a transfer: This field is required."),
+])
+def test_a_broken_keypad_or_transfer_text_is_refused_naming_it(staff_client, campaign, change, named):
+    response = staff_client.post(f"/campaigns/{campaign.pk}/script/", editor_post(SCRIPT, **change))
+    assert response.status_code == 200
+    problems = response.context["editor"].problems
+    assert any(problem.startswith(named) for problem in problems), problems
+    campaign.refresh_from_db()
+    assert campaign.script == {}
+
+
+def test_the_preview_says_the_transfer_texts_to_the_chosen_lead(staff_client, campaign):
+    dana = factory.lead(campaign, customer=factory.customer(first_name="Dana"), parameters={"plan": "gold"})
+
+    response = staff_client.post(f"/campaigns/{campaign.pk}/script/",
+                                 editor_post(SCRIPT, action="preview", preview_lead=str(dana.pk)))
+
+    steps = dict(response.context["preview_steps"])
+    assert steps['Rule 4 ("a person"): the caller says "a person"'] == ["Of course.", "One moment, Dana."]
+    assert steps['Rule 3 ("yes"): the caller says it again'] == [
+        "Putting you through to a specialist.", "One moment, Dana."]
+    assert steps['Outside agent hours (the agents are back "tomorrow at 9:00")'] == [
+        "Our team is back tomorrow at 9:00. When shall we call you?"]
+    assert steps["No agent answers: the caller is back"] == [
+        "Nobody could answer, sorry. When shall we call you?"]
+    assert steps["Warm transfer: the briefing the agent hears"] == [
+        'Dana is waiting: asked for a person. Caller said: "yes"']

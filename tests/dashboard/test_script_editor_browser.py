@@ -1,6 +1,7 @@
 """The script editor in a browser: a script goes out as JSON and comes back through the
 editor unchanged; a rule added with "Add a rule" is saved; a broken rule is refused with the
-step named; the preview speaks to the chosen lead; and the page passes axe-core."""
+step named; the preview speaks to the chosen lead; keypad keys and transfers are set in the
+page and a broken keypad is refused naming the key; and the page passes axe-core."""
 
 import json
 
@@ -38,10 +39,10 @@ def test_the_editor_round_trips_a_script_and_refuses_a_broken_one(server, chrome
 
     # A rule added in the page, then the preview for Dana.
     page.click("button[data-add=rules]")
-    page.fill("#id_rules-3-keywords", "wrong number")
-    page.select_option("#id_rules-3-disposition", "wrong_number")
-    page.fill("#id_rules-3-reply", "Sorry to bother you, {{ first_name }}.")
-    page.select_option("#id_rules-3-then", "end")
+    page.fill("#id_rules-4-keywords", "wrong number")
+    page.select_option("#id_rules-4-disposition", "wrong_number")
+    page.fill("#id_rules-4-reply", "Sorry to bother you, {{ first_name }}.")
+    page.select_option("#id_rules-4-then", "end")
     page.click("button[value=preview]")
     preview = page.locator(".script-preview").inner_text()
     assert "Would you like to hear about the gold plan?" in preview
@@ -49,7 +50,7 @@ def test_the_editor_round_trips_a_script_and_refuses_a_broken_one(server, chrome
     page.click("button[value=save]")
     page.wait_for_selector("text=Script saved")
     target.refresh_from_db()
-    assert target.script["rules"][3] == {"keywords": ["wrong number"], "disposition": "wrong_number",
+    assert target.script["rules"][4] == {"keywords": ["wrong number"], "disposition": "wrong_number",
                                          "reply": "Sorry to bother you, {{ first_name }}.", "end": True}
 
     # A rule that could never match is refused, naming it; nothing is saved.
@@ -63,3 +64,42 @@ def test_the_editor_round_trips_a_script_and_refuses_a_broken_one(server, chrome
     screenshot(page, "script-editor-refused")
     exported = page.request.get(f"{server.url}/campaigns/{target.pk}/script.json").text()
     assert json.loads(exported) == target.script
+
+
+def test_keypad_keys_and_transfers_are_set_in_the_editor(server, chrome, boss):
+    campaign = factory.campaign(name="Spring renewals")
+    factory.lead(campaign, customer=factory.customer(first_name="Dana"))
+    page = chrome.new_page(viewport={"width": 1366, "height": 900})
+    log_in(page, server.url, "boss", "pw-boss-12345")
+
+    # A keypad that names no real action is refused, naming the key; nothing is imported.
+    page.goto(f"{server.url}/campaigns/{campaign.pk}/script/")
+    page.fill("#id_script_json", json.dumps({"keypad": {"1": "transfer", "7": "dance"}}))
+    page.click("button[value=import]")
+    assert "Key 7: unknown action 'dance'" in page.locator("#import").inner_text()
+
+    # Key 1 and the "a person" rule hand the call to a person; the preview says the words.
+    page.select_option("#id_keypad-key_1", "transfer")
+    page.select_option("#id_keypad-key_9", "do_not_call")
+    page.click("button[data-add=rules]")
+    number = len(merged_script({})["rules"])
+    page.fill(f"#id_rules-{number}-keywords", "a person, an agent")
+    page.fill(f"#id_rules-{number}-reply", "Of course, {{ first_name }}.")
+    page.select_option(f"#id_rules-{number}-then", "transfer")
+    page.fill("#id_transfer_reply", "Hold on while I find a colleague.")
+    page.click("button[value=preview]")
+    preview = page.locator(".script-preview").inner_text()
+    said = preview.split("the caller says \"a person\"")[1]
+    assert " ".join(said.split()).startswith("Of course, Dana. Hold on while I find a colleague.")
+    assert "Outside agent hours" in preview and "No agent answers" in preview
+    page.click("button[value=save]")
+    page.wait_for_selector("text=Script saved")
+    campaign.refresh_from_db()
+    assert campaign.script["keypad"] == {"1": "transfer", "9": "do_not_call"}
+    assert campaign.script["rules"][number] == {
+        "keywords": ["a person", "an agent"], "reply": "Of course, {{ first_name }}.", "end": False,
+        "transfer": True}
+    assert campaign.script["transfer_reply"] == "Hold on while I find a colleague."
+    assert page.input_value("#id_keypad-key_1") == "transfer"
+    assert blocking_violations(page) == []
+    screenshot(page, "script-editor-keypad")
