@@ -43,6 +43,7 @@ import base64
 import itertools
 import json
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -364,11 +365,46 @@ async def run_calls(url: str, n: int, speech: bytes, seconds: float) -> list[dic
     return await asyncio.gather(*(one_call(url, speech, deadline) for _ in range(n)))
 
 
-def measure(kind: str, services: str, n: int, env: dict, speech: bytes, seconds: float) -> dict:
+def profile(pid: int, seconds: float, path: Path) -> subprocess.Popen:
+    """py-spy sampling the server (without pausing it) into collapsed stacks at `path`."""
+    return subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid),
+                             "--nonblocking", "--rate", "100", "--format", "raw", "--duration",
+                             str(int(seconds)), "--output", str(path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def top_frames(path: Path, count: int = 25) -> str:
+    """The functions the samples were in (self) and under (total), as shares of all samples."""
+    own: dict[str, int] = {}
+    under: dict[str, int] = {}
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, samples = line.rpartition(" ")
+        if not stack or not samples.isdigit():
+            continue
+        # "function (path/to/file.py:123)" -> "function (file.py)": one entry per function
+        frames = [re.sub(r" \(.*?([^/]+?)(:\d+)?\)$", r" (\1)", frame) for frame in stack.split(";")]
+        total += int(samples)
+        own[frames[-1]] = own.get(frames[-1], 0) + int(samples)
+        for frame in set(frames):
+            under[frame] = under.get(frame, 0) + int(samples)
+    lines = [f"{total} samples in {path}"]
+    for title, table in (("self", own), ("total", under)):
+        lines.append(f"-- {title}")
+        for frame, samples in sorted(table.items(), key=lambda item: -item[1])[:count]:
+            lines.append(f"{100 * samples / total:5.1f} %  {frame}")
+    return "\n".join(lines)
+
+
+def measure(kind: str, services: str, n: int, env: dict, speech: bytes, seconds: float,
+            profile_dir: Path | None = None) -> dict:
     port = free_port()
     server = start_server(kind, services, port, env)
+    spy = None
     try:
         time.sleep(1.0)  # let start-up work (decode pool, VAD session) settle
+        if profile_dir is not None:
+            spy = profile(server.pid, seconds, profile_dir / f"{kind}-{services}-{n}.txt")
         cpu_before, wall_before = _support.process_tree_cpu(server.pid), time.monotonic()
         web_before = _support.cpu_seconds(server.pid)
         client_before = time.process_time()
@@ -378,6 +414,9 @@ def measure(kind: str, services: str, n: int, env: dict, speech: bytes, seconds:
         wall = time.monotonic() - wall_before
         client_cpu = time.process_time() - client_before
         load = os.getloadavg()[0]
+        if spy is not None:
+            spy.wait(30)
+            print(top_frames(profile_dir / f"{kind}-{services}-{n}.txt"), flush=True)
     finally:
         server.terminate()
         try:
@@ -410,6 +449,8 @@ def main() -> None:
     parser.add_argument("--services", nargs="+", default=["standin", "lite"], choices=list(SERVICES))
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each call")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--profile", type=Path, metavar="DIR",
+                        help="sample each server with py-spy: collapsed stacks in DIR, top functions printed")
     args = parser.parse_args()
 
     if args.command != "bench":
@@ -429,6 +470,8 @@ def main() -> None:
         "SECRET_KEY": "bench-only", "DEBUG": "false", "READ_DOTENV": "false",
         "SECURE_SSL_REDIRECT": "false", "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "LOG_LEVEL": "WARNING", "LOGURU_LEVEL": "WARNING",
+        # The bench finds what one process holds: admission control must not refuse first.
+        "MEDIA_STREAMS_PER_PROCESS": "1000", "MEDIA_ADMISSION_LAG_P95_MS": "1000000",
     }
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
     speech = phrase_ulaw()
@@ -445,7 +488,7 @@ def main() -> None:
             for kind in args.servers:
                 if kind == "stock" and services != "standin":
                     continue  # the stock example's services are remote ones: stand-ins only
-                row = measure(kind, services, n, env, speech, args.seconds)
+                row = measure(kind, services, n, env, speech, args.seconds, args.profile)
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     asyncio.run_coroutine_threadsafe(stub.cleanup(), loop).result(10)
