@@ -17,9 +17,9 @@
    inside the pause (a caller cut off mid-sentence). The silence timeout is swept.
    Smart Turn's own probability that the turn is finished is printed at the inner pauses
    and at the real ends: the rule can only be as good as the model holds them apart.
-3. Meaning: voice_quality_phrases.PARAPHRASES (held out), keywords alone vs keywords plus
-   sentence embeddings; and the same on voice_quality_phrases.TUNING, the set the
-   thresholds were set on (not held out).
+3. Meaning: voice_quality_phrases.PARAPHRASES and FRESH_PARAPHRASES (held out), keywords
+   alone vs keywords plus sentence embeddings; and the same on voice_quality_phrases.TUNING,
+   the set the thresholds were set on (not held out).
 
 No database, no servers: the models and the agent, as the bot runs them. CPU per call with
 whole calls: bench/concurrent_calls.py --services lite natural.
@@ -45,7 +45,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import _support  # noqa: E402
-from bench.voice_quality_phrases import COMPLETE, PARAPHRASES, PAUSED, SPOKEN, TUNING  # noqa: E402
+from bench.voice_quality_phrases import (  # noqa: E402
+    COMPLETE,
+    FRESH_PARAPHRASES,
+    PARAPHRASES,
+    PAUSED,
+    SPOKEN,
+    TUNING,
+)
 
 RATE = 8000
 FRAME = RATE // 50  # 20 ms
@@ -383,7 +390,9 @@ def print_turn_taking() -> None:
 
 
 async def print_meaning() -> None:
-    for label, phrase_set in (("Held-out paraphrases", PARAPHRASES), ("Tuning phrases", TUNING)):
+    sets = (("Held-out paraphrases", PARAPHRASES), ("Fresh held-out paraphrases", FRESH_PARAPHRASES),
+            ("Tuning phrases", TUNING))
+    for label, phrase_set in sets:
         accuracy = await meaning_accuracy(phrase_set)
         print(f"\n3. {label} ({accuracy['phrases']}): keywords alone {accuracy['keywords']:.1%}, "
               f"keywords + meaning {accuracy['meaning']:.1%}")
