@@ -160,12 +160,19 @@ def utterances() -> list[tuple[str, str, str, np.ndarray]]:
 
 async def reached(script: dict, heard: str) -> str:
     """The disposition the scripted agent reaches on a first turn, as `ScriptedAgent` does."""
+    return (await first_turn(script, heard))[0]
+
+
+async def first_turn(script: dict, heard: str) -> tuple[str, bool]:
+    """(the disposition reached, whether the agent asked again) on a first turn."""
     from botruntime import intents
     from botruntime.script import ScriptedDialogue
 
     talk = ScriptedDialogue(script)
-    meaning = None if talk.keyword_rule(heard) is not None else await intents.meaning(script, heard)
-    return talk.respond(heard, meaning).disposition
+    keyword = talk.keyword_rule(heard)
+    meaning = None if keyword is not None else await intents.meaning(script, heard)
+    action = talk.respond(heard, meaning)
+    return action.disposition, keyword is None and meaning.rule is None
 
 
 async def recognition(stack: str, made: list) -> dict:
@@ -329,20 +336,23 @@ async def meaning_accuracy(phrase_set: dict[str, list[str]]) -> dict:
     from botruntime.script import ScriptedDialogue, merged_script
 
     script = merged_script({})
-    by_keywords = by_meaning = total = 0
+    by_keywords = by_meaning = asked = total = 0
     per: dict[str, list[int]] = {}
     for disposition, phrases in phrase_set.items():
         for text in phrases:
             keyword = ScriptedDialogue(script).respond(text).disposition == disposition
-            meant = await reached(script, text) == disposition
+            got, asked_again = await first_turn(script, text)
+            meant = got == disposition
             by_keywords += keyword
             by_meaning += meant
+            asked += asked_again and not meant
             total += 1
             per.setdefault(disposition, [0, 0, 0])
             per[disposition][0] += keyword
             per[disposition][1] += meant
             per[disposition][2] += 1
-    return {"keywords": by_keywords / total, "meaning": by_meaning / total, "phrases": total, "per": per}
+    return {"keywords": by_keywords / total, "meaning": by_meaning / total, "phrases": total, "per": per,
+            "asked_again": asked, "wrong": total - by_meaning - asked}
 
 
 async def main() -> None:
@@ -395,7 +405,8 @@ async def print_meaning() -> None:
     for label, phrase_set in sets:
         accuracy = await meaning_accuracy(phrase_set)
         print(f"\n3. {label} ({accuracy['phrases']}): keywords alone {accuracy['keywords']:.1%}, "
-              f"keywords + meaning {accuracy['meaning']:.1%}")
+              f"keywords + meaning {accuracy['meaning']:.1%}; of the misses {accuracy['asked_again']} "
+              f"asked again, {accuracy['wrong']} reached another disposition")
         for disposition, (keyword, meant, total) in accuracy["per"].items():
             print(f"  {disposition or '(none)':20} keywords {keyword:>2}/{total}  meaning {meant:>2}/{total}")
 

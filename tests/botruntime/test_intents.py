@@ -94,3 +94,34 @@ def test_a_rule_made_of_the_transfer_examples_hears_a_caller_asking_for_a_person
     assert meaning.rule == len(DEFAULT_SCRIPT["rules"]) and action.say[0] == "Let me put you through."
     action, _ = reply("we don't need that", script)
     assert action.disposition == "not_interested"
+
+
+@pytest.mark.parametrize("heard", [
+    "I really don't want to hear about it",
+    "no, I would not like that",
+    "I don't think that would suit me",
+])
+def test_a_caller_who_says_no_to_the_offer_is_not_taken_as_interested(heard):
+    # The encoder hardly hears the "not": these are neighbours of "i want to hear about it",
+    # "i would like that" and "that sounds interesting" unless the polarity counts.
+    action, meaning = reply(heard)
+    assert meaning.rule is not None
+    assert action.disposition == "not_interested"
+
+
+def test_an_example_that_says_no_where_the_caller_did_not_counts_less_near():
+    rules = np.array([0, 1])
+    vectors = np.array([[1.0, 0.0], [0.96, 0.28]])  # rule 0 nearer, but it says no
+    negations = np.array([True, False])
+    heard = np.array([1.0, 0.0])
+    assert intents.closest(rules, vectors, heard).rule == 0
+    assert intents.closest(rules, vectors, heard, negations, heard_negated=False).rule == 1
+    assert intents.closest(rules, vectors, heard, negations, heard_negated=True).rule == 0
+
+
+@pytest.mark.parametrize(("text", "says_no"), [
+    ("absolutely not", True), ("I don't want it", True), ("nope", True), ("nobody called that here", True),
+    ("absolutely", False), ("I want it", False), ("note that down", False),
+])
+def test_it_knows_a_reply_that_says_no(text, says_no):
+    assert intents.negated(text) is says_no
