@@ -23,11 +23,8 @@ pauses (should be low) and the real ends (should be high) apart.
 
 from __future__ import annotations
 
-import io
 import statistics
-import subprocess
 import sys
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -43,34 +40,13 @@ LATER = (0.4, 0.6, 0.8)
 ENGINES = ("espeak", "piper")
 
 
-def espeak_at(text: str, rate: int, ssml: bool = False) -> np.ndarray:
-    from twilio_emulator.audio import resample
-
-    command = ["espeak-ng", *(["-m"] if ssml else []), "-v", "en-us", "-s", "165", "--stdout", text]
-    with wave.open(io.BytesIO(subprocess.run(command, capture_output=True, check=True).stdout)) as w:
-        return resample(np.frombuffer(w.readframes(w.getnframes()), dtype="<i2"), w.getframerate(), rate)
-
-
-def piper_at(text: str, rate: int) -> np.ndarray:
-    from botruntime import neural, weights
-
-    return np.frombuffer(neural.synthesize(str(weights.piper_voice("")), text, rate, 1.0), dtype="<i2")
-
-
-def voiced_end(samples: np.ndarray, rate: int) -> float:
-    frame = rate // 50
-    frames = samples[: samples.size // frame * frame].reshape(-1, frame).astype(np.float64)
-    loud = np.flatnonzero(np.sqrt(np.mean(frames ** 2, axis=1)) > 300)
-    return (loud[-1] + 1) * frame / rate if loud.size else 0.0
-
-
 def trimmed(samples: np.ndarray, rate: int) -> np.ndarray:
-    return samples[: int(voiced_end(samples, rate) * rate)]
+    return samples[: int(vq.speech_end(samples, rate) * rate)]
 
 
 def apart(first: str, second: str, engine: str, rate: int) -> tuple[np.ndarray, np.ndarray]:
     def speak(text: str) -> np.ndarray:
-        return espeak_at(text, rate) if engine == "espeak" else piper_at(text, rate)
+        return vq.espeak(text, "en-us", 165, rate) if engine == "espeak" else vq.piper(text, 1.0, rate)
 
     return trimmed(speak(first), rate), speak(second)
 
@@ -79,10 +55,10 @@ def within(first: str, second: str, engine: str, whisper) -> tuple[np.ndarray, n
     """The two parts of one sentence, said as one sentence, split where the pause goes."""
     rate = vq.RATE
     if engine == "espeak":
-        whole = espeak_at(f'{first} <break time="{int(PAUSE_SECS * 1000)}ms"/> {second}', rate, ssml=True)
+        whole = vq.espeak(f'{first} <break time="{int(PAUSE_SECS * 1000)}ms"/> {second}', "en-us", 165,
+                          ssml=True)
         frame = rate // 50
-        frames = whole[: whole.size // frame * frame].reshape(-1, frame).astype(np.float64)
-        loud = np.sqrt(np.mean(frames ** 2, axis=1)) > 300
+        loud = vq.loud_frames(whole)
         quiet = np.flatnonzero(~loud[1:] & loud[:-1]) + 1  # speech -> quiet edges
         spoken = np.flatnonzero(loud[1:] & ~loud[:-1]) + 1  # quiet -> speech edges
         # the break: the longest quiet run between two stretches of speech
@@ -91,7 +67,7 @@ def within(first: str, second: str, engine: str, whisper) -> tuple[np.ndarray, n
         return whole[: start * frame], whole[end * frame:]
     from twilio_emulator.audio import resample
 
-    whole = piper_at(f"{first} {second}", rate)
+    whole = vq.piper(f"{first} {second}", 1.0)
     segments, _ = whisper.transcribe(resample(whole, rate, 16000).astype(np.float32) / 32768.0, language="en",
                                      word_timestamps=True, condition_on_previous_text=False)
     words = [word for segment in segments for word in segment.words]
@@ -106,7 +82,7 @@ def probe(analyzer, first_part: np.ndarray, rest: np.ndarray, rate: int, line: b
     audio = np.concatenate([first_part, gap, rest, np.zeros(rate, dtype="<i2")])
     if line:
         audio = vq.phone_line(audio, True, seed)
-    end = (first_part.size + gap.size) / rate + voiced_end(rest, rate)
+    end = (first_part.size + gap.size) / rate + vq.speech_end(rest, rate)
 
     def finished(until: float) -> float:
         heard = audio[: int(until * rate)].astype(np.float32) / 32768.0

@@ -86,21 +86,22 @@ def setup_django() -> None:
 
 # -- the callers' audio --------------------------------------------------------------------
 
-def espeak(text: str, voice: str, wpm: int) -> np.ndarray:
+def espeak(text: str, voice: str, wpm: int, rate: int = RATE, ssml: bool = False) -> np.ndarray:
     from twilio_emulator.audio import resample
 
-    wav = subprocess.run(["espeak-ng", "-v", voice, "-s", str(wpm), "--stdout", text],
+    markup = ["-m"] if ssml else []  # SSML: a <break> inside the sentence
+    wav = subprocess.run(["espeak-ng", *markup, "-v", voice, "-s", str(wpm), "--stdout", text],
                          capture_output=True, check=True).stdout
     with wave.open(io.BytesIO(wav)) as w:
         samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
-        return resample(samples, w.getframerate(), RATE)
+        return resample(samples, w.getframerate(), rate)
 
 
-def piper(text: str, length_scale: float) -> np.ndarray:
+def piper(text: str, length_scale: float, rate: int = RATE) -> np.ndarray:
     from botruntime import neural, weights
 
     voice = str(weights.piper_voice(""))
-    return np.frombuffer(neural.synthesize(voice, text, RATE, length_scale), dtype="<i2")
+    return np.frombuffer(neural.synthesize(voice, text, rate, length_scale), dtype="<i2")
 
 
 def speak(text: str, engine: str, voice: str, speed) -> np.ndarray:
@@ -121,11 +122,17 @@ def phone_line(samples: np.ndarray, noisy: bool, seed: int) -> np.ndarray:
     return ulaw_to_pcm16(bytes(pcm16_to_ulaw(clipped))).astype("<i2")
 
 
-def speech_end(samples: np.ndarray) -> float:
+def loud_frames(samples: np.ndarray, rate: int = RATE) -> np.ndarray:
+    """Per 20 ms frame: is there speech in it (the clean rendering)."""
+    frame = rate // 50
+    frames = samples[: samples.size // frame * frame].reshape(-1, frame).astype(np.float64)
+    return np.sqrt(np.mean(frames ** 2, axis=1)) > 300
+
+
+def speech_end(samples: np.ndarray, rate: int = RATE) -> float:
     """Seconds to the last 20 ms frame with speech in it (the clean rendering)."""
-    frames = samples[: samples.size // FRAME * FRAME].reshape(-1, FRAME).astype(np.float64)
-    loud = np.flatnonzero(np.sqrt(np.mean(frames ** 2, axis=1)) > 300)
-    return (loud[-1] + 1) * FRAME / RATE if loud.size else 0.0
+    loud = np.flatnonzero(loud_frames(samples, rate))
+    return (loud[-1] + 1) / 50 if loud.size else 0.0
 
 
 # -- 1. recognition and intent on the line -------------------------------------------------
