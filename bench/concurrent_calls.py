@@ -69,6 +69,7 @@ GAP_LIMIT = 0.040
 # --services -> BOT_SERVICES ("local" is the lite stack's name before the natural one came).
 SERVICES = {"standin": "standin", "lite": "lite", "local": "lite", "natural": "natural"}
 UTTERANCE_BREAK = 0.3  # a longer silence between bot frames is a pause between utterances
+SILENCE_LEVEL = 100  # 16-bit amplitude under which the callee's phrase is silence (-50 dBFS)
 HANG_UP_AFTER = 1.5  # the callee hangs up once the answer has played and this much silence
 # The servers compared in one run: ours, Pipecat's FastAPI transport carrying our session,
 # and Pipecat's stock Twilio example (see stock_app).
@@ -222,7 +223,11 @@ def phrase_ulaw() -> bytes:
     with wave.open(io.BytesIO(wav)) as w:
         samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
         rate = w.getframerate()
-    return bytes(pcm16_to_ulaw(resample(samples, rate, 8000)))
+    samples = resample(samples, rate, 8000)
+    # espeak-ng ends on 0.35 s of silence: cut it, so that "caller stops" is the last sound
+    # (the latency was measured from the end of that silence, 0.35 s short).
+    loud = np.nonzero(np.abs(samples.astype(np.int32)) > SILENCE_LEVEL)[0]
+    return bytes(pcm16_to_ulaw(samples[:loud[-1] + 1]))
 
 
 async def one_call(url: str, speech: bytes, deadline: float) -> dict:
