@@ -2,8 +2,11 @@
 
 import asyncio
 import threading
+import wave
 from itertools import pairwise
+from pathlib import Path
 
+import numpy as np
 import pytest
 from channels_redis.core import RedisChannelLayer
 
@@ -46,6 +49,10 @@ def test_it_greets_answers_and_puts_a_do_not_call_request_on_the_list(daphne, em
     assert DoNotCall.objects.filter(phone="+12025550107", source="bot").exists()
     assert "Dana Reyes" in call.summary and "Do not call" in call.summary
     assert call.recording.name.endswith(".wav")
+    with wave.open(str(Path(daphne.media_root) / call.recording.name)) as recording:
+        sides = np.frombuffer(recording.readframes(recording.getnframes()), "<i2").reshape(-1, 2)
+    assert np.abs(sides[:, 0]).max() > 1000, "the caller is on the recording's left channel"
+    assert np.abs(sides[:, 1]).max() > 1000, "the bot is on its right channel"
     assert call.metrics["caller_stop_to_bot_audio_ms"]
     assert call.metrics["marks_echoed"] >= 1
     # The bot hung up through the REST API once its goodbye had been played.
