@@ -18,6 +18,7 @@ class Disposition(models.TextChoices):
     BUSY = "busy", "Busy"
     FAILED = "failed", "Failed"
     HUNG_UP = "hung_up", "Hung up"
+    TRANSFERRED = "transferred", "Transferred to a person"
     COMPLETED = "completed", "Completed without outcome"
 
 

@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
-from calls.models import ApiToken, Call, CallEvent, Listening, TranscriptLine
+from calls.models import ApiToken, Call, CallEvent, Listening, TranscriptLine, TransferAttempt
 
 
 class TranscriptLineInline(admin.TabularInline):
@@ -22,6 +22,16 @@ class CallEventInline(admin.TabularInline):
     can_delete = False
 
 
+class TransferAttemptInline(admin.TabularInline):
+    model = TransferAttempt
+    fk_name = "call"
+    fields = ["created_at", "mode", "target", "requested_by", "reason", "status", "agent_call_sid",
+              "answered_at", "ended_at", "duration_secs", "error"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
 @admin.register(Call)
 class CallAdmin(admin.ModelAdmin):
     list_display = [
@@ -32,8 +42,8 @@ class CallAdmin(admin.ModelAdmin):
     search_fields = ["call_sid", "customer__phone", "customer__first_name", "customer__last_name",
                      "from_number", "to_number"]
     list_select_related = ["campaign", "customer"]
-    raw_id_fields = ["customer", "lead"]
-    inlines = [TranscriptLineInline, CallEventInline]
+    raw_id_fields = ["customer", "lead", "transfer_of"]
+    inlines = [TranscriptLineInline, TransferAttemptInline, CallEventInline]
     date_hierarchy = "created_at"
     # A million calls: skip the unfiltered COUNT(*) the changelist would run on every page.
     show_full_result_count = False

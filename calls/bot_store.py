@@ -16,13 +16,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from botruntime.store import CallContext, Recording, UnknownCall
-from calls import breaker, live
+from calls import breaker, live, transfers
 from calls import events as call_events
 from calls.dialer import settling
 from calls.models import Call, TranscriptLine
 from campaigns import lifecycle
 from campaigns.calling_window import customer_zone
-from campaigns.models import Campaign, Customer, DoNotCall, Lead
+from campaigns.models import Campaign, Customer, Disposition, DoNotCall, Lead
 
 logger = logging.getLogger(__name__)
 
@@ -55,10 +55,24 @@ def wav_bytes(pcm: bytes, sample_rate: int, channels: int) -> bytes:
     return buffer.getvalue()
 
 
+def joined_wav(earlier, pcm: bytes, sample_rate: int, channels: int) -> bytes:
+    """The call's recording so far with a resumed session's after it (when both have the same
+    format; else only the later one, which has what the caller said last)."""
+    try:
+        with earlier.open("rb") as file, wave.open(file) as wav:
+            if (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (sample_rate, channels, 2):
+                pcm = wav.readframes(wav.getnframes()) + pcm
+    except (OSError, wave.Error, EOFError):
+        logger.warning("Could not read the earlier recording %s; keeping the resumed one", earlier.name)
+    return wav_bytes(pcm, sample_rate, channels)
+
+
 def call_context(call: Call) -> CallContext:
     """What a bot session knows of its call: read when the stream starts, and by the script
     editor's preview for a call that is not placed (yet)."""
-    customer, campaign = call.customer, call.campaign
+    # An agent leg briefs the agent about the caller's call: its customer is the one to describe.
+    customer = call.transfer_of.customer if call.transfer_of_id else call.customer
+    campaign = call.campaign
     customer_fields = {}
     if customer:
         customer_fields = {
@@ -92,8 +106,20 @@ def call_context(call: Call) -> CallContext:
     )
 
 
+def _resumable(call: Call, parameters: dict) -> bool:
+    """A second stream for a call is the caller back with the bot after a hand-off no agent
+    took (the TwiML of calls.transfers says so); any other is refused."""
+    return (parameters.get("resume") == transfers.RESUME_AGENT_UNAVAILABLE
+            and call.transfers.exists() and not call.transfers.pending().exists())
+
+
 class DatabaseCallStore:
     """Calls, their transcripts and recordings in the database; the lead's verdict to the dialer."""
+
+    # A stream that resumes a call (the caller back from a hand-off) continues its transcript
+    # and recording: its session's offsets count from its own start, stored after the call's.
+    offset_base_ms = 0
+    resumed = False
 
     def link_call(self, call_sid: str, stream_sid: str, parameters: dict) -> CallContext:
         """Find the Call for a starting stream (by `call_id` param, else CallSid), or create an
@@ -107,6 +133,11 @@ class DatabaseCallStore:
                     raise UnknownCall(f"call {call_id} belongs to {call.call_sid}, not {call_sid}")
             if call is None:
                 call = Call.objects.select_for_update().filter(call_sid=call_sid).first()
+            if call is not None and call.stream_sid and call.stream_sid != stream_sid:
+                if not _resumable(call, parameters):
+                    raise UnknownCall(f"call {call.pk} has had its media stream already")
+                self.resumed, call.summary = True, ""  # its session stores the whole call's again
+                self.offset_base_ms = self._elapsed_ms(call)
             if call is None:
                 caller = str(parameters.get("caller_id", ""))
                 call = Call(direction=Call.Direction.INBOUND, from_number=caller,
@@ -114,7 +145,9 @@ class DatabaseCallStore:
             campaign = call.campaign or _find_campaign(str(parameters.get("campaign_id", "")))
             phone = call.to_number if call.direction == Call.Direction.OUTBOUND else call.from_number
             # A test call is nobody's: a lead's details, if picked, are in its parameters.
-            customer = None if call.is_test else call.customer or _find_customer(parameters, phone)
+            # An agent leg is nobody's either: it describes its caller's customer (call_context).
+            nobodys = call.is_test or call.transfer_of_id
+            customer = None if nobodys else call.customer or _find_customer(parameters, phone)
             call.campaign, call.customer = campaign, customer
             if not call.lead_id and campaign and customer:
                 call.lead = Lead.objects.filter(campaign=campaign, customer=customer).first()
@@ -129,10 +162,18 @@ class DatabaseCallStore:
 
         return call_context(call)
 
+    @staticmethod
+    def _elapsed_ms(call: Call) -> int:
+        answered = call.answered_at or timezone.now()
+        since_answer = int((timezone.now() - answered).total_seconds() * 1000)
+        last = call.transcript.order_by("-offset_ms").values_list("offset_ms", flat=True).first() or 0
+        return max(since_answer, last + 1)
+
     def add_transcript_line(self, call_id: int, speaker: str, text: str, offset_ms: int,
                             unheard: str = "") -> int:
         line = TranscriptLine.objects.create(
-            call_id=call_id, speaker=speaker, text=text, unheard=unheard, offset_ms=max(0, offset_ms)
+            call_id=call_id, speaker=speaker, text=text, unheard=unheard,
+            offset_ms=self.offset_base_ms + max(0, offset_ms),
         )
         live.publish_transcript(line)
         return line.pk
@@ -175,11 +216,17 @@ class DatabaseCallStore:
             if call is None:
                 logger.warning("call %s was deleted before its session finished", call_id)
                 return
-            call.disposition = disposition or call.disposition
+            # An agent took the call: that is its outcome. A stream that ended because the call
+            # was handed over looks like a hang-up to the session, which it was not.
+            handed_over = disposition == Disposition.HUNG_UP and call.transfers.exists()
+            if call.disposition != Disposition.TRANSFERRED and not handed_over:
+                call.disposition = disposition or call.disposition
             call.notes = notes or call.notes
             call.summary = summary
             call.metrics = {**call.metrics, **metrics}
             fields = ["disposition", "notes", "summary", "metrics"]
+            if wav and self.resumed and call.recording:
+                wav = ContentFile(joined_wav(call.recording, *recording))
             if wav:
                 call.recording.save(f"{call.call_sid or call.pk}.wav", wav, save=False)
                 fields.append("recording")

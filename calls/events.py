@@ -45,14 +45,16 @@ def payload(call: Call, *, ended: bool) -> dict:
 
 
 def call_started(call: Call) -> None:
-    if call.is_test:
-        return  # a staff member trying the bot: nothing for the CRM
+    if call.is_test or call.transfer_of_id:
+        return  # a staff member trying the bot, or our own agent briefed: nothing for the CRM
     outbox.emit(EventType.CALL_STARTED, lambda: payload(call, ended=False),
                 campaign_id=call.campaign_id, subject=f"call:{call.pk}")
 
 
 def call_ended_if_ready(call: Call) -> None:
-    if call.is_test or call.status not in Call.FINAL_STATUSES or (call.stream_sid and not call.summary):
+    if call.is_test or call.transfer_of_id or call.status not in Call.FINAL_STATUSES:
+        return
+    if call.stream_sid and not call.summary:
         return
     outbox.emit(EventType.CALL_ENDED, lambda: payload(call, ended=True),
                 campaign_id=call.campaign_id, subject=f"call:{call.pk}")

@@ -47,3 +47,22 @@ def clean_twilio_post(form_class: type[forms.Form], data) -> tuple[dict, dict[st
         except ValidationError as error:
             errors[name] = error.messages
     return cleaned, errors
+
+
+class DialActionForm(TwilioCallForm):
+    """<Dial>'s action request: the dialled leg's outcome."""
+
+    CallStatus = forms.ChoiceField(choices=Call.Status.choices, required=False)
+    DialCallStatus = forms.ChoiceField(
+        choices=[(v, v) for v in ["completed", "answered", "busy", "no-answer", "failed", "canceled"]])
+    DialCallSid = forms.RegexField(regex=CALL_SID, required=False)
+    DialCallDuration = forms.IntegerField(min_value=0, required=False)
+
+
+class ConferenceEventForm(forms.Form):
+    """A <Conference>'s statusCallback: the conference started or ended, someone joined or left."""
+
+    ConferenceSid = forms.CharField(max_length=34)
+    FriendlyName = forms.CharField(max_length=128, required=False)
+    StatusCallbackEvent = forms.CharField(max_length=32)
+    CallSid = forms.RegexField(regex=CALL_SID, required=False)

@@ -57,8 +57,9 @@ class CallQuerySet(models.QuerySet):
         return self.filter(dial_requested_at__gte=moment)
 
     def counted(self):
-        """Every call but staff members' test calls, which count in no figure, list or export."""
-        return self.filter(test="")
+        """Every call but staff members' test calls, which count in no figure, list or export,
+        and the agent legs of warm transfers (a call to our own agent is no campaign call)."""
+        return self.filter(test="", transfer_of__isnull=True)
 
 
 class Call(models.Model):
@@ -124,6 +125,11 @@ class Call(models.Model):
     metrics = models.JSONField(default=dict, blank=True, help_text="Latency figures in ms.")
     error_code = models.CharField(max_length=16, blank=True)
     error_message = models.TextField(blank=True)
+    # A warm transfer's agent leg: the caller's call it briefs an agent about (calls.transfers).
+    transfer_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="agent_legs"
+    )
+    transferred_to = models.CharField(max_length=32, blank=True, help_text="The agent who answered.")
 
     objects = CallQuerySet.as_manager()
 
@@ -265,6 +271,60 @@ class IdempotencyKey(models.Model):
     @staticmethod
     def digest(body: dict) -> str:
         return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+class TransferAttemptQuerySet(models.QuerySet):
+    def pending(self):
+        """Ringing an agent (or briefing one, warm): the hand-off is not decided yet."""
+        return self.filter(status=TransferAttempt.Status.RINGING)
+
+
+class TransferAttempt(models.Model):
+    """One agent rung for a call's hand-off to a person: who, why, and how the agent's leg
+    went. A hand-off that moves on to the next target writes one attempt per target."""
+
+    class Mode(models.TextChoices):
+        COLD = "cold", "Cold"
+        WARM = "warm", "Warm"
+
+    class Status(models.TextChoices):
+        RINGING = "ringing", "Ringing"
+        ANSWERED = "answered", "Answered"
+        NO_ANSWER = "no_answer", "No answer"
+        BUSY = "busy", "Busy"
+        FAILED = "failed", "Failed"
+        DECLINED = "declined", "Declined"
+        CANCELED = "canceled", "Canceled"
+        HUNG_UP_BEFORE_JOIN = "hung_up_before_join", "Hung up before joining"
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="transfers")
+    target = models.CharField(max_length=32)
+    mode = models.CharField(max_length=8, choices=Mode)
+    requested_by = models.CharField(max_length=150, help_text="“bot”, or the staff member who took over.")
+    reason = models.CharField(max_length=300, blank=True)
+    summary = models.TextField(blank=True)
+    # The targets still to try, in order, if this one does not answer.
+    next_targets = models.JSONField(default=list, blank=True)
+    # Warm: the agent's own call, and the conference the caller waits in.
+    agent_call = models.OneToOneField(
+        Call, null=True, blank=True, on_delete=models.SET_NULL, related_name="briefed_transfer"
+    )
+    conference = models.CharField(max_length=64, blank=True)
+    agent_call_sid = models.CharField(max_length=34, blank=True)
+    status = models.CharField(max_length=24, choices=Status, default=Status.RINGING)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    duration_secs = models.PositiveIntegerField(null=True, blank=True)
+
+    objects = TransferAttemptQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["call", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_mode_display()} transfer of {self.call} to {self.target}"
 
 
 class CallEvent(models.Model):

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from calls import breaker, live
+from calls import breaker, live, transfers
 from calls import events as call_events
 from calls.dialer import settling
 from calls.models import Call, CallEvent
@@ -119,6 +119,11 @@ def apply_status_callbacks(callbacks: list[StatusCallback]) -> list[Call]:
             settling.settle_calls(became_final)
         except Exception:
             logger.exception("Settling calls %s failed; the reaper will settle them", became_final)
+        try:
+            # A hand-off this ending decides: an agent leg over, a caller gone while one rang.
+            transfers.calls_ended(became_final)
+        except Exception:
+            logger.exception("Transfers of calls %s could not be followed up", became_final)
         ended = set(became_final)
         breaker.check_campaigns(call.campaign_id for call in moved if call.pk in ended)
     return moved

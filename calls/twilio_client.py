@@ -13,6 +13,9 @@ def twilio_client(timeout: float | None = None) -> Client:
     return client
 
 
+# The status callbacks our calls ask for (Twilio's default is `completed` alone).
+STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
+
 ACCOUNT_NUMBERS_TIMEOUT = 5  # seconds; a staff page waits for the list
 
 

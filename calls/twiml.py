@@ -1,4 +1,5 @@
-"""The TwiML that connects a call to our bot, built with the twilio package's VoiceResponse."""
+"""The TwiML our calls run, built with the twilio package's VoiceResponse: the bot's media
+stream, and the hand-off to a person (calls.transfers)."""
 
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -6,15 +7,50 @@ from calls.twilio_auth import public_websocket_url
 
 # Routed in dialer_site/routing.py; fixed because the Twilio console is configured with it.
 MEDIA_STREAM_PATH = "/twilio/stream/"
+# What Twilio runs after a <Dial> whose action answers nothing more: the call ends.
+HANG_UP = str(VoiceResponse())
 
 
-def connect_to_bot(call) -> str:
+def connect_to_bot(call, **parameters: str) -> str:
     """<Connect><Stream> to our media-stream socket; Twilio hands the call's <Parameter>s
     to the bot in the stream's `start` message (it drops query strings, so no data goes in
-    the URL). Our call id comes last, so no contact-list column can shadow it."""
+    the URL). `parameters` add to the call's own (e.g. resume= for a caller back from a
+    hand-off). Our call id comes last, so no contact-list column can shadow it."""
     response = VoiceResponse()
     connect = response.connect()
     stream = connect.stream(url=public_websocket_url(MEDIA_STREAM_PATH))
-    for name, value in {**call.parameters, "call_id": str(call.pk)}.items():
+    for name, value in {**call.parameters, **parameters, "call_id": str(call.pk)}.items():
         stream.parameter(name=name, value=str(value))
+    return str(response)
+
+
+def dial_number(number: str, *, caller_id: str, timeout: int, action: str) -> str:
+    """A cold hand-off: ring `number` for `timeout` seconds showing `caller_id`; when the
+    agent's leg ends (or never started), Twilio asks `action` what the caller does next."""
+    response = VoiceResponse()
+    dial = response.dial(caller_id=caller_id, timeout=timeout, action=action, method="POST")
+    dial.number(number)
+    return str(response)
+
+
+def conference(name: str, *, wait_url: str, status_callback: str, starts: bool) -> str:
+    """A warm hand-off's room. The caller waits in it (`starts` False: hold music from
+    `wait_url` until the agent comes); the agent's entry starts it. Either one leaving ends
+    it, so nobody is left alone on the line."""
+    response = VoiceResponse()
+    dial = response.dial()
+    dial.conference(
+        name, wait_url=wait_url, wait_method="POST", start_conference_on_enter=starts,
+        end_conference_on_exit=True, beep=False, status_callback=status_callback,
+        status_callback_event="start end join leave", status_callback_method="POST",
+    )
+    return str(response)
+
+
+def hold_music(music_url: str, words: str) -> str:
+    """What a caller waiting for an agent hears: a word, then music until the agent joins."""
+    response = VoiceResponse()
+    if words:
+        response.say(words)
+    response.play(music_url, loop=0)
     return str(response)

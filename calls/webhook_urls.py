@@ -9,4 +9,7 @@ urlpatterns = [
     path("status/", webhooks.status_callback, name="twilio-status"),
     path("amd/", webhooks.amd_callback, name="twilio-amd"),
     path("connect/", webhooks.connect, name="twilio-connect"),
+    path("dial/<int:attempt_id>/", webhooks.dial_action, name="twilio-dial"),
+    path("conference/<int:attempt_id>/", webhooks.conference_status, name="twilio-conference"),
+    path("hold/", webhooks.hold, name="twilio-hold"),
 ]

@@ -1,14 +1,22 @@
 """Twilio's webhooks: thin views that validate, then hand over to calls.inbound / calls.status
 (status callbacks by way of calls.status_stream)."""
 
+from django.conf import settings
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 
-from calls import inbound, status, status_stream
-from calls.forms import AmdCallbackForm, StatusCallbackForm, TwilioCallForm, clean_twilio_post
+from calls import inbound, status, status_stream, transfers
+from calls.forms import (
+    AmdCallbackForm,
+    ConferenceEventForm,
+    DialActionForm,
+    StatusCallbackForm,
+    TwilioCallForm,
+    clean_twilio_post,
+)
 from calls.models import Call
 from calls.status import StatusCallback
 from calls.twilio_auth import twilio_webhook
-from calls.twiml import connect_to_bot
+from calls.twiml import connect_to_bot, hold_music
 
 
 def _bad_request(errors: dict[str, list[str]]) -> HttpResponseBadRequest:
@@ -56,3 +64,32 @@ def connect(request):
     if call is None:
         return HttpResponseBadRequest("Unknown call.")
     return HttpResponse(connect_to_bot(call), content_type="text/xml")
+
+
+@twilio_webhook
+def dial_action(request, attempt_id):
+    """A hand-off's <Dial> ended: what the caller's call does next (calls.transfers)."""
+    data, errors = clean_twilio_post(DialActionForm, request.POST)
+    if errors:
+        return _bad_request(errors)
+    next_twiml = transfers.dial_ended(attempt_id, data)
+    if next_twiml is None:
+        return HttpResponse("Unknown transfer.", status=404)
+    return HttpResponse(next_twiml, content_type="text/xml")
+
+
+@twilio_webhook
+def conference_status(request, attempt_id):
+    data, errors = clean_twilio_post(ConferenceEventForm, request.POST)
+    if errors:
+        return _bad_request(errors)
+    if not transfers.conference_event(attempt_id, data):
+        return HttpResponse("Unknown transfer.", status=404)
+    return HttpResponse(status=204)
+
+
+@twilio_webhook
+def hold(request):
+    """The waitUrl of a warm hand-off's conference: what the caller hears until the agent comes."""
+    return HttpResponse(hold_music(settings.TRANSFER_HOLD_MUSIC_URL, transfers.HOLD_WORDS),
+                        content_type="text/xml")

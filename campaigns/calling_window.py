@@ -7,7 +7,7 @@ from datetime import date, datetime, time
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from campaigns.models import Campaign, Customer
+from campaigns.models import WEEKDAYS, Campaign, Customer
 from campaigns.phones import timezone_for_number
 
 EARLIEST, LATEST = time(8, 0), time(21, 0)
@@ -19,9 +19,6 @@ def _zone(name: str) -> ZoneInfo | None:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return None
-
-
-WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]  # date.weekday()'s order
 
 
 def window(campaign: Campaign, day: date) -> tuple[time, time] | None:

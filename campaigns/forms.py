@@ -4,11 +4,13 @@ import zoneinfo
 from datetime import date, time
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.template import Engine, TemplateSyntaxError
 
 from botruntime.script import script_problems
 from campaigns.calling_window import WEEKDAYS
 from campaigns.models import Campaign
+from campaigns.phones import to_e164
 
 TIMEZONE_CHOICES = [(tz, tz) for tz in sorted(zoneinfo.available_timezones()) if "/" in tz or tz == "UTC"]
 
@@ -101,6 +103,35 @@ class SkipDatesField(forms.CharField):
         return sorted(days)
 
 
+class TransferTargetsField(forms.CharField):
+    """Agents' numbers, a line each (or separated by commas), stored as E.164; an error names
+    the entry that is wrong. Also takes the stored form, a JSON list, as the API sends it."""
+
+    widget = forms.Textarea(attrs={"rows": 3})
+
+    def prepare_value(self, value):
+        return "\n".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value):
+        text = (value or "").strip()
+        if text.startswith("["):
+            try:
+                entries = [str(entry) for entry in json.loads(text)]
+            except (json.JSONDecodeError, TypeError):
+                raise forms.ValidationError("Not a valid JSON list of numbers.") from None
+        else:
+            entries = [part.strip() for part in re.split(r"[,\n;]", text)]
+        targets = []
+        for position, entry in enumerate(filter(None, entries), start=1):
+            try:
+                number = to_e164(entry)
+            except ValidationError as error:
+                raise forms.ValidationError(f"Target {position}: {error.messages[0]}.") from None
+            if number not in targets:
+                targets.append(number)
+        return targets
+
+
 class CampaignForm(forms.ModelForm):
     retry_delays_minutes = RetryDelaysField(
         label="Retry delays (minutes)", required=False,
@@ -124,8 +155,25 @@ class CampaignForm(forms.ModelForm):
         help_text="Holidays, in each contact's own calendar: 2026-12-25, 2027-01-01.",
     )
 
+    transfer_targets = TransferTargetsField(
+        label="Transfer to", required=False,
+        help_text="The agents' numbers, a line each, with the country code: +12025550123. Empty: "
+        "the bot never hands a call over and offers a callback instead.",
+    )
+    agent_timezone = forms.ChoiceField(
+        label="Agents' time zone", required=False, choices=[("", "The campaign's default time zone"),
+                                                            *TIMEZONE_CHOICES],
+    )
+    agent_hours = WeekdayHoursField(
+        label="Agent hours", required=False,
+        help_text="When agents take calls, a line per weekday in their time zone: “Mon 09:00-17:00”. "
+        "Empty: at any time; otherwise a day not written has no agents. Outside these hours the bot "
+        "offers a callback instead of handing over.",
+    )
+
     # Left empty (or not posted, by a form older than them), these take the campaign's default.
-    DEFAULTED = ["breaker_threshold_percent", "breaker_window_seconds", "breaker_min_calls"]
+    DEFAULTED = ["breaker_threshold_percent", "breaker_window_seconds", "breaker_min_calls",
+                 "transfer_order", "transfer_mode", "agent_ring_timeout_secs", "transfer_unanswered"]
 
     # Old names a saved form or script may still post: "local" was the lite stack's name
     # until the natural stack came beside it.
@@ -141,6 +189,8 @@ class CampaignForm(forms.ModelForm):
             "weekday_hours", "skip_dates", "max_attempts_per_day", "ai_disclosure", "recording_notice",
             "breaker_enabled", "breaker_threshold_percent", "breaker_window_seconds", "breaker_min_calls",
             "caller_id_daily_cap",
+            "transfer_targets", "transfer_order", "transfer_mode", "agent_timezone", "agent_hours",
+            "agent_ring_timeout_secs", "transfer_unanswered",
         ]
         widgets = {
             "greeting_template": forms.Textarea(attrs={"rows": 3}),
@@ -168,6 +218,12 @@ class CampaignForm(forms.ModelForm):
             "breaker_threshold_percent": "Pause when at least this share of the judged calls failed.",
             "breaker_window_seconds": "Judge the calls placed in this many seconds before the latest.",
             "breaker_min_calls": "Judge only once at least this many calls in the window have ended.",
+            "transfer_order": "Whom an agent hand-off rings first; whoever does not answer passes it on "
+            "to the next target, until every target was tried.",
+            "transfer_mode": "Cold: the caller hears ringing and then the agent. Warm: the caller holds "
+            "(music) while the bot tells the agent who is waiting and why, then they are joined.",
+            "agent_ring_timeout_secs": "Ring each agent this long (5 to 120 seconds) before the next.",
+            "transfer_unanswered": "When no agent answered, the caller is back with the bot either way.",
         }
 
     def __init__(self, data=None, *args, **kwargs):
@@ -218,7 +274,7 @@ class CampaignForm(forms.ModelForm):
         if starts and ends and ends <= starts:
             self.add_error("ends_at", "The campaign must end after it starts.")
         for name in self.DEFAULTED:
-            if cleaned.get(name) is None and name not in self.errors:
+            if cleaned.get(name) in (None, "") and name not in self.errors:
                 cleaned[name] = Campaign._meta.get_field(name).default
         return cleaned
 

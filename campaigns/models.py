@@ -1,4 +1,5 @@
-from datetime import time
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import connection, models
@@ -24,7 +25,23 @@ DEFAULT_AI_DISCLOSURE = "You are speaking with an automated AI assistant."
 DEFAULT_RECORDING_NOTICE = "This call is recorded."
 
 
+WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]  # date.weekday()'s order
+
+
 class Campaign(models.Model):
+    class TransferOrder(models.TextChoices):
+        IN_ORDER = "in_order", "In order: the first target first, then the next"
+        ROUND_ROBIN = "round_robin", "Round robin: each hand-off starts with the next target"
+
+    class TransferMode(models.TextChoices):
+        COLD = "cold", "Cold: the caller is put straight through to the agent"
+        WARM = "warm", "Warm: the bot briefs the agent first while the caller holds"
+
+    class TransferUnanswered(models.TextChoices):
+        OFFER_CALLBACK = "offer_callback", "Back to the bot, which offers a callback and books it"
+        END_CALL_WITH_CALLBACK = ("end_call_with_callback",
+                                  "Back to the bot, which books a callback and ends the call")
+
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         SCHEDULED = "scheduled", "Scheduled"
@@ -107,6 +124,27 @@ class Campaign(models.Model):
     breaker_min_calls = models.PositiveSmallIntegerField(
         "fewest calls judged", default=5, validators=[MinValueValidator(1), MaxValueValidator(1000)])
 
+    # The hand-off to a person (calls.transfers).
+    transfer_targets = models.JSONField(
+        default=list, blank=True,
+        help_text="The agents' numbers (E.164) a call is handed to, tried one after the other.")
+    transfer_order = models.CharField(max_length=16, choices=TransferOrder, default=TransferOrder.IN_ORDER)
+    transfer_mode = models.CharField(max_length=8, choices=TransferMode, default=TransferMode.COLD)
+    agent_timezone = models.CharField(
+        "agents' time zone", max_length=64, blank=True,
+        help_text="The zone the agent hours are in. Empty: the campaign's default time zone.")
+    agent_hours = models.JSONField(
+        default=dict, blank=True,
+        help_text='When agents take calls, per weekday: {"mon": ["09:00", "17:00"], "sat": []}. '
+        "Empty: at any time; otherwise a day not named has no agents.")
+    agent_ring_timeout_secs = models.PositiveSmallIntegerField(
+        "agent ring timeout (seconds)", default=20, validators=[MinValueValidator(5), MaxValueValidator(120)])
+    transfer_unanswered = models.CharField(
+        "when no agent answers", max_length=24, choices=TransferUnanswered,
+        default=TransferUnanswered.OFFER_CALLBACK)
+    # Where the next round-robin hand-off starts (a counter, taken modulo the targets).
+    transfer_rotation = models.PositiveIntegerField(default=0, editable=False)
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -129,6 +167,44 @@ class Campaign(models.Model):
     def opening_notices(self) -> list[str]:
         """What every call says before the greeting, in order (templates, like the greeting)."""
         return [notice for notice in (self.ai_disclosure, self.recording_notice) if notice]
+
+    @property
+    def agent_zone(self) -> ZoneInfo:
+        for name in (self.agent_timezone, self.default_timezone):
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+        return ZoneInfo("UTC")
+
+    def _agent_window(self, day) -> tuple[time, time] | None:
+        hours = self.agent_hours.get(WEEKDAYS[day.weekday()])
+        return (time.fromisoformat(hours[0]), time.fromisoformat(hours[1])) if hours else None
+
+    def agents_available(self, at: datetime) -> bool:
+        """Whether agents take calls at this moment (their hours, in their zone)."""
+        if not self.agent_hours:
+            return True
+        local = at.astimezone(self.agent_zone)
+        hours = self._agent_window(local.date())
+        return hours is not None and hours[0] <= local.time() < hours[1]
+
+    def agents_open_at(self, after: datetime) -> datetime | None:
+        """The next moment agents take calls (`after` itself if they do now); None if no
+        weekday has agent hours."""
+        if self.agents_available(after):
+            return after
+        zone = self.agent_zone
+        local = after.astimezone(zone)
+        for days in range(8):
+            day = local.date() + timedelta(days=days)
+            hours = self._agent_window(day)
+            if hours is None:
+                continue
+            opens = datetime.combine(day, hours[0], tzinfo=zone)
+            if opens > after:
+                return opens
+        return None
 
 
 class CampaignEvent(models.Model):

@@ -24,7 +24,7 @@ from calls.dialer.pacing import account_pacer
 from calls.dialer.twilio_errors import CALLER_ID_REFUSED, DialError, explain
 from calls.models import Call
 from calls.twilio_auth import with_retries
-from calls.twilio_client import twilio_client
+from calls.twilio_client import STATUS_EVENTS, twilio_client
 from calls.twiml import connect_to_bot
 from campaigns import caller_ids, calling_window, lifecycle
 from campaigns.models import Campaign, DoNotCall, Lead
@@ -38,7 +38,6 @@ PACER_WAIT_SECONDS = 30
 # is given back: its lead is dialled later instead of holding a concurrency slot for ever.
 TOKEN_PATIENCE = timedelta(minutes=5)
 TRANSIENT_RETRY = timedelta(seconds=30)
-STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
 
 
 def place_call(call_id: int, pacer_wait: float | None = None, rest_timeout: float | None = None) -> None:
