@@ -166,8 +166,9 @@ def _ring_seconds(call: Call) -> int:
 
 def _dial_twiml(call: Call, attempt: TransferAttempt) -> str:
     action = with_retries(public_url(reverse("twilio-dial", args=[attempt.pk])))
+    answered = with_retries(public_url(reverse("twilio-dial-answered", args=[attempt.pk])))
     return twiml.dial_number(attempt.target, caller_id=our_number(call), timeout=_ring_seconds(call),
-                             action=action)
+                             action=action, answered=answered)
 
 
 def _redirect(call_sid: str, new_twiml: str) -> None:
@@ -222,7 +223,19 @@ def back_to_bot_twiml(call: Call) -> str:
     return twiml.connect_to_bot(call, resume=RESUME_AGENT_UNAVAILABLE, transfer_unanswered=unanswered)
 
 
-# -- cold: the <Dial> action ---------------------------------------------------------------
+# -- cold: the agent's leg answered, the <Dial> action -------------------------------------
+
+def agent_answered(attempt_id: int, agent_call_sid: str) -> bool:
+    """The <Number>'s statusCallback: the agent answered and is talking with the caller now.
+    False for an attempt we do not know."""
+    attempt = TransferAttempt.objects.select_related("call").filter(pk=attempt_id).first()
+    if attempt is None:
+        return False
+    answered = {"answered_at": timezone.now(), "agent_call_sid": agent_call_sid}
+    if _settle(attempt, TransferAttempt.Status.ANSWERED, **answered):
+        _transferred(attempt.call, attempt.target)
+    return True
+
 
 def dial_ended(attempt_id: int, params: dict) -> str | None:
     """Twilio's <Dial> action: the agent's leg is over (or never began). Record it and say
@@ -234,13 +247,17 @@ def dial_ended(attempt_id: int, params: dict) -> str | None:
             return None
         call = Call.objects.select_related("campaign").get(pk=attempt.call_id)
         status = DIAL_OUTCOMES.get(params["DialCallStatus"], TransferAttempt.Status.FAILED)
-        duration = params.get("DialCallDuration")
+        duration, now = params.get("DialCallDuration"), timezone.now()
         fields = {"agent_call_sid": params.get("DialCallSid") or "", "duration_secs": duration}
         if status == TransferAttempt.Status.ANSWERED:
-            fields |= {"answered_at": timezone.now() - timedelta(seconds=duration or 0),
-                       "ended_at": timezone.now()}
-        if _settle(attempt, status, **fields) and status == TransferAttempt.Status.ANSWERED:
-            _transferred(call, attempt.target)
+            # Its answer was reported already (agent_answered), unless that callback was lost.
+            fields |= {"answered_at": now - timedelta(seconds=duration or 0), "ended_at": now}
+            if _settle(attempt, status, **fields):
+                _transferred(call, attempt.target)
+            TransferAttempt.objects.filter(pk=attempt.pk, ended_at__isnull=True).update(
+                ended_at=now, duration_secs=duration)
+        else:
+            _settle(attempt, status, **fields)
         attempt.refresh_from_db()
         caller_gone = params.get("CallStatus") in Call.FINAL_STATUSES
         if attempt.status == TransferAttempt.Status.ANSWERED or caller_gone:

@@ -24,12 +24,14 @@ def connect_to_bot(call, **parameters: str) -> str:
     return str(response)
 
 
-def dial_number(number: str, *, caller_id: str, timeout: int, action: str) -> str:
-    """A cold hand-off: ring `number` for `timeout` seconds showing `caller_id`; when the
-    agent's leg ends (or never started), Twilio asks `action` what the caller does next."""
+def dial_number(number: str, *, caller_id: str, timeout: int, action: str, answered: str) -> str:
+    """A cold hand-off: ring `number` for `timeout` seconds showing `caller_id`. Twilio tells
+    `answered` the moment the agent answers, and asks `action` what the caller does next
+    once the agent's leg has ended (or never started)."""
     response = VoiceResponse()
     dial = response.dial(caller_id=caller_id, timeout=timeout, action=action, method="POST")
-    dial.number(number)
+    dial.number(number, status_callback_event="answered", status_callback=answered,
+                status_callback_method="POST")
     return str(response)
 
 

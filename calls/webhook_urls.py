@@ -10,6 +10,7 @@ urlpatterns = [
     path("amd/", webhooks.amd_callback, name="twilio-amd"),
     path("connect/", webhooks.connect, name="twilio-connect"),
     path("dial/<int:attempt_id>/", webhooks.dial_action, name="twilio-dial"),
+    path("dial/<int:attempt_id>/answered/", webhooks.dial_answered, name="twilio-dial-answered"),
     path("conference/<int:attempt_id>/", webhooks.conference_status, name="twilio-conference"),
     path("hold/", webhooks.hold, name="twilio-hold"),
 ]

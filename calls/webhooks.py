@@ -79,6 +79,18 @@ def dial_action(request, attempt_id):
 
 
 @twilio_webhook
+def dial_answered(request, attempt_id):
+    """A hand-off's agent answered (the <Number>'s statusCallback, for its own leg's CallSid)."""
+    data, errors = clean_twilio_post(StatusCallbackForm, request.POST)
+    if errors:
+        return _bad_request(errors)
+    answered = data["CallStatus"] == Call.Status.IN_PROGRESS
+    if answered and not transfers.agent_answered(attempt_id, data["CallSid"]):
+        return HttpResponse("Unknown transfer.", status=404)
+    return HttpResponse(status=204)
+
+
+@twilio_webhook
 def conference_status(request, attempt_id):
     data, errors = clean_twilio_post(ConferenceEventForm, request.POST)
     if errors:

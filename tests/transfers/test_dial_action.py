@@ -103,3 +103,34 @@ def test_a_malformed_action_is_a_bad_request(twilio_post, ringing):
 def test_the_caller_still_on_the_line_keeps_its_call_live(twilio_post, ringing, live_call):
     twilio_post(f"/twilio/dial/{ringing.pk}/", action(ringing, "no-answer"))
     assert refreshed(live_call).status == Call.Status.IN_PROGRESS
+
+
+
+def test_the_agent_answering_shows_the_call_transferred_while_they_talk(
+        twilio, twilio_post, ringing, live_call):
+    number = ET.fromstring(twilio.twiml_of(live_call.call_sid)).find("./Dial/Number")
+    assert number.get("statusCallbackEvent") == "answered"
+    assert number.get("statusCallback") == (
+        f"https://dialer.example.com/twilio/dial/{ringing.pk}/answered/#rc=3&rp=all")
+
+    response = twilio_post(f"/twilio/dial/{ringing.pk}/answered/", {
+        "CallSid": AGENT_LEG, "ParentCallSid": live_call.call_sid, "CallStatus": "in-progress"})
+
+    assert response.status_code == 204
+    attempt = refreshed(ringing)
+    assert (attempt.status, attempt.agent_call_sid, attempt.ended_at) == ("answered", AGENT_LEG, None)
+    call = refreshed(live_call)
+    assert (call.disposition, call.transferred_to, call.status) == (
+        Disposition.TRANSFERRED, AGENT_1, Call.Status.IN_PROGRESS)
+
+    # The conversation over, the action fills in how long it lasted; the call then ends.
+    response = twilio_post(f"/twilio/dial/{ringing.pk}/", action(ringing, "completed", DialCallDuration="61"))
+    assert ET.fromstring(response.content).findall("*") == []
+    attempt = refreshed(ringing)
+    assert (attempt.status, attempt.duration_secs) == ("answered", 61) and attempt.ended_at
+
+
+def test_a_forged_answer_is_refused(twilio_post, ringing, live_call):
+    response = twilio_post(f"/twilio/dial/{ringing.pk}/answered/", {
+        "CallSid": AGENT_LEG, "CallStatus": "in-progress"}, signature="forged")
+    assert response.status_code == 403 and refreshed(ringing).status == "ringing"
