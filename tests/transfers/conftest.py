@@ -8,6 +8,7 @@ import pytest
 from twilio.base.exceptions import TwilioRestException
 
 from calls import transfers
+from calls.dialer import reaper
 from calls.models import Call
 from campaigns.models import Lead
 from tests import factory
@@ -38,7 +39,11 @@ class FakeTwilio:
                     if fake.refuse_update:
                         raise TwilioRestException(400, "/Calls", "refused", code=fake.refuse_update)
                     fake.updates.append((sid, fields))
-                return SimpleNamespace(update=update)
+
+                def fetch():  # a live call, as Twilio says of one ringing an agent or holding
+                    return SimpleNamespace(sid=sid, status="in-progress", duration=None, answered_by=None,
+                                           start_time=None, end_time=None, price=None, price_unit=None)
+                return SimpleNamespace(update=update, fetch=fetch)
 
             def create(self, **fields):
                 if fake.refuse_create:
@@ -57,6 +62,7 @@ class FakeTwilio:
 def twilio(monkeypatch):
     fake = FakeTwilio()
     monkeypatch.setattr(transfers, "twilio_client", fake)
+    monkeypatch.setattr(reaper, "twilio_client", fake)
     return fake
 
 

@@ -3,12 +3,16 @@ stream is accepted (only then), and its session continues the call's transcript;
 that ended because the call was handed over records no hang-up."""
 
 import wave
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from botruntime.store import UnknownCall
 from calls.bot_store import DatabaseCallStore
+from calls.dialer import reaper
 from calls.models import TransferAttempt
+from calls.transfers import request_transfer
 from campaigns.models import Disposition
 from tests import factory
 from tests.transfers.conftest import AGENT_1, refreshed
@@ -99,3 +103,18 @@ def test_a_resumed_sessions_recording_follows_the_first(live_call, settings, tmp
     with refreshed(live_call).recording.open("rb") as file, wave.open(file) as wav:
         frames = wav.readframes(wav.getnframes())
     assert frames == b"\x01\x00" * 8000 + b"\x02\x00" * 4000
+
+
+def test_a_call_ringing_an_agent_without_its_stream_is_not_taken_for_dead(twilio, live_call, settings):
+    """Its media stream ended for the hand-off, so it shows no life: the reaper asks Twilio,
+    which says it is in progress, and it stays so (no failure, no hang-up, no settling)."""
+    assert request_transfer(live_call.pk, reason="interested", summary="").started
+    live_call.last_heard_at = timezone.now() - timedelta(minutes=5)
+    live_call.save(update_fields=["last_heard_at"])
+
+    assert reaper.reap()["fetched"] == 1
+
+    call = refreshed(live_call)
+    assert call.status == "in-progress" and call.ended_at is None and call.disposition == ""
+    assert call.last_heard_at > timezone.now() - timedelta(seconds=10)
+    assert call.transfers.get().status == "ringing"
