@@ -45,7 +45,6 @@ REST_TIMEOUT = 10  # seconds; the bot's session (or a staff page) waits for the 
 DEFAULT_RING_SECONDS = Campaign._meta.get_field("agent_ring_timeout_secs").default
 # The briefing's text travels in the agent leg's inline TwiML (Twilio takes 4,000 characters).
 SUMMARY_MAX_CHARS = 1500
-HOLD_WORDS = "Please hold while I connect you."
 CALLER_GONE = "The caller hung up while the agent was rung."
 
 
@@ -287,7 +286,7 @@ def _start_warm(call: Call, attempt: TransferAttempt) -> None:
 def _conference_twiml(attempt: TransferAttempt, *, starts: bool) -> str:
     return twiml.conference(
         attempt.conference, starts=starts,
-        wait_url=public_url(reverse("twilio-hold")),
+        wait_url=settings.TRANSFER_WAIT_URL,
         status_callback=with_retries(public_url(reverse("twilio-conference", args=[attempt.pk]))),
     )
 

@@ -36,8 +36,8 @@ def dial_number(number: str, *, caller_id: str, timeout: int, action: str, answe
 
 
 def conference(name: str, *, wait_url: str, status_callback: str, starts: bool) -> str:
-    """A warm hand-off's room. The caller waits in it (`starts` False: hold music from
-    `wait_url` until the agent comes); the agent's entry starts it. Either one leaving ends
+    """A warm hand-off's room. The caller waits in it (`starts` False: the music `wait_url`
+    plays until the agent comes); the agent's entry starts it. Either one leaving ends
     it, so nobody is left alone on the line."""
     response = VoiceResponse()
     dial = response.dial()
@@ -46,13 +46,4 @@ def conference(name: str, *, wait_url: str, status_callback: str, starts: bool) 
         end_conference_on_exit=True, beep=False, status_callback=status_callback,
         status_callback_event="start end join leave", status_callback_method="POST",
     )
-    return str(response)
-
-
-def hold_music(music_url: str, words: str) -> str:
-    """What a caller waiting for an agent hears: a word, then music until the agent joins."""
-    response = VoiceResponse()
-    if words:
-        response.say(words)
-    response.play(music_url, loop=0)
     return str(response)

@@ -12,5 +12,4 @@ urlpatterns = [
     path("dial/<int:attempt_id>/", webhooks.dial_action, name="twilio-dial"),
     path("dial/<int:attempt_id>/answered/", webhooks.dial_answered, name="twilio-dial-answered"),
     path("conference/<int:attempt_id>/", webhooks.conference_status, name="twilio-conference"),
-    path("hold/", webhooks.hold, name="twilio-hold"),
 ]

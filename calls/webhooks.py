@@ -1,7 +1,6 @@
 """Twilio's webhooks: thin views that validate, then hand over to calls.inbound / calls.status
 (status callbacks by way of calls.status_stream)."""
 
-from django.conf import settings
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 
 from calls import inbound, status, status_stream, transfers
@@ -16,7 +15,7 @@ from calls.forms import (
 from calls.models import Call
 from calls.status import StatusCallback
 from calls.twilio_auth import twilio_webhook
-from calls.twiml import connect_to_bot, hold_music
+from calls.twiml import connect_to_bot
 
 
 def _bad_request(errors: dict[str, list[str]]) -> HttpResponseBadRequest:
@@ -98,10 +97,3 @@ def conference_status(request, attempt_id):
     if not transfers.conference_event(attempt_id, data):
         return HttpResponse("Unknown transfer.", status=404)
     return HttpResponse(status=204)
-
-
-@twilio_webhook
-def hold(request):
-    """The waitUrl of a warm hand-off's conference: what the caller hears until the agent comes."""
-    return HttpResponse(hold_music(settings.TRANSFER_HOLD_MUSIC_URL, transfers.HOLD_WORDS),
-                        content_type="text/xml")

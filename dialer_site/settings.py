@@ -234,9 +234,9 @@ TWILIO_CALLER_ID = env_str("TWILIO_CALLER_ID")
 # The longest an outbound call may last (Twilio's TimeLimit): Twilio ends it then, even if
 # the bot that should have hung up died with its process.
 TWILIO_TIME_LIMIT_SECONDS = env_int("TWILIO_TIME_LIMIT_SECONDS", 3600)
-# What a caller waiting for an agent (a warm hand-off) hears: Twilio's own hold music by default.
-TRANSFER_HOLD_MUSIC_URL = env_str(
-    "TRANSFER_HOLD_MUSIC_URL", "http://com.twilio.music.classical.s3.amazonaws.com/BusyStrings.mp3")
+# What a caller waiting for an agent (a warm hand-off) hears: the conference's waitUrl, TwiML
+# that plays music (Twilio's own hold music by default; the bot has said "please hold").
+TRANSFER_WAIT_URL = env_str("TRANSFER_WAIT_URL", "http://twimlets.com/holdmusic?Bucket=com.twilio.music.classical")
 # Outbound calls per second the account may create (1 for a new Twilio account).
 TWILIO_CALLS_PER_SECOND = env_float("TWILIO_CALLS_PER_SECOND", 1.0)
 if not TWILIO_VALIDATE_SIGNATURES and not DEBUG:

@@ -57,7 +57,7 @@ def test_the_agent_is_rung_as_its_own_call_whose_bot_briefs_them(twilio, holding
 def test_the_caller_holds_in_the_conference_with_music(twilio, holding, live_call):
     conference = ET.fromstring(twilio.twiml_of(live_call.call_sid)).find("./Dial/Conference")
     assert conference.text == f"transfer-{holding.pk}"
-    assert conference.get("waitUrl") == "https://dialer.example.com/twilio/hold/"
+    assert conference.get("waitUrl") == "http://twimlets.com/holdmusic?Bucket=com.twilio.music.classical"
     assert conference.get("startConferenceOnEnter") == "false"
     assert conference.get("endConferenceOnExit") == "true"
     assert conference.get("statusCallback").startswith(f"https://dialer.example.com/twilio/conference/{holding.pk}/")
