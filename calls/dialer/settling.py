@@ -78,6 +78,10 @@ def settle_calls(call_ids: list[int]) -> None:
                        and lead.state in Lead.IN_FLIGHT_STATES)
             verdict = ((lead.last_outcome if current else "") or call.disposition
                        or disposition_from_status(call))
+            if call.disposition == Disposition.TRANSFERRED:
+                # An agent took the call: that is what came of it, whatever verdict the bot's
+                # session stored last (its summary may be written after the agent answered).
+                verdict = Disposition.TRANSFERRED
             if not call.disposition:
                 call.disposition = verdict
                 call.save(update_fields=["disposition"])

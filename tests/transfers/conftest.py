@@ -1,19 +1,26 @@
 """Hand-off tests: a campaign with agents, a live call of Dana's, and a stand-in for Twilio's
-REST API that records what the product asked of it (the end-to-end tests use the emulator)."""
+REST API that records what the product asked of it; for the end-to-end tests, the Twilio
+emulator with callers and agents, and a real daphne (tests/botruntime's) it calls."""
 
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import pytest
+import redis
 from twilio.base.exceptions import TwilioRestException
 
 from calls import transfers
 from calls.dialer import reaper
+from calls.dialer.pacing import BUCKET_KEY
 from calls.models import Call
 from campaigns.models import Lead
 from tests import factory
+from tests.botruntime.conftest import ACCOUNT_SID, AUTH_TOKEN, daphne, voices  # noqa: F401 (fixtures)
+from tests.web_processes import forget_all, web_process
+from tests.webhooks.conftest import twilio_post, twilio_signature  # noqa: F401 (fixtures)
+from twilio_emulator import EmulatorThread, Scenario, Timing
 
-AGENT_1, AGENT_2 = "+12025550181", "+12025550182"
+AGENT_1, AGENT_2 = "+12025550181", "+12025550182"  # (the end-to-end tests' agents: below)
 
 
 @dataclass
@@ -89,4 +96,56 @@ def a_live_call(campaign) -> Call:
     return factory.answer(factory.call(factory.lead(campaign), from_number="+12025550100"))
 
 
-from tests.webhooks.conftest import twilio_post, twilio_signature  # noqa: E402, F401  (fixtures)
+# -- end to end -----------------------------------------------------------------------------
+
+# The emulator's agents: AGENT_1 answers and talks, AGENT_2 never answers, AGENT_BRIEFED
+# listens for the bot's briefing first (warm).
+OUR_NUMBER = "+12025550100"
+AGENT_BRIEFED = "+12025550183"
+INTERESTED = {"say": "Yes, I am interested. Tell me more."}
+CALL_ME_BACK = {"say": "Please call me back tomorrow at ten."}
+
+SCENARIO = {
+    "defaults": {"ring": 0.1, "turn_silence": 0.6, "first_turn_timeout": 8},
+    "callees": [
+        # Dana, whom an agent takes: she stays on the line until the agent hangs up.
+        {"pattern": "61$", "name": "wants-an-agent", "script": [INTERESTED, {"hangup_after": 60}]},
+        # Dana, back with the bot when no agent came: she asks for the callback it offers.
+        {"pattern": "62$", "name": "back-with-the-bot", "script": [
+            INTERESTED, {"expect": {"text": "call you back", "within": 60}}, CALL_ME_BACK,
+            {"hangup_after": 90}]},
+        {"pattern": "81$", "name": "agent", "ring": 1, "script": [
+            {"say": "Hello, this is Sam from the sales team."}, {"hangup_after": 6}]},
+        {"pattern": "82$", "name": "agent-away", "behaviour": "no-answer"},
+        {"pattern": "83$", "name": "agent-briefed", "ring": 1, "script": [
+            {"expect": {"text": "Dana Reyes is waiting on the line", "within": 30}},
+            {"pause": 4}, {"say": "Hello Dana, this is Sam."}, {"hangup_after": 20}]},
+    ],
+    "fallback": {"name": "polite", "script": [{"say": "Hello? Who is this?"}, {"hangup_after": 30}]},
+}
+
+
+@pytest.fixture(scope="session")
+def emulator():
+    """The Twilio emulator with callers and agents; the imported `daphne` fixture points it at
+    the web process."""
+    with EmulatorThread(ACCOUNT_SID, AUTH_TOKEN, scenario=Scenario.load(SCENARIO), cps=50,
+                        timing=Timing(hangup_wait_seconds=1.0)) as twilio:
+        yield twilio
+
+
+@pytest.fixture
+def product(daphne, emulator, worker, settings):  # noqa: F811 (daphne: the imported fixture)
+    """The test process (its Celery worker and status-callback applier) speaks to the same
+    emulator and names the same public address as daphne; one web process has room."""
+    settings.PUBLIC_BASE_URL = daphne.base_url
+    settings.TWILIO_API_BASE_URL = emulator.base_url
+    settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = ACCOUNT_SID, AUTH_TOKEN
+    settings.WEB_HEARTBEAT_SECONDS = 3600
+    redis.Redis.from_url(settings.REDIS_URL).delete(BUCKET_KEY)
+    forget_all()
+    web_process("tests-web", 100)
+    yield daphne
+    forget_all()
+
+

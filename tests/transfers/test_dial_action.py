@@ -5,6 +5,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from calls.dialer import settling
 from calls.models import Call, TransferAttempt
 from calls.transfers import request_transfer
 from campaigns.models import Disposition, Lead
@@ -134,3 +135,15 @@ def test_a_forged_answer_is_refused(twilio_post, ringing, live_call):
     response = twilio_post(f"/twilio/dial/{ringing.pk}/answered/", {
         "CallSid": AGENT_LEG, "CallStatus": "in-progress"}, signature="forged")
     assert response.status_code == 403 and refreshed(ringing).status == "ringing"
+
+
+def test_an_agents_call_settles_its_lead_as_transferred_whatever_the_bot_said_last(
+        twilio_post, ringing, live_call):
+    twilio_post(f"/twilio/dial/{ringing.pk}/answered/", {"CallSid": AGENT_LEG, "CallStatus": "in-progress"})
+    settling.record_outcome(live_call.lead_id, Disposition.INTERESTED)  # the bot's summary, late
+
+    Call.objects.filter(pk=live_call.pk).update(status=Call.Status.COMPLETED)
+    settling.settle_calls([live_call.pk])
+
+    lead = Lead.objects.get(pk=live_call.lead_id)
+    assert (lead.state, lead.last_outcome) == (Lead.State.DONE, Disposition.TRANSFERRED)
