@@ -188,15 +188,20 @@ def pool(workers: int = 0) -> ProcessPoolExecutor:
     """The process's speech worker pool: pocketsphinx here, and Whisper, Piper and the intent
     encoder (`botruntime.neural`) for the natural stack and the agent. Spawned, not forked:
     daphne's threads must not be copied. Its size, fixed by the first call: `workers`, else
-    BOT_ASR_WORKERS, else one per core (a process without Django settings, like the voice
-    emulators, passes `workers`)."""
+    BOT_ASR_WORKERS, else `default_workers()` (a process without Django settings, like the
+    voice emulators, passes `workers`)."""
     global _pool
     if _pool is None:
         with _pool_lock:
             if _pool is None:
-                workers = workers or settings.BOT_ASR_WORKERS or max(1, (os.cpu_count() or 2))
+                workers = workers or settings.BOT_ASR_WORKERS or default_workers()
                 _pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
     return _pool
+
+
+def default_workers() -> int:
+    """The host's cores shared out among its web processes (each has a pool of its own)."""
+    return max(1, (os.cpu_count() or 2) // max(1, settings.WEB_PROCESSES))
 
 
 def warm_up(phrases: tuple[str, ...] | None = None) -> None:

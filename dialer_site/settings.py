@@ -260,8 +260,12 @@ BOT_WARM_UP = env_bool("BOT_WARM_UP", True)
 # "natural": every call on that offline stack, whatever its campaign says (benchmarks).
 BOT_SERVICES = env_str("BOT_SERVICES")
 # Speech worker processes (pocketsphinx, Whisper, Piper, the intent encoder) per daphne
-# process; 0 means one per core.
+# process; 0 shares the host's cores out among its WEB_PROCESSES.
 BOT_ASR_WORKERS = env_int("BOT_ASR_WORKERS", 0)
+# Web processes on this host (`make run` starts this many; in production, the dialer-web
+# instances per host). Each has its own speech worker pool: one per core each would put
+# cores x processes decoders on the cores.
+WEB_PROCESSES = env_int("WEB_PROCESSES", 1)
 # The natural stack's models and the intent encoder; empty: the files their packages ship.
 WHISPER_MODEL_PATH = env_str("WHISPER_MODEL_PATH")
 PIPER_VOICE_PATH = env_str("PIPER_VOICE_PATH")

@@ -223,3 +223,15 @@ def test_a_caller_interrupts_the_bot_but_not_its_last_words(ending, interrupts):
     strategy.add_event_handler("on_user_turn_started", lambda _strategy, params: turns.append(params))
     asyncio.run(strategy.process_frame(VADUserStartedSpeakingFrame()))
     assert [turn.enable_interruptions for turn in turns] == [interrupts]
+
+
+def test_the_speech_workers_share_the_hosts_cores_among_its_web_processes(settings, monkeypatch):
+    from botruntime import asr
+
+    monkeypatch.setattr(asr.os, "cpu_count", lambda: 4)
+    settings.WEB_PROCESSES = 1
+    assert asr.default_workers() == 4
+    settings.WEB_PROCESSES = 2
+    assert asr.default_workers() == 2
+    settings.WEB_PROCESSES = 8
+    assert asr.default_workers() == 1

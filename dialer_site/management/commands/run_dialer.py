@@ -53,7 +53,8 @@ class Command(BaseCommand):
         base_dir = Path(settings.BASE_DIR)
         run_dir = base_dir / ".run"
         run_dir.mkdir(exist_ok=True)
-        env = {**os.environ, "PORT": str(port), "DIALER_HOST": host,
+        # WEB_PROCESSES tells each web process how many share the host's cores (botruntime.asr).
+        env = {**os.environ, "PORT": str(port), "DIALER_HOST": host, "WEB_PROCESSES": str(web_processes),
                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
         manager = RestartingManager(Printer(sys.stdout))
 
