@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from asgiref.sync import ThreadSensitiveContext
 from channels.db import database_sync_to_async
 from django.conf import settings
 from pipecat.frames.frames import (
@@ -329,11 +330,16 @@ class BotSession:
     # -- the run ---------------------------------------------------------------------------
 
     async def run(self) -> None:
-        try:
-            await self._link_and_run()
-        finally:
-            self.pipeline_running = False
-            self._ready.set()
+        # The session's database work (transcript lines, the outcome the agent records before
+        # it answers, the WAV at the end) runs in a thread of its own: Channels gives a
+        # consumer none, so every call in the process queued behind one thread, and a
+        # recording being encoded held up other callers' answers.
+        async with ThreadSensitiveContext():
+            try:
+                await self._link_and_run()
+            finally:
+                self.pipeline_running = False
+                self._ready.set()
 
     async def _link_and_run(self) -> None:
         start = self.start_info

@@ -3,6 +3,7 @@ up, and what waits for a pipeline that never starts."""
 
 import asyncio
 import json
+import threading
 
 import pytest
 
@@ -51,3 +52,28 @@ async def test_an_amd_result_waiting_for_a_session_that_never_starts_ends(failur
     await session.run()
     await asyncio.wait_for(amd, timeout=5)  # ended, rather than waiting for ever
     assert not session.voicemail_started
+
+
+async def test_one_calls_slow_database_write_does_not_hold_up_another_call():
+    """Every session in a process used to share one database thread: a call whose write
+    hung (a lock, a big recording) held up every other call's writes, and the answers the
+    agent gives after recording an outcome."""
+    hung = threading.Event()
+
+    class HangingStore(RefusingStore):
+        def link_call(self, call_sid, stream_sid, parameters):
+            if call_sid == "CA-hung":
+                hung.wait(10)
+            return super().link_call(call_sid, stream_sid, parameters)
+
+    def session(call_sid: str) -> BotSession:
+        return BotSession(StreamStart("MZ" + call_sid, call_sid, "AC1"), transport=None,
+                          store=HangingStore(context()))
+
+    stuck = asyncio.create_task(session("CA-hung").run())
+    await asyncio.sleep(0.1)  # its write has started, and hangs
+    try:
+        await asyncio.wait_for(session("CA-other").run(), timeout=2)
+    finally:
+        hung.set()
+    await asyncio.wait_for(stuck, timeout=5)
