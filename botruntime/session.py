@@ -146,6 +146,13 @@ class _CallRecorder(AudioBufferProcessor):
                 listen("bot", frame.audio, frame.sample_rate)
         await super().process_frame(frame, direction)
 
+    async def push_frame(self, frame: Frame, direction: FrameDirection = FrameDirection.DOWNSTREAM):
+        # The bot's audio ends here: the assistant aggregator after us takes text and speech
+        # events only, and each 20 ms frame would cost it a queue and a task switch.
+        if direction == FrameDirection.DOWNSTREAM and isinstance(frame, OutputAudioRawFrame):
+            return
+        await super().push_frame(frame, direction)
+
     async def hear_caller(self, frame: InputAudioRawFrame) -> None:
         """The caller's audio, handed over by `_CallerAudioEnds` instead of sent down the
         pipeline: recorded (and heard by whoever listens in) as if it had come this way."""

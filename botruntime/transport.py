@@ -211,10 +211,20 @@ class ChannelsInputTransport(_ChannelsEnd, BaseInputTransport):
             if frame is None:
                 continue
             if isinstance(frame, InputAudioRawFrame):
-                await self.push_audio_frame(frame)
+                await self._push_audio(frame)
             else:
                 await self.push_frame(frame)
         await self._transport.call_event("on_client_disconnected")
+
+    async def _push_audio(self, frame: InputAudioRawFrame) -> None:
+        """Caller audio goes straight down the pipeline. The base class's way
+        (`push_audio_frame`) queues each 20 ms frame for a task of its own, which takes it
+        with a `wait_for` (a task more, per frame) only to push it on: with no audio filter
+        that hop does nothing but cost CPU."""
+        if self._params.audio_in_filter is not None:
+            await self.push_audio_frame(frame)
+        elif self._params.audio_in_enabled and self._params.audio_in_passthrough and not self._paused:
+            await self.push_frame(frame)
 
 
 class ChannelsOutputTransport(_ChannelsEnd, BaseOutputTransport):
