@@ -26,10 +26,10 @@ README (the most calls each server held, and per core, beside the stock example)
 "answered" counts calls whose reply arrived within --seconds. One server process runs every
 call on one event loop, which cannot use more than one core: once cpu/call x calls nears 1.0
 it falls behind real time, hears the callers later and later, and past the call length answers
-none although every conversation would finish. With both servers running the whole session,
-a call costs about 0.1 core on either on a 2-core machine (daphne 0.11, FastAPI 0.09-0.10 in
-the same runs): 8 calls fit, and at 16 neither answers any call in 20 s. Other work on the machine
-tips it over sooner, so each row also gives this client's CPU and the load average.
+none although every conversation would finish. Other work on the machine tips it over
+sooner, so each row also gives this client's CPU and the load average; the web process's
+CPU per call-second moves least with it. `--profile DIR` samples each server with py-spy
+(without pausing it) and prints where its time went.
 
 Needs PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/dialer_bench,
 created and migrated if missing) and Redis (REDIS_URL) for daphne, espeak-ng for the callee.
@@ -452,7 +452,8 @@ def main() -> None:
     parser.add_argument("--servers", nargs="+", default=list(SERVERS), choices=SERVERS)
     parser.add_argument("--calls", type=int, nargs="+", default=[4, 8])
     parser.add_argument("--services", nargs="+", default=["standin", "lite"], choices=list(SERVICES))
-    parser.add_argument("--seconds", type=float, default=20.0, help="length of each call")
+    # 30 s: the greeting, the caller, the answer and the goodbye fit; the bot hangs up itself.
+    parser.add_argument("--seconds", type=float, default=30.0, help="longest a call may last")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--profile", type=Path, metavar="DIR",
                         help="sample each server with py-spy: collapsed stacks in DIR, top functions printed")
