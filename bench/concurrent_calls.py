@@ -370,6 +370,18 @@ async def run_calls(url: str, n: int, speech: bytes, seconds: float) -> list[dic
     return await asyncio.gather(*(one_call(url, speech, deadline) for _ in range(n)))
 
 
+def settle(pid: int, idle_cores: float = 0.05, timeout: float = 90.0) -> None:
+    """Wait until the server and its children are idle: daphne's speech workers load Whisper
+    and Piper after it listens (seconds of both cores), which would be measured as the
+    calls' CPU and take it from them."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = _support.process_tree_cpu(pid)
+        time.sleep(1.0)
+        if _support.process_tree_cpu(pid) - before < idle_cores:
+            return
+
+
 def profile(pid: int, seconds: float, path: Path) -> subprocess.Popen:
     """py-spy sampling the server (without pausing it) into collapsed stacks at `path`."""
     return subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid),
@@ -407,7 +419,7 @@ def measure(kind: str, services: str, n: int, env: dict, speech: bytes, seconds:
     server = start_server(kind, services, port, env)
     spy = None
     try:
-        time.sleep(1.0)  # let start-up work (decode pool, VAD session) settle
+        settle(server.pid)
         if profile_dir is not None:
             spy = profile(server.pid, seconds, profile_dir / f"{kind}-{services}-{n}.txt")
         cpu_before, wall_before = _support.process_tree_cpu(server.pid), time.monotonic()
