@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import wave
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import soxr
@@ -97,9 +98,9 @@ def tone(frequency: float, seconds: float, amplitude: int = 8000) -> bytes:
     return pcm16_to_ulaw(amplitude * np.sin(2 * np.pi * frequency * t))
 
 
-def read_wav_as_ulaw(path: Path) -> bytes:
+def read_wav_as_ulaw(path: Path | BinaryIO) -> bytes:
     """Any 8/16-bit PCM WAV (mono or stereo, any rate) as 8 kHz μ-law."""
-    with wave.open(str(path), "rb") as wav:
+    with wave.open(str(path) if isinstance(path, Path) else path, "rb") as wav:
         channels, width, rate = wav.getnchannels(), wav.getsampwidth(), wav.getframerate()
         raw = wav.readframes(wav.getnframes())
     if width == 2:

@@ -7,7 +7,8 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 
-from .audio import read_wav_as_ulaw, tone
+from .audio import read_wav_as_ulaw, tone, ulaw_to_pcm16
+from .hearing import Hearing, match_ratio
 from .line import Line
 from .scenario import Callee, Step
 from .speech import Synthesizer
@@ -28,10 +29,12 @@ async def prepare(callee: Callee, voice: Synthesizer) -> None:
 
 
 async def run_person(callee: Callee, line: Line, voice: Synthesizer, hang_up: HangUp,
-                     timeline: Timeline) -> None:
+                     timeline: Timeline, hearing: Hearing) -> None:
     """Play the script, then stay on the line (silent) until somebody hangs up."""
     for step in callee.script:
-        if await _play_step(step, callee, line, voice, hang_up, timeline):
+        if step.kind == "expect":
+            await _expect(step, callee, line, hearing, timeline)
+        elif await _play_step(step, callee, line, voice, hang_up, timeline):
             return
     await line.wait_closed()
 
@@ -81,6 +84,39 @@ async def _play_step(step: Step, callee: Callee, line: Line, voice: Synthesizer,
             hang_up(f"callee hung up {step.seconds:g} s into the call")
         return True
     return line.closed
+
+
+async def _expect(step: Step, callee: Callee, line: Line, hearing: Hearing,
+                  timeline: Timeline) -> None:
+    """Listen until the other side has said the step's words (or `within` s have passed).
+
+    Each time the other side has spoken and paused, everything heard since the step began
+    is recognised; `<Say>` has no audio in the emulator, so its text counts as heard.
+    """
+    started = time.monotonic()
+    deadline = started + step.seconds
+    ear, said_before = line.listen(), len(line.said_texts)
+    checked_up_to, heard, share, missing = line.last_bot_audio, "", 0.0, [step.text]
+    try:
+        while True:
+            timed_out = line.closed or time.monotonic() >= deadline
+            spoke = line.last_bot_audio > checked_up_to
+            if spoke and (timed_out or line.bot_quiet_for() >= callee.turn_silence):
+                checked_up_to = line.last_bot_audio
+                pcm = ulaw_to_pcm16(bytes(ear)).astype("<i2").tobytes()
+                recognised = await hearing.transcribe(step.text, pcm)
+                heard = " ".join(filter(None, [*line.said_texts[said_before:], recognised]))
+                share, missing = match_ratio(step.text, heard)
+                if share >= step.min_match:
+                    break
+            if timed_out:
+                break
+            await asyncio.sleep(POLL_SECONDS)
+    finally:
+        line.stop_listening(ear)
+    timeline.add("callee_heard", expected=step.text, heard=heard,
+                 matched=share >= step.min_match, match=round(share, 2), missing=missing,
+                 listened_seconds=round(time.monotonic() - started, 2))
 
 
 async def _wait_for_turn(line: Line, callee: Callee) -> bool:

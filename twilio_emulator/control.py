@@ -28,6 +28,14 @@ async def list_timelines(request: web.Request) -> web.Response:
     return web.json_response({"calls": [emulator.call_json(sid) for sid in emulator.calls]})
 
 
+@routes.get("/_emulator/conferences.json")
+async def list_conferences(request: web.Request) -> web.Response:
+    """Every conference with its current participants and its timeline (callbacks sent)."""
+    conferences = emulator_of(request).conferences
+    listed = [c.as_json() for c in conferences.all()] if conferences is not None else []
+    return web.json_response({"conferences": listed})
+
+
 @routes.get("/_emulator/calls/{call_sid}.json")
 async def timeline(request: web.Request) -> web.Response:
     snapshot = emulator_of(request).call_json(request.match_info["call_sid"])

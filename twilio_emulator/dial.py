@@ -8,6 +8,9 @@ other: one line's callee audio is played into the other line, frame by frame on 
 clock. When the dialled leg ends, the `action` URL is requested (signed, like every
 webhook) with DialCallStatus, DialCallSid, DialCallDuration and DialBridged, and the TwiML
 it returns continues the caller's call; without `action` the next verb runs.
+
+`<Dial><Conference>` joins the call to a conference (conference.py) instead; the action
+then reports how long the call was in it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .calls import Call, CallRequest, CallStatus
+from .conference import DEFAULT_WAIT_URL, Conferences, Participant, events, truthy
 from .formats import is_e164
 from .line import Line
 from .timeline import Timeline
@@ -105,8 +109,9 @@ class Dialer:
     """Runs <Dial> for one call."""
 
     def __init__(self, call: Call, place_leg: PlaceLeg, webhooks: Webhooks, spawn: Spawn,
-                 data_dir: Path) -> None:
+                 data_dir: Path, conferences: Conferences) -> None:
         self.call = call
+        self.conferences = conferences
         self.place_leg = place_leg
         self.webhooks = webhooks
         self.spawn = spawn
@@ -120,11 +125,13 @@ class Dialer:
                    for noun in verb.children if noun.name == "Number"]
         if not verb.children and verb.text:
             numbers = [(normalize_number(verb.text), {})]
-        for noun in verb.children:
-            if noun.name != "Number":
-                self.timeline.add("twiml_skipped", verb=f"Dial/{noun.name}", note="not emulated")
         action = document.resolve(attributes["action"]) if attributes.get("action") else None
         method = attributes.get("method", "POST").upper()
+        for noun in verb.children:
+            if noun.name == "Conference":
+                return await self._conference(noun, line, action, method)
+            if noun.name != "Number":
+                self.timeline.add("twiml_skipped", verb=f"Dial/{noun.name}", note="not emulated")
         if not numbers:
             return None
         timeout = seconds(attributes.get("timeout"), DEFAULT_TIMEOUT, MAX_TIMEOUT)
@@ -193,6 +200,35 @@ class Dialer:
             line.detach(to_leg)
             leg.line.detach(to_caller)
             self.timeline.add("dial_unbridged", dial_call_sid=leg.call.sid)
+
+    async def _conference(self, noun: Verb, line: Line, action: str | None,
+                          method: str) -> Document | None:
+        """Join the conference named by the noun's text until one leaves the other."""
+        attributes, name = noun.attributes, noun.text
+        conference = self.conferences.named(name)
+        participant = conference.participants.get(self.call.sid)
+        if participant is None or participant.line is not None:
+            # Joining through TwiML; a participant added through REST was set up there.
+            participant = Participant(
+                call=self.call, conference=conference,
+                start_conference_on_enter=truthy(attributes.get("startConferenceOnEnter"), True),
+                end_conference_on_exit=truthy(attributes.get("endConferenceOnExit"), False),
+                muted=truthy(attributes.get("muted"), False),
+                label=attributes.get("participantLabel") or None,
+                wait_url=attributes.get("waitUrl", DEFAULT_WAIT_URL),
+                wait_method=attributes.get("waitMethod", "POST").upper())
+            conference.subscribe(attributes.get("statusCallback"),
+                                 events(attributes.get("statusCallbackEvent", "")),
+                                 attributes.get("statusCallbackMethod", "POST"))
+        self.timeline.add("dial_conference", friendly_name=name, conference_sid=conference.sid,
+                          text=f"{other_party(self.call)} joined conference {name}")
+        joined = asyncio.get_running_loop().time()
+        await conference.attend(participant, line)
+        seconds_in = asyncio.get_running_loop().time() - joined
+        results = {"DialCallStatus": "answered", "DialCallDuration": str(round(seconds_in)),
+                   "ConferenceSid": conference.sid}
+        self.timeline.add("dial_ended", **results)
+        return self._after(action, method, results)
 
     def _results(self, leg: Leg, bridged: bool) -> dict[str, str]:
         return {"DialCallStatus": dial_status(leg.call), "DialCallSid": leg.call.sid,

@@ -18,9 +18,11 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from . import control, rest
+from . import control, rest, rest_conferences
 from .calls import Call, CallPacer, CallRequest, CallStatus
+from .conference import Conferences
 from .formats import is_e164
+from .hearing import Hearing
 from .metronome import Metronome
 from .numbers import NumberBook
 from .runner import CallContext, CallRunner, Timing
@@ -60,6 +62,7 @@ def build_app(emulator: Emulator) -> web.Application:
     app = web.Application(middlewares=[twilio_auth])
     app[EMULATOR_KEY] = emulator
     app.add_routes(rest.routes)
+    app.add_routes(rest_conferences.routes)
     app.add_routes(control.routes)
     return app
 
@@ -89,6 +92,8 @@ class Emulator:
         self._session: aiohttp.ClientSession | None = None
         self._site_runner: web.AppRunner | None = None
         self._context: CallContext | None = None
+        self._hearing = Hearing()
+        self.conferences: Conferences | None = None  # once started
 
     async def start(self, host: str = "127.0.0.1", port: int = 8080) -> str:
         """Serve on host:port (0 picks a free port); returns the base URL."""
@@ -96,17 +101,23 @@ class Emulator:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         # No connection limit: a hundred calls post callbacks at once.
         self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        webhooks = Webhooks(self._session, self.auth_token, self.timing.http_timeout)
+        clock = Metronome()
+        self.conferences = Conferences(self.account_sid, webhooks, self.spawn, clock,
+                                       lambda: webhooks.session, self.data_dir)
         self._context = CallContext(
             auth_token=self.auth_token,
-            webhooks=Webhooks(self._session, self.auth_token, self.timing.http_timeout),
+            webhooks=webhooks,
             voice=Synthesizer(self.data_dir / "tts-cache"),
             data_dir=self.data_dir,
             timing=self.timing,
             pacer=CallPacer(self.cps),
             spawn=self.spawn,
             base_url=lambda: self.base_url,
-            clock=Metronome(),
+            clock=clock,
             place_leg=self._place_leg,
+            hearing=self._hearing,
+            conferences=self.conferences,
         )
         self._site_runner = web.AppRunner(build_app(self), access_log=None)
         await self._site_runner.setup()
@@ -134,6 +145,7 @@ class Emulator:
             await self._site_runner.cleanup()
         if self._session is not None:
             await self._session.close()
+        self._hearing.close()
 
     @staticmethod
     def _stop_status(call: Call) -> CallStatus:
@@ -257,6 +269,14 @@ class EmulatorThread:
 
     async def _all(self) -> list[dict[str, Any]]:
         return [self.emulator.call_json(sid) or {} for sid in list(self.emulator.calls)]
+
+    async def _conferences(self) -> list[dict[str, Any]]:
+        conferences = self.emulator.conferences
+        return [c.as_json() for c in conferences.all()] if conferences is not None else []
+
+    def conferences(self) -> list[dict[str, Any]]:
+        """Every conference (newest last), each with its participants and timeline."""
+        return self._run(self._conferences())
 
     def set_number(self, phone_number: str, **fields: Any) -> dict[str, Any]:
         """Add one of the account's numbers, or change it (e.g. refuse_caller_id=21210)."""

@@ -75,7 +75,7 @@ class Interpreter:
             seconds = twiml.say_seconds(verb.text, loop)
             self.timeline.add("twiml_say", text=verb.text, seconds=round(seconds, 2),
                               voice=verb.attributes.get("voice", "man"))
-            line.bot_says(seconds)
+            line.bot_says(seconds, verb.text)
             await asyncio.sleep(seconds)
         elif verb.name == "Pause":
             seconds = twiml.pause_seconds(verb)

@@ -91,6 +91,8 @@ class Line:
         self.bot_spurt_started = float("-inf")
         # A <Say> has no audio here: the bot counts as talking until this moment.
         self.bot_says_until = float("-inf")
+        self.said_texts: list[str] = []  # what <Say> said: it has no audio here
+        self._ears: list[bytearray] = []  # buffers collecting what the callee hears
         self._mouth = bytearray()
         self._drained: asyncio.Future[None] | None = None
         self._closed = asyncio.Event()
@@ -110,8 +112,10 @@ class Line:
             self.stream = None
             self.playout = Playout()
 
-    def bot_says(self, seconds: float) -> None:
+    def bot_says(self, seconds: float, text: str = "") -> None:
         self.bot_says_until = time.monotonic() + seconds
+        if text:
+            self.said_texts.append(text)
         self._heard_bot(time.monotonic())
 
     # -- the callee's side ------------------------------------------------------------
@@ -127,6 +131,16 @@ class Line:
         finally:
             closed.cancel()
         self.callee_done_speaking_at = time.monotonic()
+
+    def listen(self) -> bytearray:
+        """Start collecting what the callee hears (μ-law), until `stop_listening`."""
+        ear = bytearray()
+        self._ears.append(ear)
+        return ear
+
+    def stop_listening(self, ear: bytearray) -> None:
+        if ear in self._ears:
+            self._ears.remove(ear)
 
     async def press(self, digit: str) -> None:
         if self.stream is None:
@@ -203,6 +217,8 @@ class Line:
             self.recording.write(callee_frame, app_frame)
         if self.app_audio is not None:
             self.app_audio.write(app_frame)
+        for ear in self._ears:
+            ear += app_frame
 
         stream = self.stream
         if stream is not None:

@@ -20,8 +20,10 @@ from typing import Any
 from . import callee as people
 from .audio import WavRecorder
 from .calls import EVENT_FOR_STATUS, SIP_RESPONSE, Call, CallPacer, CallRequest, CallStatus
+from .conference import Conferences
 from .dial import Dialer
 from .formats import API_VERSION, new_sid, rfc2822, utcnow
+from .hearing import Hearing
 from .interpreter import Hangup, Interpreter
 from .line import Line
 from .media import StreamEvent
@@ -64,6 +66,8 @@ class CallContext:
     # Places a call that another call's TwiML dials (<Dial><Number>), answered by the
     # scenario's callee for its number.
     place_leg: Callable[[CallRequest], CallRunner]
+    hearing: Hearing  # recognises what callees hear, for their `expect` steps
+    conferences: Conferences
 
 
 class CallRunner:
@@ -75,7 +79,7 @@ class CallRunner:
         self.line: Line | None = None
         self.answered = asyncio.Event()
         dialer = Dialer(call, context.place_leg, context.webhooks, context.spawn,
-                        context.data_dir)
+                        context.data_dir, context.conferences)
         self.interpreter = Interpreter(call, context.webhooks, context.auth_token,
                                        context.data_dir, context.timing.ws_handshake_timeout,
                                        self._stream_events, dialer)
@@ -209,7 +213,8 @@ class CallRunner:
                                            self._callee_hung_up, self.timeline, self._on_beep))
         else:
             self._child(people.run_person(self.callee, line, self.context.voice,
-                                          self._callee_hung_up, self.timeline))
+                                          self._callee_hung_up, self.timeline,
+                                          self.context.hearing))
         if request.machine_detection:
             self._amd_task = self._child(self._detect_machine())
         self._child(self._enforce_time_limit())

@@ -35,7 +35,10 @@ from .numbers import IncomingNumber, NumberError
 from .speech import VOICES
 
 BEHAVIOURS = ("answer", "busy", "decline", "no-answer", "failed", "machine")
-STEP_KINDS = ("say", "barge_in", "pause", "silence", "dtmf", "hangup", "hangup_after", "wav")
+STEP_KINDS = ("say", "barge_in", "pause", "silence", "dtmf", "hangup", "hangup_after", "wav",
+              "expect")
+EXPECT_WITHIN_SECONDS = 30.0  # how long an `expect` step listens for its phrase
+EXPECT_MIN_MATCH = 0.6  # share of the phrase's words that must be heard
 _TEXT_STEPS = ("say", "barge_in")
 _SECONDS_STEPS = ("pause", "silence", "hangup_after")
 
@@ -51,6 +54,7 @@ class Step:
     seconds: float = 0.0
     digits: str = ""
     path: Path | None = None
+    min_match: float = 0.0  # expect: share of the phrase's words that must be heard
 
     @classmethod
     def parse(cls, raw: Any, base_dir: Path) -> Step:
@@ -68,6 +72,19 @@ class Step:
             if not re.fullmatch(r"[0-9*#]+", digits):
                 raise ScenarioError(f"dtmf digits must be 0-9, * or #, got {digits!r}")
             return cls(kind, digits=digits)
+        if kind == "expect":
+            # `expect: "words"` or `expect: {text: "words", within: 30, min_match: 0.6}`
+            spec = value if isinstance(value, dict) else {"text": value}
+            if not str(spec.get("text") or "").strip():
+                raise ScenarioError(f"an expect step needs the words to listen for, got {raw!r}")
+            try:
+                within = float(spec.get("within", EXPECT_WITHIN_SECONDS))
+                min_match = float(spec.get("min_match", EXPECT_MIN_MATCH))
+            except (TypeError, ValueError):
+                raise ScenarioError(f"expect: within and min_match are numbers, got {raw!r}") from None
+            if not 0 < min_match <= 1:
+                raise ScenarioError(f"expect: min_match is a share between 0 and 1, got {min_match}")
+            return cls(kind, text=str(spec["text"]), seconds=within, min_match=min_match)
         if kind == "wav":
             path = Path(str(value))
             return cls(kind, path=path if path.is_absolute() else base_dir / path)

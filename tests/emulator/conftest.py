@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import threading
 import time
@@ -27,10 +28,13 @@ from websockets.asyncio.server import ServerConnection, serve
 
 from twilio_emulator import EmulatorThread, Timing
 from twilio_emulator.audio import pcm16_to_ulaw
+from twilio_emulator.speech import Synthesizer
 
 ACCOUNT_SID = "AC" + "1" * 32
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 APP_NUMBER = "+15005550100"
+
+BRIEFING = "Maria Lopez is interested in the gold plan and asked for a person."
 
 # Callees by number; calls elsewhere reach the fallback, a silent listener.
 SCENARIO = {
@@ -53,6 +57,11 @@ SCENARIO = {
         {"number": "+15005550203", "name": "agent-declines", "behaviour": "decline",
          "ring": 0.3},
         {"number": "+15005550204", "name": "agent-brief", "script": [{"hangup_after": 1.2}]},
+        {"number": "+15005550205", "name": "agent-listens", "script": [
+            {"expect": {"text": BRIEFING, "within": 8}}, {"say": "Thanks, put her through."}]},
+        # Tells whoever it is bridged to about the customer.
+        {"number": "+15005550302", "name": "briefing-caller", "first_turn_timeout": 1.5,
+         "script": [{"say": BRIEFING}]},
     ],
     "fallback": {"behaviour": "answer", "name": "listener"},
 }
@@ -129,7 +138,9 @@ class Product:
 
     def stop(self) -> None:
         async def shutdown() -> None:
-            self._ws_server.close()
+            self._ws_server.close()  # closes open streams too: wait for their handlers
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._ws_server.wait_closed(), 5)
             self._silent.close()
             await self._runner.cleanup()
         asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(10)
@@ -226,3 +237,22 @@ def client(emulator: EmulatorThread) -> Client:
 
 def b64_frames(audio: bytes) -> list[str]:
     return [base64.b64encode(audio[i:i + 160]).decode() for i in range(0, len(audio), 160)]
+
+
+def speaking_bot(text: str, cache_dir: Any) -> StreamBehaviour:
+    """A bot that says `text` once (Piper's voice) and keeps the stream open until `stop`."""
+    async def behaviour(websocket: ServerConnection, session: StreamSession) -> None:
+        audio = await Synthesizer(cache_dir).ulaw(text, "piper")
+        while not session.events("start"):
+            await asyncio.sleep(0.01)
+        sid = session.events("start")[0]["streamSid"]
+        for payload in b64_frames(audio):
+            await websocket.send(json.dumps({"event": "media", "streamSid": sid,
+                                             "media": {"payload": payload}}))
+        while not session.events("stop"):
+            await asyncio.sleep(0.05)
+    return behaviour
+
+
+def stream_to(product: Product, path: str) -> str:
+    return f"<Response><Connect><Stream url='{product.ws_url}{path}'/></Connect></Response>"

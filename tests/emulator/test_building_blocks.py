@@ -68,6 +68,9 @@ def test_exact_numbers_win_over_patterns():
     {"fallback": {"script": [{"shout": "hi"}]}},
     {"fallback": {"script": [{"dtmf": "12x"}]}},
     {"fallback": {"voice": "robot"}},
+    {"fallback": {"script": [{"expect": ""}]}},
+    {"fallback": {"script": [{"expect": {"text": "hello", "min_match": 2}}]}},
+    {"fallback": {"script": [{"expect": {"text": "hello", "within": "soon"}}]}},
 ])
 def test_a_broken_scenario_is_refused_with_a_reason(broken):
     with pytest.raises(ScenarioError):
