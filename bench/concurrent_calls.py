@@ -40,10 +40,12 @@ Both sides store calls, transcripts and recordings in that database as usual.
 import argparse
 import asyncio
 import base64
+import contextlib
 import itertools
 import json
 import os
 import re
+import signal
 import socket
 import statistics
 import subprocess
@@ -338,7 +340,8 @@ def start_server(kind: str, services: str, port: int, env: dict) -> subprocess.P
                    "dialer_site.asgi:application"]
     else:
         command = [sys.executable, str(Path(__file__)), f"serve-{kind}", "--port", str(port)]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+    # A process group of its own, so that stop_server ends its speech workers too.
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, start_new_session=True,
                                stderr=open(LOG_DIR / f"bench-{kind}-{services}.log", "w"))  # noqa: SIM115
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -349,6 +352,19 @@ def start_server(kind: str, services: str, port: int, env: dict) -> subprocess.P
             raise RuntimeError(f"{kind} exited; see {LOG_DIR}/bench-{kind}-{services}.log")
         time.sleep(0.2)
     raise TimeoutError(f"{kind} did not start")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    """The server and its process group: a server's speech workers outlived it (and every
+    run left two more processes behind)."""
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(10)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(10)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.pid, signal.SIGKILL)  # workers that ignored the SIGTERM
 
 
 async def hangup_stub(port: int):
@@ -435,11 +451,7 @@ def measure(kind: str, services: str, n: int, env: dict, speech: bytes, seconds:
             spy.wait(30)
             print(top_frames(profile_dir / f"{kind}-{services}-{n}.txt"), flush=True)
     finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
     held = sum(1 for r in results if r["p99_gap"] is not None and r["p99_gap"] < GAP_LIMIT)
     latencies = [r["latency"] for r in results if r["latency"] is not None]
     gaps = [r["p99_gap"] for r in results if r["p99_gap"] is not None]
