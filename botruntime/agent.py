@@ -16,7 +16,8 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from botruntime import intents
 from botruntime.prompts import render
-from botruntime.script import ScriptedDialogue
+from botruntime.script import Action, ScriptedDialogue, key_of
+from botruntime.store import Refusal
 from botruntime.tools import CallTools
 
 logger = logging.getLogger(__name__)
@@ -59,8 +60,14 @@ class ScriptedAgent(FrameProcessor):
         user_messages = [m for m in messages if isinstance(m, dict) and m.get("role") == "user"]
         if len(user_messages) <= self._answered:
             return  # nothing new from the caller (e.g. an empty turn)
-        heard = " ".join(_text_of(m) for m in user_messages[self._answered:]).strip()
+        new = [_text_of(m).strip() for m in user_messages[self._answered:]]
         self._answered = len(user_messages)
+        if new and (key := key_of(new[-1])):
+            action = self.dialogue.press(key)  # a key pressed last: the caller's latest word
+            logger.info("scripted agent: key %s -> %s", key, action.disposition or "-")
+            await self._act(action)
+            return
+        heard = " ".join(text for text in new if not key_of(text)).strip()
         if not heard:
             return
 
@@ -73,7 +80,35 @@ class ScriptedAgent(FrameProcessor):
                 logger.exception("could not match %r by meaning", heard)
         action = self.dialogue.respond(heard, meaning)
         logger.info("scripted agent heard %r -> %s (%s)", heard, action.disposition or "-", meaning)
-        if action.callback_text:
+        await self._act(action)
+
+    async def _act(self, action: Action) -> None:
+        if action.transfer:
+            # Its own task: the hand-off waits for the bot's words to be heard, and those
+            # pass through this processor.
+            self.create_task(self._transfer(action))
+            return
+        await self._carry_out(action)
+
+    async def _transfer(self, action: Action) -> None:
+        callback = bool(action.callback_text)
+        if action.disposition and not callback:  # "interested" stands, transferred or not
+            await self.tools.set_outcome(action.disposition, action.notes)
+        answer, said = await self.tools.hand_off(action.reason, self.dialogue.summary())
+        if answer.started:
+            return
+        if answer.refusal == Refusal.OUTSIDE_AGENT_HOURS:
+            self.dialogue.offer_callback(said, answer.agents_open_at)  # the session said it
+            return
+        # No one to hand the caller to: the step as written.
+        await self._carry_out(Action(say=action.say, disposition="" if not callback else action.disposition,
+                                     notes=action.notes, callback_text=action.callback_text,
+                                     end=action.end))
+
+    async def _carry_out(self, action: Action) -> None:
+        if action.callback_at is not None:
+            await self.tools.schedule_callback(action.callback_at.isoformat(), action.notes)
+        elif action.callback_text:
             await self.tools.schedule_callback(action.callback_text, action.notes)
         elif action.disposition:
             await self.tools.set_outcome(action.disposition, action.notes)

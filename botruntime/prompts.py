@@ -46,6 +46,30 @@ TOOL_RULES = (
     "short goodbye and then call end_call."
 )
 
+TRANSFER_RULES = (
+    "You can hand the caller to a person: if they ask for a person (an agent, a "
+    "representative, a human), or are interested and agree to talk to a specialist now, call "
+    "transfer_call with a short reason and a one-line summary of what they want, for the person "
+    "taking the call. Say nothing after it: the call is handed over. If it answers that the "
+    "agents are away, the caller has been offered a callback at agents_open_at: if they agree, "
+    "call schedule_callback with that time."
+)
+KEYPAD_RULES = 'The caller may press keys on their phone; you hear them as "[pressed 1]". Keys: '
+# Each keypad action (botruntime.script.KEYPAD_ACTIONS): what the key means, what to do.
+KEYPAD_MEANINGS = {
+    "transfer": ("talk to a person", "call transfer_call"),
+    "do_not_call": ("never be called again", "call set_outcome with do_not_call, apologise and end the call"),
+    "interested": ("interested", "call set_outcome with interested"),
+    "not_interested": ("not interested", "call set_outcome with not_interested"),
+    "callback": ("be called back later", "call schedule_callback"),
+    "repeat": ("hear that again", "say your last answer again"),
+}
+RESUMED = (
+    "The caller was being transferred to a specialist, who did not answer. You have "
+    "apologised and offered a callback: if they agree, call schedule_callback with the time "
+    "they give (or 'tomorrow at ten'), then say goodbye and call end_call."
+)
+
 DEFAULT_GREETING = (
     "Hello {{ first_name|default:'there' }}, this is an automated assistant calling from "
     "{{ campaign_name|default:'our company' }}."
@@ -60,6 +84,7 @@ def template_context(call: CallContext) -> dict:
         "campaign_name": call.campaign_name,
         "campaign_slug": call.campaign_slug,
         "session_type": session_type(call),
+        "can_transfer": call.can_transfer,
         "promotion": PROMOTIONS.get(str(call.parameters.get("campaign_id", "")), ""),
     }
 
@@ -110,14 +135,35 @@ def greeting(call: CallContext) -> str:
     return " ".join([*(render(notice, context) for notice in call.opening_notices), text])
 
 
-def system_prompt(call: CallContext) -> str:
+def system_prompt(call: CallContext, keypad: dict | None = None) -> str:
+    """The LLM's instructions; `keypad`: the script's keys and what they do."""
     context = template_context(call)
     template = call.system_prompt_template or SESSION_PROMPTS[session_type(call)]
     parts = [render(template, context)]
     if context["promotion"]:
         parts.append(f"Open with the current promotion: {context['promotion']}")
     parts.append(TOOL_RULES)
+    if call.can_transfer:
+        parts.append(TRANSFER_RULES)
+    keys = [(key, action) for key, action in (keypad or {}).items()
+            if action in KEYPAD_MEANINGS and (action != "transfer" or call.can_transfer)]
+    if keys:
+        meanings = [f"{key} = {KEYPAD_MEANINGS[action][0]} ({KEYPAD_MEANINGS[action][1]})"
+                    for key, action in keys]
+        parts.append(KEYPAD_RULES + "; ".join(meanings) + ".")
+    if is_resumed(call):
+        parts.append(RESUMED)
     return "\n\n".join(parts)
+
+
+def is_resumed(call: CallContext) -> bool:
+    """The caller is back with the bot: the agent they were transferred to did not answer."""
+    return call.parameters.get("resume") == "agent_unavailable"
+
+
+def is_briefing(call: CallContext) -> bool:
+    """This stream is the agent's leg of a warm transfer: the bot briefs the agent."""
+    return call.parameters.get("role") == "agent_briefing"
 
 
 def voicemail(call: CallContext) -> str:

@@ -12,7 +12,7 @@ Schema (every key optional; missing keys fall back to DEFAULT_SCRIPT):
            "reply": "I am sorry. I will remove you from our list.",
            "end": true,                                # say the goodbye and hang up
            "callback": false,                          # also schedule_callback(time said)
-           "transfer": false,                          # then hand the call to a person
+           "transfer": false,                          # then hand the call to a person (below)
            "followup": {"reply": "...", "end": true}}  # used when the rule matches again
       ],
       "fallback": "Sorry, I did not catch that.",      # no rule matched: say it, ask again
@@ -35,7 +35,17 @@ Rules are tried in order and the first keyword match wins, so put the narrow one
 interested") before the broad ones ("interested"). Keywords are exact overrides: when none
 is heard, the rule whose examples (and keywords) mean most nearly what the caller said wins,
 if it is a clear winner (`botruntime.intents`); otherwise the fallback asks again. Replies
-are Django templates rendered with the same context as the greeting.
+are Django templates rendered with the same context as the greeting (plus `can_transfer`:
+the campaign has someone to hand callers to).
+
+A step (a rule or its followup) with "transfer": true (and no "end") hands the caller to a
+person: the bot says `transfer_reply` and the product redirects the call
+(`CallStore.transfer_call`, reason: the rule's disposition or "asked for a person"). When
+the campaign has nobody to transfer to, the step's reply is said, its callback booked and
+the call ends, as a step with "end" would: a script keeps working without transfer targets.
+Outside agent hours the bot says `agents_closed_reply` and, if the caller agrees, books the
+callback for when agents are back. Keys the caller presses are heard as "[pressed 1]" and
+do what `keypad` says.
 """
 
 from __future__ import annotations
@@ -94,6 +104,16 @@ DEFAULT_SCRIPT: dict = {
             "callback": True,
         },
         {
+            # After the callback rule: "can a person call me back tomorrow" is a callback.
+            "keywords": ["a person", "an agent", "a representative", "a human", "real person",
+                         "speak to someone", "talk to someone", "an operator"],
+            "examples": exemplars.TRANSFER,
+            "disposition": "callback_requested",
+            "reply": "I am sorry, no one can take your call right now. I will have someone call you back.",
+            "callback": True,
+            "transfer": True,
+        },
+        {
             # Not a bare "no": "no Dana here" and "no more calls" mean other rules.
             "keywords": ["not interested", "no thanks", "no thank you"],
             "examples": exemplars.NOT_INTERESTED,
@@ -106,9 +126,11 @@ DEFAULT_SCRIPT: dict = {
             "examples": exemplars.INTERESTED,
             "disposition": "interested",
             "reply": "Wonderful. We have a special offer for valued customers like you. "
-            "Shall I have a specialist call you to set it up?",
+            "{% if can_transfer %}Shall I connect you with a specialist to set it up?"
+            "{% else %}Shall I have a specialist call you to set it up?{% endif %}",
             "end": False,
-            "followup": {"reply": "Perfect. A specialist will be in touch soon.", "end": True},
+            # Without transfer targets the reply is said and the call ends, as before.
+            "followup": {"reply": "Perfect. A specialist will be in touch soon.", "transfer": True},
         },
     ],
     "fallback": "Sorry, I did not catch that.",
@@ -121,14 +143,21 @@ DEFAULT_SCRIPT: dict = {
     "We will call you back another time. Goodbye.",
     "answer_timeout_secs": 8,
     "vocabulary": [],
-    "keypad": {},
-    "transfer_reply": "Please hold while I connect you with one of our team.",
-    "agents_closed_reply": "Our team is not available right now{% if agents_open %}; they are back "
-    "{{ agents_open }}{% endif %}. When would be a good time for us to call you back?",
-    "agent_unavailable_reply": "I am sorry, nobody from our team could take the call just now. "
-    "When would be a good time for us to call you back?",
-    "briefing": "Hello, this is the assistant. {{ first_name }} {{ last_name }} is waiting on the line: "
-    "{{ reason }}. {{ summary }} I will connect you now.",
+    # 9 is the opt-out key automated calls commonly offer; 1 a person.
+    "keypad": {"1": "transfer", "9": "do_not_call"},
+    # Said before the call is handed over: once it is, the stream carries nothing more.
+    "transfer_reply": "Please hold while I connect you with a specialist.",
+    "agents_closed_reply": "I am sorry, our specialists are not available right now"
+    "{% if agents_open %}; they are back {{ agents_open }}{% endif %}. "
+    "Shall I have one of them call you back{% if agents_open %} then{% endif %}?",
+    # callback_booked: the campaign books it without asking (end_call_with_callback).
+    "agent_unavailable_reply": "I am sorry, none of our specialists could take your call just now. "
+    "{% if callback_booked %}One of them will call you back.{% else %}"
+    "Shall I have one of them call you back?{% endif %}",
+    "briefing": "Hello, this is the automated assistant for {{ campaign_name|default:'our company' }}. "
+    "{{ full_name|default:'A customer' }} is waiting to speak with you. "
+    "Reason: {{ reason|default:'they asked for a person' }}. {{ summary }} "
+    "I am connecting you now.",
 }
 
 # What the emulator's default callees say, and what people commonly answer: the recogniser
@@ -294,15 +323,40 @@ def _contains(text: str, keyword: str) -> bool:
     return re.search(rf"(?<![a-z0-9']){re.escape(normalize(keyword))}(?![a-z0-9'])", text) is not None
 
 
+# Answers to "shall I have someone call you back?", matched as whole words.
+YES_WORDS = ("yes", "yeah", "yep", "sure", "okay", "ok", "please", "sounds good", "that works",
+             "fine", "alright", "all right", "of course", "go ahead", "why not")
+NO_WORDS = ("no", "nope", "nah", "no thanks", "no thank you", "not interested", "don't bother",
+            "never mind")
+PERSON_REASON = "asked for a person"
+TRANSFER_REASONS = {Disposition.INTERESTED: "interested in the offer"}
+KEY_PRESSED = re.compile(r"^\[pressed ([0-9*#])\]$")
+
+
+def pressed(digit: str) -> str:
+    """How a key appears to the LLM and in the transcript."""
+    return f"[pressed {digit}]"
+
+
+def key_of(text: str) -> str | None:
+    """The key in a caller message that is a key press ("[pressed 1]" -> "1")."""
+    match = KEY_PRESSED.match(text.strip())
+    return match.group(1) if match else None
+
+
 @dataclass
 class Action:
-    """What the agent decided for one caller turn."""
+    """What the agent decided for one caller turn. With `transfer`, the rest is what to do
+    if the caller cannot be handed to a person (the step as written)."""
 
     say: list[str] = field(default_factory=list)
     disposition: str = ""
     notes: str = ""
     callback_text: str = ""
+    callback_at: datetime | None = None
     end: bool = False
+    transfer: bool = False
+    reason: str = ""
 
 
 @dataclass
@@ -314,10 +368,29 @@ class ScriptedDialogue:
     fallbacks: int = 0
     matched: set = field(default_factory=set)
     finished: bool = False
+    # A callback was offered (agents closed, or the agent did not answer): a yes books it,
+    # at `offered_at` if the offer named a time, else at the time the caller says.
+    offering: bool = False
+    offered_at: datetime | None = None
+    offer_text: str = ""
+    heard: list[str] = field(default_factory=list)
+    last_said: list[str] = field(default_factory=list)
 
     def opening(self) -> list[str]:
         """Said right after the greeting."""
-        return self._next_question()
+        self.last_said = self._next_question()
+        return self.last_said
+
+    def offer_callback(self, text: str, at: datetime | None = None) -> None:
+        """The bot has just said `text`, offering a callback (at `at`)."""
+        self.offering, self.offered_at, self.offer_text = True, at, text
+        self.finished = False  # the step that tried the transfer meant to end the call
+        self.last_said = [text]
+
+    def summary(self) -> str:
+        """One line for the agent taking the call: what the caller said last."""
+        said = " / ".join(text for text in self.heard[-3:] if not key_of(text))
+        return f'The caller said: "{said[-200:]}"' if said else ""
 
     def _next_question(self) -> list[str]:
         questions = self.script.get("questions") or []
@@ -341,9 +414,79 @@ class ScriptedDialogue:
         of (`botruntime.intents`), else the fallback, which asks again."""
         if self.finished:
             return Action()
+        self.heard.append(heard.strip())
         rule = self.keyword_rule(heard)
         if rule is None and meaning is not None:
             rule = meaning.rule
+        if self.offering:
+            answer = self._answer_offer(heard, rule)
+            if answer is not None:
+                return self._said(answer)
+        return self._said(self._respond(heard, rule))
+
+    def _said(self, action: Action) -> Action:
+        if action.say:
+            self.last_said = list(action.say)
+        return action
+
+    def _answer_offer(self, heard: str, rule: int | None) -> Action | None:
+        """A yes or no to the callback offered; None: something else (a do-not-call, a
+        time of their own), answered by the rules."""
+        disposition = self.script["rules"][rule].get("disposition", "") if rule not in (None, GOODBYE) else ""
+        text = normalize(heard)
+        if disposition in (Disposition.DO_NOT_CALL, Disposition.WRONG_NUMBER, Disposition.CALLBACK_REQUESTED):
+            return None
+        said_no = disposition == Disposition.NOT_INTERESTED or any(_contains(text, w) for w in NO_WORDS)
+        said_yes = disposition == Disposition.INTERESTED or any(_contains(text, w) for w in YES_WORDS)
+        if said_no or rule == GOODBYE:
+            self.offering, self.finished = False, True
+            return Action(say=[self.script["goodbye"]], end=True)
+        if said_yes:
+            self.offering, self.finished = False, True
+            return Action(say=[self._callback_reply(), self.script["goodbye"]],
+                          disposition=Disposition.CALLBACK_REQUESTED,
+                          notes=f'Agreed to be called back: "{heard.strip()}"',
+                          callback_text=heard, callback_at=self.offered_at, end=True)
+        return None
+
+    def _callback_reply(self) -> str:
+        rule = self._rule_for(Disposition.CALLBACK_REQUESTED)
+        return rule.get("reply") or "Of course. I will call you back then."
+
+    def _rule_for(self, disposition: str) -> dict:
+        """The script's first rule with this outcome (the default script's if it has none)."""
+        for rules in (self.script.get("rules", []), DEFAULT_SCRIPT["rules"]):
+            for rule in rules:
+                if rule.get("disposition") == disposition and not rule.get("transfer"):
+                    return rule
+        return {}
+
+    def press(self, digit: str) -> Action:
+        """The caller pressed a key: what the script's keypad says it means."""
+        if self.finished:
+            return Action()
+        action = (self.script.get("keypad") or {}).get(digit)
+        heard = pressed(digit)
+        self.heard.append(heard)
+        if action == "repeat":
+            return Action(say=list(self.last_said or [self.script["fallback"]]))
+        if action == "transfer":
+            rules = [*self.script.get("rules", []), *DEFAULT_SCRIPT["rules"]]
+            index = next(i for i, rule in enumerate(rules) if rule.get("transfer") and rule.get("callback"))
+            step = {**rules[index], "followup": None}
+            return self._said(self._apply(f"key {digit}", step, heard,
+                                          reason=f"pressed {digit} to talk to a person"))
+        disposition = {"callback": Disposition.CALLBACK_REQUESTED}.get(action, action or "")
+        rules = self.script.get("rules", [])
+        index = next((i for i, rule in enumerate(rules)
+                      if rule.get("disposition") == disposition and not rule.get("transfer")), None)
+        if disposition and index is not None:
+            return self._said(self._apply(index, rules[index], heard))
+        if disposition in BOT_DISPOSITIONS:
+            return self._said(self._apply(f"key {digit}", self._rule_for(disposition), heard))
+        return Action()  # a key with no meaning here: the bot goes on
+
+    def _respond(self, heard: str, rule: int | None) -> Action:
         if rule == GOODBYE:
             self.finished = True
             return Action(say=[self.script["goodbye"]], end=True)
@@ -353,22 +496,33 @@ class ScriptedDialogue:
         if self.fallbacks > int(self.script.get("max_fallbacks", 2)):
             self.finished = True
             return Action(say=[self.script["goodbye"]], end=True)
+        if self.offering:
+            return Action(say=[self.script["fallback"], self.offer_text])
         questions = self.script.get("questions") or []
         again = [questions[self.question_index - 1]] if self.question_index else []
         return Action(say=[self.script["fallback"], *(again or self._next_question())])
 
-    def _apply(self, index: int, rule: dict, heard: str) -> Action:
+    def _apply(self, index: int | str, rule: dict, heard: str, reason: str = "") -> Action:
         step = rule
         if index in self.matched and rule.get("followup"):
             step = {**rule, **rule["followup"]}
         self.matched.add(index)
+        disposition = rule.get("disposition", "")
+        key = key_of(heard)
         action = Action(
             say=[step["reply"]] if step.get("reply") else [],
-            disposition=rule.get("disposition", ""),
-            notes=f'Caller said: "{heard.strip()}"',
+            disposition=disposition,
+            notes=f"Caller pressed {key}." if key else f'Caller said: "{heard.strip()}"',
             callback_text=heard if rule.get("callback") else "",
-            end=bool(step.get("end")),
+            # A transfer ends the bot's part: handed over, or (no one to take the call) the
+            # step's reply and the goodbye.
+            end=bool(step.get("end") or step.get("transfer")),
+            transfer=bool(step.get("transfer")),
         )
+        if action.transfer:
+            # A callback is what the step does when no one can take the call: not the reason.
+            named = "" if rule.get("callback") else disposition
+            action.reason = reason or TRANSFER_REASONS.get(named, named) or PERSON_REASON
         if action.end:
             self.finished = True
             action.say.append(self.script["goodbye"])
@@ -385,6 +539,24 @@ NUMBER_WORDS = {
 }
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DEFAULT_CALLBACK_HOUR = 10
+
+
+def spoken_when(at: datetime, now: datetime) -> str:
+    """`at` as said to a caller in `now`'s zone: "today at 2 PM", "tomorrow at 9:30 AM",
+    "on Monday at 9 AM", "on June 12 at 9 AM"."""
+    local = at.astimezone(now.tzinfo)
+    minutes = f":{local.minute:02d}" if local.minute else ""
+    clock = f"{local.hour % 12 or 12}{minutes} {'AM' if local.hour < 12 else 'PM'}"
+    days = (local.date() - now.date()).days
+    if days <= 0:
+        day = "today"
+    elif days == 1:
+        day = "tomorrow"
+    elif days < 7:
+        day = f"on {WEEKDAYS[local.weekday()].capitalize()}"
+    else:
+        day = f"on {local:%B} {local.day}"
+    return f"{day} at {clock}"
 
 
 def parse_callback_time(text: str, now: datetime) -> datetime:

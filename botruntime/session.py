@@ -44,7 +44,6 @@ from pipecat.processors.aggregators.llm_response_universal import (
 )
 from pipecat.processors.audio.audio_buffer_processor import AudioBufferProcessor
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
-from pipecat.serializers.twilio import TwilioFrameSerializer
 from pipecat.transports.base_transport import BaseTransport, TransportParams
 from pipecat.turns.types import ProcessFrameResult
 from pipecat.turns.user_start.vad_user_turn_start_strategy import VADUserTurnStartStrategy
@@ -52,7 +51,8 @@ from pipecat.turns.user_turn_strategies import UserTurnStrategies
 from pipecat.utils.errors import ErrorCategory
 from pipecat.workers.runner import WorkerRunner
 
-from botruntime import cloud, observers, prompts, turns
+from botruntime import cloud, handoff, observers, prompts, turns
+from botruntime.handoff import HandOffs, KeepCallSerializer, Keypad
 from botruntime.outcomes import Disposition, VoiceStack
 from botruntime.script import ScriptedDialogue, merged_script, vocabulary
 from botruntime.store import CallContext, CallStore, UnknownCall
@@ -102,13 +102,13 @@ def transport_params(params_class: type[P], start: StreamStart, *, hang_up: bool
     """Twilio's audio format and Pipecat's Twilio serializer, for any transport's params.
     `hang_up=False`: the session's end closes the socket only, with no hang-up through
     Twilio's REST API (a browser speaking the Media Streams protocol: no call to end)."""
-    serializer = TwilioFrameSerializer(
+    serializer = KeepCallSerializer(
         stream_sid=start.stream_sid,
         call_sid=start.call_sid,
         account_sid=settings.TWILIO_ACCOUNT_SID or start.account_sid,
         auth_token=settings.TWILIO_AUTH_TOKEN,
         base_url=settings.TWILIO_API_BASE_URL,
-        params=TwilioFrameSerializer.InputParams(auto_hang_up=hang_up),
+        params=KeepCallSerializer.InputParams(auto_hang_up=hang_up),
     )
     return params_class(
         audio_in_enabled=True,
@@ -220,14 +220,15 @@ def _service_kind(name: str) -> str:
 class _NoBargeInOnLastWords(VADUserTurnStartStrategy):
     """A caller who speaks over the bot interrupts it, except over its last words: once the
     session is ending (a goodbye, the apology when a service failed) the call ends whatever
-    they say, and a cut goodbye would leave them not knowing why the line went dead."""
+    they say, and a cut goodbye would leave them not knowing why the line went dead. The
+    same for the words before a hand-off ("please hold…", the agent's briefing)."""
 
     def __init__(self, session: BotSession):
         super().__init__()
         self._session = session
 
     async def process_frame(self, frame: Frame) -> ProcessFrameResult:
-        if isinstance(frame, VADUserStartedSpeakingFrame) and self._session.ending:
+        if isinstance(frame, VADUserStartedSpeakingFrame) and self._session.keeps_its_words():
             await self.trigger_user_turn_started(enable_interruptions=False)
             return ProcessFrameResult.STOP
         return await super().process_frame(frame)
@@ -285,6 +286,7 @@ class BotSession:
         # stream refused, the build failed): what waits for the pipeline must end either way.
         self._ready = asyncio.Event()
         self.pipeline_running = False
+        self.handoffs: HandOffs | None = None
 
     @classmethod
     def over_channels(cls, start: StreamStart, send: Send, close: Close, *, store: CallStore,
@@ -333,6 +335,10 @@ class BotSession:
         message = prompts.voicemail(self.call)
         await self._say(message)
         await self.end_after_speech("voicemail left")
+
+    def keeps_its_words(self) -> bool:
+        """What the bot is saying now is said to the end, whatever the caller says."""
+        return self.ending or (self.handoffs is not None and self.handoffs.speaking)
 
     # -- the run ---------------------------------------------------------------------------
 
@@ -385,23 +391,33 @@ class BotSession:
     async def _build(self) -> WorkerRunner:
         call = self.call
         script = merged_script(call.script)
-        self.tools = CallTools(call, self.end_after_speech, store=self.store, on_used=self._tool_used)
         template_context = prompts.template_context(call)
+        self.handoffs = handoffs = HandOffs(self, script, template_context)
+        self.tools = CallTools(call, self.end_after_speech, store=self.store, on_used=self._tool_used,
+                               hand_off=handoffs.hand_off)
+        briefing, resumed = prompts.is_briefing(call), prompts.is_resumed(call)
+        book_at_once = resumed and call.transfer_unanswered == "end_call_with_callback"
         idle_secs = float(script.get("idle_timeout_secs", DEFAULT_IDLE_SECS))
         max_secs = float(script.get("max_call_secs", DEFAULT_MAX_CALL_SECS))
 
-        greeting = prompts.greeting(call)
+        if briefing:  # to the agent: who is waiting, and why
+            greeting = handoffs.text("briefing")
+        elif resumed:  # the caller is back: no agent answered
+            greeting = handoffs.text("agent_unavailable_reply", callback_booked=book_at_once)
+        else:
+            greeting = prompts.greeting(call)
+        system_prompt = prompts.system_prompt(call, script.get("keypad"))
         # BOT_SERVICES=lite|natural (bench/concurrent_calls.py) puts every call on that stack.
         stack = settings.BOT_SERVICES or call.voice_stack
         if self.services_factory is not None:
             stt, brain, tts, opening = self.services_factory(self, script, template_context)
-            messages = [{"role": "system", "content": prompts.system_prompt(call)}]
+            messages = [{"role": "system", "content": system_prompt}]
         elif stack == VoiceStack.CLOUD:
             stt, brain, tts = cloud.build_services(SAMPLE_RATE, keyterms=vocabulary(script),
                                                    on_interrupted=self._cut_interrupted)
             cloud.on_failover(tts, self._service_failed)
             register(brain, self.tools)
-            messages = [{"role": "system", "content": prompts.system_prompt(call)}]
+            messages = [{"role": "system", "content": system_prompt}]
             opening = []
         else:
             from botruntime.agent import ScriptedAgent
@@ -418,11 +434,24 @@ class BotSession:
             messages = []
             opening = self.agent.opening()
 
+        if briefing or resumed:
+            opening = []  # no questions to an agent, none to a caller who was told it all
+        if briefing:
+            # The agent's words are no answer, no outcome and no do-not-call request: nothing
+            # listens to them (an LLM would answer, a scripted agent would judge them).
+            from botruntime.agent import ScriptedAgent
+
+            self.agent = brain = ScriptedAgent(ScriptedDialogue(script), self.tools, template_context)
+            brain.silenced = True
+        elif book_at_once:
+            opening = [prompts.render(script["goodbye"], template_context)]
+        elif resumed and self.agent is not None:
+            self.agent.dialogue.offer_callback(greeting)
         self._services = {"stt": stt, "llm": brain, "tts": tts}
         self._trouble_goodbye = prompts.render(script["trouble_goodbye"], template_context)
         first_words = " ".join([greeting, *opening])
         messages.append({"role": "assistant", "content": first_words})
-        self._context = context = LLMContext(messages, tools=tools_schema())
+        self._context = context = LLMContext(messages, tools=tools_schema(call))
         aggregators = LLMContextAggregatorPair(
             context,
             user_params=LLMUserAggregatorParams(
@@ -438,7 +467,8 @@ class BotSession:
         recorder = _CallRecorder(self, sample_rate=SAMPLE_RATE, num_channels=2,
                                  auto_start_recording=True)
         pipeline = Pipeline([
-            self.transport.input(), stt, aggregators.user(), _CallerAudioEnds(recorder), brain, tts,
+            self.transport.input(), Keypad(self), stt, aggregators.user(), _CallerAudioEnds(recorder),
+            brain, tts,
             self.transport.output(), recorder, aggregators.assistant(),
         ])
         self.worker = PipelineWorker(
@@ -502,6 +532,11 @@ class BotSession:
 
         self._timers.append(asyncio.create_task(max_length()))
         await self._say(first_words)
+        if briefing:
+            self.add_timer(handoffs.brief_agent())
+        elif book_at_once:
+            await handoffs.book_unanswered_callback()
+            await self.end_after_speech("no agent answered: callback booked")
 
         runner = WorkerRunner(handle_sigint=False)
         await runner.add_workers(self.worker)
@@ -626,9 +661,16 @@ class BotSession:
         self._timers.append(asyncio.create_task(self._end_when_quiet()))
 
     async def _end_when_quiet(self) -> None:
-        utterances = self.bot_utterances
-        # The goodbye may still be in synthesis: give it a moment to start.
-        deadline = time.monotonic() + 3.0
+        await self._until_quiet(start_within=3.0)
+        await self.worker.queue_frame(EndFrame())
+
+    async def _until_quiet(self, start_within: float, utterances: int | None = None) -> None:
+        """Until the bot has sent what it is saying (or was about to say: `utterances` is
+        the count before it was queued)."""
+        if utterances is None:
+            utterances = self.bot_utterances
+        # It may still be in synthesis: give it a moment to start.
+        deadline = time.monotonic() + start_within
         while self.bot_utterances == utterances and not self.bot_speaking and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         try:
@@ -636,7 +678,32 @@ class BotSession:
         except TimeoutError:
             logger.warning("call %s: bot still speaking after %ss; ending", self.call.call_id,
                            END_AFTER_SPEECH_TIMEOUT)
-        await self.worker.queue_frame(EndFrame())
+
+    async def until_heard(self, utterances: int = 0) -> None:
+        """Until the caller has heard what the bot says (Twilio's mark is back), for words
+        that must arrive before the stream ends: a hand-off's."""
+        await self._until_quiet(start_within=handoff.SPEECH_START_SECS, utterances=utterances)
+        if isinstance(self.transport, ChannelsTransport):
+            await self.transport.output().played()
+
+    async def say_and_wait(self, text: str) -> None:
+        utterances = self.bot_utterances
+        await self._say(text)
+        await self.until_heard(utterances)
+
+    async def say(self, text: str) -> None:
+        await self._say(text)
+
+    async def store_line(self, speaker: str, text: str) -> None:
+        await self._transcript(speaker, text)
+
+    def add_timer(self, coroutine) -> None:
+        """Work of the session's that ends with it."""
+        self._timers.append(asyncio.create_task(coroutine))
+
+    def serializer(self):
+        """The transport's Twilio serializer (Pipecat's transports keep their params there)."""
+        return getattr(getattr(self.transport, "_params", None), "serializer", None)
 
     # -- records ---------------------------------------------------------------------------
 
@@ -678,8 +745,15 @@ class BotSession:
 
     async def _store_outcome(self) -> None:
         outcome = self.tools.outcome
-        disposition = outcome.disposition or (
-            Disposition.HUNG_UP if self.caller_hung_up else Disposition.COMPLETED)
+        # Handed over (or the agent's leg), the call is not over: its disposition is the
+        # product's to set (transferred, once the agent answers), so none is written here.
+        handed_over = self.handoffs is not None and self.handoffs.call_handed_over()
+        if handed_over:
+            disposition = outcome.disposition or (
+                "agent briefed" if prompts.is_briefing(self.call) else "handed to a person")
+        else:
+            disposition = outcome.disposition or (
+                Disposition.HUNG_UP if self.caller_hung_up else Disposition.COMPLETED)
         transcript = await database_sync_to_async(self.store.transcript_lines)(self.call.call_id)
         summary = local_summary(self.call, transcript, disposition, outcome)
         if self.call.voice_stack == VoiceStack.CLOUD and self.services_factory is None:
@@ -691,11 +765,12 @@ class BotSession:
                 logger.warning("LLM summary failed for call %s; using the local one",
                                self.call.call_id, exc_info=True)
         # The lead first: the summary appearing on the call is the sign that all is stored.
-        if self.call.lead_id and outcome.disposition:
+        if self.call.lead_id and outcome.disposition and not prompts.is_briefing(self.call):
             await database_sync_to_async(self.store.record_outcome)(
                 self.call.lead_id, outcome.disposition, outcome.notes, outcome.callback_at)
         await database_sync_to_async(self.store.finish_call)(
-            self.call.call_id, disposition=disposition, notes=outcome.notes, summary=summary,
+            self.call.call_id, disposition="" if handed_over else disposition,
+            notes=outcome.notes, summary=summary,
             metrics=self.metrics(), recording=self.recording)
 
 

@@ -36,6 +36,32 @@ class CallContext:
     lead_id: int | None = None
     timezone: str = "UTC"
     parameters: dict = field(default_factory=dict)
+    # The campaign has someone to hand callers to (its transfer targets): the LLM is offered
+    # transfer_call, and the bot says it is connecting the caller before it asks the store.
+    can_transfer: bool = False
+    # When the agent did not answer and the caller is back (parameters resume=
+    # "agent_unavailable"): "offer_callback" asks them, "end_call_with_callback" books it.
+    transfer_unanswered: str = "offer_callback"
+
+
+class Refusal:
+    """Why `CallStore.transfer_call` did not start a transfer (`TransferAnswer.refusal`)."""
+
+    OUTSIDE_AGENT_HOURS = "outside_agent_hours"
+    NO_TRANSFER_TARGETS = "no_transfer_targets"
+    NOT_LIVE = "not_live"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class TransferAnswer:
+    """What came of asking for a transfer. `started`: the product is redirecting the call
+    (its media stream is about to end); else `refusal` says why not and, outside agent
+    hours, `agents_open_at` when the agents are next there."""
+
+    started: bool
+    refusal: str = ""
+    agents_open_at: datetime | None = None
 
 
 class UnknownCall(Exception):
@@ -72,6 +98,14 @@ class CallStore(Protocol):
     def record_outcome(self, lead_id: int, disposition: str, notes: str,
                        callback_at: datetime | None) -> None:
         """The verdict for the lead the call was for: the product decides retries and callbacks."""
+
+    def transfer_call(self, call_id: int, reason: str, summary: str) -> TransferAnswer:
+        """Hand the caller to a person (the campaign's transfer targets); `summary` is one
+        line for the agent. Started, the call is redirected and this stream ends."""
+
+    def agent_briefed(self, call_id: int) -> None:
+        """The briefing bot on an agent's leg (parameters role="agent_briefing") is done:
+        the product joins the agent to the waiting caller."""
 
     def finish_call(self, call_id: int, *, disposition: str, notes: str, summary: str,
                     metrics: dict, recording: Recording | None) -> None:

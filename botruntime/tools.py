@@ -1,4 +1,4 @@
-"""The bot's tools: set_outcome, schedule_callback, end_call.
+"""The bot's tools: set_outcome, schedule_callback, end_call, transfer_call.
 
 The scripted agent calls these methods directly; the cloud stack's LLM reaches the same
 methods through function calling (`register`). The outcome is kept here and, given a
@@ -20,7 +20,7 @@ from pipecat.services.llm_service import FunctionCallParams
 
 from botruntime.outcomes import Disposition
 from botruntime.script import BOT_DISPOSITIONS, parse_callback_time
-from botruntime.store import CallContext, CallStore
+from botruntime.store import CallContext, CallStore, Refusal, TransferAnswer
 
 logger = logging.getLogger(__name__)
 
@@ -34,23 +34,29 @@ class Outcome:
 
 # Told of every tool the bot used: (name, arguments, result).
 ToolUsed = Callable[[str, dict, dict], Awaitable[None]]
+# The session's hand-off (botruntime.handoff): (reason, summary) -> the store's answer and
+# what the bot said about a refusal (the callback it offered outside agent hours).
+HandOff = Callable[[str, str], Awaitable[tuple[TransferAnswer, str]]]
 
 
 class CallTools:
     def __init__(self, call: CallContext, on_end_call: Callable[[str], Awaitable[None]], *,
-                 store: CallStore | None = None, on_used: ToolUsed | None = None):
+                 store: CallStore | None = None, on_used: ToolUsed | None = None,
+                 hand_off: HandOff | None = None):
         self.call = call
         self.outcome = Outcome()
         self._on_end_call = on_end_call
         self._store = store
         self._on_used = on_used
+        self._hand_off = hand_off
 
     async def _used(self, name: str, arguments: dict, result: dict) -> dict:
         if self._on_used is not None:
             await self._on_used(name, arguments, result)
         return result
 
-    def _now(self) -> datetime:
+    def now(self) -> datetime:
+        """Now in the callee's zone."""
         try:
             zone = ZoneInfo(self.call.timezone or "UTC")
         except (ZoneInfoNotFoundError, ValueError):
@@ -80,7 +86,7 @@ class CallTools:
         return {"ok": True, "disposition": disposition}
 
     async def schedule_callback(self, when: str, notes: str = "") -> dict:
-        now = self._now()
+        now = self.now()
         at = None
         try:
             at = datetime.fromisoformat(when)
@@ -93,11 +99,51 @@ class CallTools:
         return await self._used("schedule_callback", {"when": when, "notes": notes},
                                 {"ok": True, "callback_at": at.isoformat()})
 
+    async def hand_off(self, reason: str, summary: str = "") -> tuple[TransferAnswer, str]:
+        """Hand the caller to a person; the answer, and what the bot said of a refusal."""
+        if self._hand_off is None:
+            answer, said = TransferAnswer(started=False, refusal=Refusal.FAILED), ""
+        else:
+            answer, said = await self._hand_off(reason or "asked for a person", summary or "")
+        await self._used("transfer_call", {"reason": reason, "summary": summary},
+                         transfer_result(answer, said))
+        return answer, said
+
+    async def transfer_call(self, reason: str = "", summary: str = "") -> dict:
+        answer, said = await self.hand_off(reason, summary)
+        return transfer_result(answer, said)
+
     async def end_call(self, reason: str = "") -> dict:
         await self._used("end_call", {"reason": reason}, {"ok": True})
         await self._on_end_call(reason or "bot ended the call")
         return {"ok": True}
 
+
+def transfer_result(answer: TransferAnswer, said: str) -> dict:
+    """transfer_call's result, for the LLM."""
+    if answer.started:
+        return {"ok": True, "transferred": True,
+                "note": "The call is being handed to a person: say nothing more."}
+    result = {"ok": False, "transferred": False, "refusal": answer.refusal}
+    if answer.refusal == Refusal.OUTSIDE_AGENT_HOURS:
+        result["agents_open_at"] = answer.agents_open_at.isoformat() if answer.agents_open_at else None
+        result["said"] = said
+        result["note"] = ("The caller has been offered a callback: if they agree, call "
+                          "schedule_callback with when=agents_open_at.")
+    else:
+        result["note"] = "No one can take the call now: carry on, e.g. say a specialist will be in touch."
+    return result
+
+
+TRANSFER_SCHEMA = FunctionSchema(
+    name="transfer_call",
+    description="Hand the caller to a person now (they asked for one, or agreed to talk to a specialist).",
+    properties={
+        "reason": {"type": "string", "description": "Why, in a few words (e.g. 'asked for a person')."},
+        "summary": {"type": "string", "description": "One line for the person taking the call."},
+    },
+    required=["reason", "summary"],
+)
 
 SCHEMAS = [
     FunctionSchema(
@@ -130,8 +176,11 @@ SCHEMAS = [
 ]
 
 
-def tools_schema() -> ToolsSchema:
-    return ToolsSchema(standard_tools=SCHEMAS)
+def tools_schema(call: CallContext | None = None) -> ToolsSchema:
+    """The tools offered to the LLM: transfer_call only to a campaign with someone to take
+    the call (one without goes on as it always has)."""
+    transfer = [TRANSFER_SCHEMA] if call is not None and call.can_transfer else []
+    return ToolsSchema(standard_tools=[*SCHEMAS, *transfer])
 
 
 def register(llm, tools: CallTools) -> None:
@@ -152,6 +201,16 @@ def register(llm, tools: CallTools) -> None:
             properties=FunctionCallResultProperties(run_llm=False),
         )
 
+    async def transfer_call(params: FunctionCallParams):
+        from pipecat.frames.frames import FunctionCallResultProperties
+
+        result = await tools.transfer_call(**dict(params.arguments))
+        # Handed over, or the callback offered (the bot said it): nothing for the LLM to
+        # add. Otherwise it carries on the conversation.
+        quiet = result["transferred"] or result.get("refusal") == Refusal.OUTSIDE_AGENT_HOURS
+        await params.result_callback(result, properties=FunctionCallResultProperties(run_llm=not quiet))
+
     llm.register_function("set_outcome", set_outcome)
     llm.register_function("schedule_callback", schedule_callback)
     llm.register_function("end_call", end_call)
+    llm.register_function("transfer_call", transfer_call)

@@ -209,6 +209,8 @@ class ChannelsInputTransport(_ChannelsEnd, BaseInputTransport):
                 logger.warning("undecodable %s message dropped", event, exc_info=True)
                 continue
             if frame is None:
+                if event == "dtmf":  # the serializer drops a digit that is no key
+                    logger.warning("ignored a dtmf message with no key in it: %r", raw[:120])
                 continue
             if isinstance(frame, InputAudioRawFrame):
                 await self._push_audio(frame)
@@ -246,12 +248,7 @@ class ChannelsOutputTransport(_ChannelsEnd, BaseOutputTransport):
     async def stop(self, frame: EndFrame):
         # Sends what is queued (base class), then waits until the caller has heard it.
         await super().stop(frame)
-        if not self._client.closed:
-            await self._send_mark()
-            pending = max(0.0, self._play_until - time.monotonic())
-            await self._client.wait_for_mark(
-                self._last_mark, pending + self._params.final_mark_timeout_secs
-            )
+        await self.played()
         await self._write_frame(frame)  # the serializer hangs up through the REST API
         await self._client.close()
 
@@ -260,6 +257,15 @@ class ChannelsOutputTransport(_ChannelsEnd, BaseOutputTransport):
         if not self._client.closed:
             await self._write_frame(frame)
         await self._client.close()
+
+    async def played(self) -> None:
+        """Until Twilio has played everything sent so far (a mark's echo says so), or it
+        should have by far."""
+        if self._client.closed:
+            return
+        await self._send_mark()
+        pending = max(0.0, self._play_until - time.monotonic())
+        await self._client.wait_for_mark(self._last_mark, pending + self._params.final_mark_timeout_secs)
 
     async def process_frame(self, frame: Frame, direction: FrameDirection):
         await super().process_frame(frame, direction)

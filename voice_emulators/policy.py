@@ -62,17 +62,24 @@ class Policy:
     def answer(self, messages: list[dict], tools: list[dict]) -> Answer:
         system = "\n".join(_content(m) for m in messages if m.get("role") in ("system", "developer"))
         offered = {t["function"]["name"]: t["function"] for t in tools if t.get("type") == "function"}
-        values = _Template({name: self._fact(spec, system) for name, spec in self.facts.items()})
-        last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=None)
-        if last_user is None:
+        conversation = "\n".join(_content(m) for m in messages)
+        values = _Template({
+            name: self._fact(spec, conversation if spec.get("from") == "conversation" else system)
+            for name, spec in self.facts.items()})
+        users = [i for i, m in enumerate(messages) if m.get("role") == "user"]
+        if not users:
             return Answer()
+        last_user = users[-1]
+        # What the assistant said and its tools answered since the caller's previous message.
+        since = messages[(users[-2] + 1 if len(users) > 1 else 0):last_user]
+        before = _words(" ".join(_content(m) for m in since if m.get("role") in ("assistant", "tool")))
         heard = _content(messages[last_user])
         values["heard"] = " ".join(heard.split())
         if not offered and self.summary and _words(self.summary.get("system", "")) in _words(system):
             values["request"] = "; ".join(line.strip() for line in heard.splitlines() if line.strip())
             return Answer(text=self.summary.get("say", "{request}").format_map(values))
 
-        rule = self._rule(_words(heard), _words(system))
+        rule = self._rule(_words(heard), _words(system), before)
         step_index = _steps_done(messages[last_user + 1:])
         if rule is None:
             return Answer(text=self.fallback.format_map(values) if step_index == 0 else "")
@@ -88,9 +95,11 @@ class Policy:
                     calls.append(ToolCall(name, filled))
         return Answer(text=step.get("say", "").format_map(values), tool_calls=calls)
 
-    def _rule(self, heard: str, system: str) -> dict | None:
+    def _rule(self, heard: str, system: str, before: str) -> dict | None:
         for rule in self.rules:
             if not all(_words(phrase) in system for phrase in rule.get("system", [])):
+                continue
+            if not all(_words(phrase) in before for phrase in rule.get("after", [])):
                 continue
             if any(_contains(heard, phrase) for phrase in rule["heard"]):
                 return rule

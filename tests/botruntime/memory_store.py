@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from botruntime.store import CallContext, Recording
+from botruntime.store import CallContext, Recording, Refusal, TransferAnswer
 
 
 @dataclass
@@ -16,6 +16,11 @@ class MemoryCallStore:
     outcomes: list[tuple[int, str, datetime | None]] = field(default_factory=list)
     finished: dict = field(default_factory=dict)
     paused: list[tuple[int, str]] = field(default_factory=list)
+    # What transfer_call answers: by default a campaign with no one to transfer to.
+    transfer_answer: TransferAnswer = field(
+        default_factory=lambda: TransferAnswer(started=False, refusal=Refusal.NO_TRANSFER_TARGETS))
+    transfers: list[tuple[str, str]] = field(default_factory=list)
+    briefed: list[int] = field(default_factory=list)
 
     def link_call(self, call_sid: str, stream_sid: str, parameters: dict) -> CallContext:
         self.linked.append((call_sid, stream_sid, parameters))
@@ -44,6 +49,13 @@ class MemoryCallStore:
     def record_outcome(self, lead_id: int, disposition: str, notes: str,
                        callback_at: datetime | None) -> None:
         self.outcomes.append((lead_id, disposition, callback_at))
+
+    def transfer_call(self, call_id: int, reason: str, summary: str) -> TransferAnswer:
+        self.transfers.append((reason, summary))
+        return self.transfer_answer
+
+    def agent_briefed(self, call_id: int) -> None:
+        self.briefed.append(call_id)
 
     def finish_call(self, call_id: int, *, disposition: str, notes: str, summary: str,
                     metrics: dict, recording: Recording | None) -> None:

@@ -85,14 +85,11 @@ def test_a_campaigns_own_rule_is_matched_by_its_examples():
     assert meaning.rule == 0 and action.say[0] == "Fruit it is."
 
 
-def test_a_rule_made_of_the_transfer_examples_hears_a_caller_asking_for_a_person():
-    from botruntime import exemplars
-
-    transfer = {"examples": exemplars.TRANSFER, "reply": "Let me put you through."}
-    script = {"rules": [*DEFAULT_SCRIPT["rules"], transfer]}
-    action, meaning = reply("could i talk to an actual human", script)
-    assert meaning.rule == len(DEFAULT_SCRIPT["rules"]) and action.say[0] == "Let me put you through."
-    action, _ = reply("we don't need that", script)
+def test_the_default_scripts_transfer_rule_hears_a_caller_asking_for_a_person_by_meaning():
+    person = next(i for i, rule in enumerate(DEFAULT_SCRIPT["rules"]) if rule.get("transfer"))
+    action, meaning = reply("could i talk to an actual human")
+    assert meaning.rule == person and action.transfer and action.reason == "asked for a person"
+    action, _ = reply("we don't need that")
     assert action.disposition == "not_interested"
 
 

@@ -11,10 +11,17 @@ import pytest
 from pipecat.frames.frames import TTSSpeakFrame, VADUserStartedSpeakingFrame
 
 from botruntime import cloud, prompts, route_pipecat_logs
-from botruntime.script import DEFAULT_SCRIPT, ScriptedDialogue, merged_script, parse_callback_time, vocabulary
+from botruntime.script import (
+    DEFAULT_SCRIPT,
+    ScriptedDialogue,
+    merged_script,
+    parse_callback_time,
+    spoken_when,
+    vocabulary,
+)
 from botruntime.session import BotSession, StreamStart, _NoBargeInOnLastWords
 from botruntime.store import CallContext
-from botruntime.tools import SCHEMAS, CallTools, register
+from botruntime.tools import SCHEMAS, CallTools, register, tools_schema
 from tests.botruntime.memory_store import MemoryCallStore
 
 NY = ZoneInfo("America/New_York")
@@ -218,7 +225,7 @@ def test_a_base_url_that_is_not_one_is_refused_by_name(value, monkeypatch):
 def test_a_caller_interrupts_the_bot_but_not_its_last_words(ending, interrupts):
     """Talking over a reply cuts it; talking over the goodbye or the trouble apology does not
     (the call ends either way, and the caller should hear why)."""
-    strategy = _NoBargeInOnLastWords(SimpleNamespace(ending=ending))
+    strategy = _NoBargeInOnLastWords(SimpleNamespace(keeps_its_words=lambda: ending))
     turns = []
     strategy.add_event_handler("on_user_turn_started", lambda _strategy, params: turns.append(params))
     asyncio.run(strategy.process_frame(VADUserStartedSpeakingFrame()))
@@ -235,3 +242,54 @@ def test_the_speech_workers_share_the_hosts_cores_among_its_web_processes(settin
     assert asr.default_workers() == 2
     settings.WEB_PROCESSES = 8
     assert asr.default_workers() == 1
+
+
+def test_keys_do_what_the_scripts_keypad_says():
+    talk = dialogue()
+    assert talk.press("5") == talk.press("5") and not talk.press("5").say  # no meaning: ignored
+    assert talk.press("1").transfer and dialogue().press("1").reason == "pressed 1 to talk to a person"
+    opt_out = dialogue().press("9")
+    assert opt_out.disposition == "do_not_call" and opt_out.end and opt_out.notes == "Caller pressed 9."
+    again = ScriptedDialogue(merged_script({"keypad": {"0": "repeat"}}))
+    asked = again.opening()
+    assert again.press("0").say == asked == DEFAULT_SCRIPT["questions"]
+
+
+def test_a_callback_offered_is_booked_on_a_yes_at_the_time_offered():
+    at = datetime(2026, 6, 4, 9, 0, tzinfo=NY)
+    talk = dialogue()
+    talk.offer_callback("Shall I have one of them call you back then?", at)
+    booked = talk.respond("yes please")
+    assert (booked.disposition, booked.callback_at, booked.end) == ("callback_requested", at, True)
+
+    declined = dialogue()
+    declined.offer_callback("Shall I have one of them call you back?")
+    assert declined.respond("no thanks").say == [DEFAULT_SCRIPT["goodbye"]]
+    own_time = dialogue()
+    own_time.offer_callback("Shall I have one of them call you back?")
+    action = own_time.respond("call me back on friday at three")
+    assert action.callback_text and action.callback_at is None  # their time, not ours
+    unsure = dialogue()
+    unsure.offer_callback("Shall I call you back?")
+    assert unsure.respond("the weather is nice").say[-1] == "Shall I call you back?"
+
+
+def test_when_the_agents_are_back_is_said_in_the_callees_words():
+    now = datetime(2026, 6, 3, 15, 30, tzinfo=NY)  # a Wednesday
+    utc = ZoneInfo("UTC")
+    assert spoken_when(datetime(2026, 6, 4, 13, 0, tzinfo=utc), now) == "tomorrow at 9 AM"
+    assert spoken_when(datetime(2026, 6, 3, 21, 30, tzinfo=utc), now) == "today at 5:30 PM"
+    assert spoken_when(datetime(2026, 6, 8, 13, 0, tzinfo=utc), now) == "on Monday at 9 AM"
+    assert spoken_when(datetime(2026, 6, 12, 16, 0, tzinfo=utc), now) == "on June 12 at 12 PM"
+
+
+def test_the_llm_is_offered_transfer_call_and_told_the_keys_only_when_someone_can_take_calls():
+    keypad = DEFAULT_SCRIPT["keypad"]
+    without, with_targets = context(), context(can_transfer=True)
+    assert "transfer_call" not in {s.name for s in tools_schema(without).standard_tools}
+    assert "transfer_call" in {s.name for s in tools_schema(with_targets).standard_tools}
+    assert "transfer_call" not in prompts.system_prompt(without, keypad)
+    assert "9 = never be called again" in prompts.system_prompt(without, keypad)
+    prompt = prompts.system_prompt(with_targets, keypad)
+    assert "call transfer_call with a short reason" in prompt
+    assert "1 = talk to a person (call transfer_call)" in prompt
