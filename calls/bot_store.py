@@ -15,7 +15,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from botruntime.store import CallContext, Recording, UnknownCall
+from botruntime.store import CallContext, Recording, TransferAnswer, UnknownCall
 from calls import breaker, live, transfers
 from calls import events as call_events
 from calls.dialer import settling
@@ -103,6 +103,9 @@ def call_context(call: Call) -> CallContext:
         timezone=(customer_zone(customer, campaign) if customer
                   else campaign.default_timezone if campaign else "UTC"),
         parameters=dict(call.parameters),
+        can_transfer=bool(campaign and campaign.transfer_targets),
+        transfer_unanswered=(campaign.transfer_unanswered if campaign
+                             else Campaign.TransferUnanswered.OFFER_CALLBACK),
     )
 
 
@@ -235,6 +238,14 @@ class DatabaseCallStore:
             live.publish_call(call)
         if metrics.get("session_failed"):
             breaker.check_campaigns([call.campaign_id])
+
+    def transfer_call(self, call_id: int, reason: str, summary: str) -> TransferAnswer:
+        answer = transfers.request_transfer(call_id, reason=reason, summary=summary, requested_by="bot")
+        return TransferAnswer(started=answer.started, refusal=answer.refusal,
+                              agents_open_at=answer.agents_open_at)
+
+    def agent_briefed(self, call_id: int) -> None:
+        transfers.agent_briefed(call_id)
 
     def transcript_lines(self, call_id: int) -> list[tuple[str, str]]:
         return list(TranscriptLine.objects.filter(call_id=call_id).values_list("speaker", "text"))
