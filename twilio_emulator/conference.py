@@ -230,7 +230,7 @@ class Conference:
         port = ConferencePort(participant)
         line.attach(port, self.data_dir / "calls" / f"{call.sid}-from-app.wav")
         self.timeline.add("participant_join", call_sid=call.sid, label=participant.label)
-        call.timeline.add("conference_joined", conference_sid=self.sid,
+        call.timeline.add("conference_join", conference_sid=self.sid,
                           friendly_name=self.friendly_name)
         self._event("join", participant)
         if self._mixer is None:
@@ -268,7 +268,7 @@ class Conference:
         if self.participants.get(call.sid) is participant:
             del self.participants[call.sid]
         self.timeline.add("participant_leave", call_sid=call.sid, reason=reason)
-        call.timeline.add("conference_left", conference_sid=self.sid, reason=reason)
+        call.timeline.add("conference_leave", conference_sid=self.sid, reason=reason)
         self._event("leave", participant, ReasonParticipantLeft=reason,
                     ParticipantCallStatus=str(call.status))
         if self.ended:

@@ -165,7 +165,7 @@ def test_muting_a_participant_is_reported(client, emulator, product):
     caller = client.calls.create(to=CALLER, from_=APP_NUMBER, twiml=join(
         "room-6", statusCallback=f"{product.url}/conference-events",
         statusCallbackEvent="mute"))
-    product.wait_for(lambda: entries(emulator.get_call(caller.sid), "conference_joined"))
+    product.wait_for(lambda: entries(emulator.get_call(caller.sid), "conference_join"))
     room = conference_named(emulator, "room-6")
 
     updated = client.conferences(room["sid"]).participants(caller.sid).update(muted=True)
