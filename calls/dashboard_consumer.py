@@ -14,8 +14,10 @@ Server → client: {"type": "subscribed", "campaigns": [...], "calls": [...]} on
 are joined (the page then catches up from the database), then the group events, at most a
 few times a second, as {"type": "batch", "events": [...]} (calls.live_pacing) of:
 {"type": "call.update", "call": {...}}, {"type": "transcript.line", "line": {...}},
-{"type": "campaign.update", "campaign": {...}} (status, progress, outcomes, live calls) and
-{"type": "campaign.figures", "figures": {...}} (campaigns.live_figures); and
+{"type": "campaign.update", "campaign": {...}} (status, progress, outcomes, live calls),
+{"type": "campaign.timeline", "campaign_id": 3, "html": "<li>…"} (after each move: paused by
+the breaker, resumed …) and {"type": "campaign.figures", "figures": {...}}
+(dashboard.live_figures); and
 {"type": "error", "message": "..."}."""
 
 import asyncio
@@ -140,6 +142,9 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
     async def campaign_update(self, event):
         campaign = event["campaign"]
         self.outbox.put(("campaign", campaign["id"]), {"type": "campaign.update", "campaign": campaign})
+
+    async def campaign_timeline(self, event):
+        self.outbox.put(("timeline", event["campaign_id"]), event)
 
     # -- listening in -----------------------------------------------------------------------
 

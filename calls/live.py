@@ -135,8 +135,12 @@ def tell_bot(call_sid: str, message: dict) -> None:
     _send_after_commit([(bot_group(call_sid), message)])
 
 
-def publish_campaign(campaign_id: int, summary: dict) -> None:
+def publish_campaign(campaign_id: int, summary: dict, timeline_html: str | None = None) -> None:
     """Tell a campaign's pages that its status or progress changed; `summary` is
-    dashboard.stats.campaign_summary(...) (status, lead counts, live calls, answer rate)."""
-    message = {"type": "campaign.update", "campaign": summary}
-    _send_after_commit([(campaign_group(campaign_id), message)])
+    dashboard.stats.campaign_summary(...) (status, lead counts, live calls, answer rate).
+    A move (paused, resumed …) also sends its timeline, as the page renders it."""
+    deliveries = [(campaign_group(campaign_id), {"type": "campaign.update", "campaign": summary})]
+    if timeline_html is not None:
+        deliveries.append((campaign_group(campaign_id),
+                           {"type": "campaign.timeline", "campaign_id": campaign_id, "html": timeline_html}))
+    _send_after_commit(deliveries)

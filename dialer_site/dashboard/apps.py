@@ -9,9 +9,8 @@ class DashboardConfig(AppConfig):
         from calls.live_pacing import refresher
         from campaigns.lifecycle import campaign_changed
         from dialer_site.dashboard import live_figures
-        from dialer_site.dashboard.stats import publish_campaign
 
         # The dashboard socket's figures come from here (calls knows no dashboard).
         refresher.provide(live_figures.figures, live_figures.summary)
         # Every transition, whoever made it, reaches the open pages once it is committed.
-        campaign_changed.connect(publish_campaign, dispatch_uid="dashboard.publish_campaign")
+        campaign_changed.connect(live_figures.publish_move, dispatch_uid="dashboard.publish_move")

@@ -6,14 +6,32 @@ differ."""
 
 from django.template.loader import render_to_string
 
-from campaigns.models import Campaign
+from calls import live
+from campaigns.models import Campaign, CampaignEvent
 from dialer_site.dashboard import stats
 
 RECENT_CALLS = 10
+TIMELINE_LENGTH = 50  # the latest moves; a campaign paused and resumed all day has hundreds
 
 
 def recent_calls(campaign: Campaign):
     return campaign.calls.counted().select_related("customer").order_by("-created_at")[:RECENT_CALLS]
+
+
+def timeline(campaign_id: int) -> list[CampaignEvent]:
+    """The campaign's latest moves, oldest first."""
+    latest = CampaignEvent.objects.filter(campaign_id=campaign_id).select_related("user")
+    return list(latest.order_by("-at", "-id")[:TIMELINE_LENGTH])[::-1]
+
+
+def timeline_html(campaign_id: int) -> str:
+    return render_to_string("campaigns/_timeline.html", {"timeline": timeline(campaign_id)})
+
+
+def publish_move(sender, campaign: Campaign, **kwargs) -> None:
+    """campaigns.lifecycle.campaign_changed's receiver: the campaign's pages hear of the move,
+    its timeline included (the breaker pausing it, staff resuming it …)."""
+    live.publish_campaign(campaign.pk, stats.campaign_summary(campaign), timeline_html(campaign.pk))
 
 
 def summary(campaign_id: int) -> dict | None:

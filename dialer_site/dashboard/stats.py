@@ -7,7 +7,6 @@ from datetime import timedelta
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import TruncHour
 
-from calls import live
 from calls.live import call_payload
 from calls.models import Call, TranscriptLine
 from campaigns.models import Campaign
@@ -39,11 +38,6 @@ def campaign_summary(campaign: Campaign) -> dict:
         "outcomes": b["outcomes"],
         "live_calls": live_call_counts([campaign.pk]).get(campaign.pk, 0),
     }
-
-
-def publish_campaign(sender, campaign: Campaign, **kwargs) -> None:
-    """campaigns.lifecycle.campaign_changed's receiver: the campaign's pages hear of it."""
-    live.publish_campaign(campaign.pk, campaign_summary(campaign))
 
 
 def with_last_line(calls):

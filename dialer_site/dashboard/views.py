@@ -24,7 +24,6 @@ from dialer_site.dashboard import live_figures, stats, try_bot
 logger = logging.getLogger(__name__)
 
 LEADS_PER_PAGE = 50
-TIMELINE_LENGTH = 50  # the latest moves; a campaign paused and resumed all day has hundreds
 TEST_CALLS_SHOWN = 5
 
 
@@ -129,13 +128,12 @@ def campaign_detail(request, campaign_id):
     breakdown = lead_stats.lead_breakdowns([campaign.pk])[campaign.pk]
     leads, lead_count = _lead_filters(request.GET, campaign, breakdown)
     page = keyset_page(stats.leads_last_call(leads), request.GET, LEADS_PER_PAGE)
-    latest_events = campaign.events.select_related("user").order_by("-at", "-id")[:TIMELINE_LENGTH]
     ctx = {
         "campaign": campaign,
         "stats": breakdown,
         "live_calls": [stats.board_payload(c) for c in stats.live_calls(campaign)],
         "recent_calls": live_figures.recent_calls(campaign),
-        "timeline": list(latest_events)[::-1],
+        "timeline": live_figures.timeline(campaign.pk),
         "chart": {"hourly": stats.calls_per_hour(campaign), "outcomes": breakdown["outcomes"]},
         "page": page,
         "lead_count": lead_count,
@@ -158,7 +156,7 @@ def campaign_detail(request, campaign_id):
 @staff_required
 def campaign_board(request, campaign_id):
     """The live board as JSON: what a page that lost its socket catches up from. With
-    ?leads=4,5,6 (the rows the page shows) also the figures the socket would have sent."""
+    ?leads=4,5,6 (the rows the page shows) also the figures and timeline the socket would have sent."""
     campaign = _get_campaign(campaign_id)
     board = {
         "campaign": stats.campaign_summary(campaign),
@@ -167,6 +165,7 @@ def campaign_board(request, campaign_id):
     if "leads" in request.GET:
         lead_ids = [int(i) for i in request.GET["leads"].split(",") if i.isdigit()][:LEADS_PER_PAGE]
         board["figures"] = live_figures.figures(campaign.pk, lead_ids)
+        board["timeline_html"] = live_figures.timeline_html(campaign.pk)
     return JsonResponse(board)
 
 

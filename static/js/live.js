@@ -137,7 +137,23 @@ export function updateSummary(summary) {
       else if (field === "answer_rate") node.textContent = summary.answer_rate === null ? "—" : `${summary.answer_rate}%`;
       else if (field === "outcomes") renderOutcomes(node, summary.outcomes);
     }
+    // The controls this status allows (Resume once paused, no Pause …).
+    for (const node of row.querySelectorAll("[data-shown-when]")) {
+      node.hidden = !node.dataset.shownWhen.split(" ").includes(summary.status);
+    }
   }
+}
+
+// --- a campaign's timeline: [data-campaign-timeline="<id>"], as the server renders it ------
+
+const timelines = new Map(); // campaign id → the HTML shown (the page's own times are localized)
+
+function showTimeline(campaignId, html) {
+  const list = document.querySelector(`[data-campaign-timeline="${campaignId}"]`);
+  if (!list || timelines.get(campaignId) === html) return;
+  timelines.set(campaignId, html);
+  list.innerHTML = html;
+  localizeTimes(list);
 }
 
 // --- the campaign page's figures: charts, Recent calls, the leads it shows ------------------
@@ -196,6 +212,7 @@ function setupBoard(board) {
   const refreshEmpty = () => { if (empty) empty.hidden = body.querySelector("tr:not(.ended)") !== null; };
 
   let events = 0; // call updates received so far: a board fetched before the latest is stale for its rows
+  let moves = 0; // timelines received so far: the same for the timeline
   const touched = new Map(); // call id → value of `events` when its row last changed by an event
 
   const upsert = (call) => {
@@ -235,9 +252,10 @@ function setupBoard(board) {
 
   const leads = shownLeads();
   const sync = async () => {
-    const asked = events;
+    const asked = events, movesAsked = moves;
     const data = await getJSON(`${board.dataset.boardUrl}?leads=${leads.join(",")}`);
     applyFigures(data.figures);
+    if (moves === movesAsked) showTimeline(campaignId, data.timeline_html);
     // A call an event changed while the board was on its way is newer here than in the board.
     const newer = (id) => (touched.get(Number(id)) || 0) > asked;
     const live = new Set(data.calls.map((c) => String(c.id)));
@@ -263,6 +281,9 @@ function setupBoard(board) {
         updateSummary(message.campaign);
       } else if (message.type === "campaign.figures" && message.figures.id === campaignId) {
         applyFigures(message.figures);
+      } else if (message.type === "campaign.timeline" && message.campaign_id === campaignId) {
+        moves += 1;
+        showTimeline(campaignId, message.html);
       }
     },
   });
@@ -309,6 +330,13 @@ function setupCall(transcript) {
     if (!call.is_live) {
       for (const note of document.querySelectorAll('[data-field="live-note"]')) note.remove();
     }
+    // The header's outcome chip and CallSid, beside the status badge.
+    const outcome = document.querySelector('[data-field="header-outcome"]');
+    if (outcome && call.disposition) {
+      outcome.replaceChildren(el("span", { className: `chip outcome-${call.disposition}` }, call.disposition_display));
+    }
+    const sid = document.querySelector('[data-field="call-sid"]');
+    if (sid && call.call_sid) sid.textContent = call.call_sid;
   };
 
   // The outcome (summary included), timeline and latency cards, as the server renders them.

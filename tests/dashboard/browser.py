@@ -7,11 +7,13 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
 from django.conf import settings
+from django.db import connection, transaction
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
@@ -144,3 +146,19 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def committed(fn):
+    """Run fn in a transaction, so its publish_* calls go out after the commit, like the app's.
+    It runs on a thread of its own: Playwright's event loop owns this one, and Django
+    refuses database work inside a running event loop."""
+
+    def run():
+        try:
+            with transaction.atomic():
+                return fn()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(run).result()

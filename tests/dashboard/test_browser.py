@@ -2,34 +2,16 @@
 and its transcript grow without reloading, survive a server restart, hear the recording."""
 
 import wave
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection, transaction
 from django.utils import timezone
 
 from calls import live
 from calls.models import Call
 from tests import factory
-from tests.dashboard.browser import log_in, screenshot
+from tests.dashboard.browser import committed, log_in, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def committed(fn):
-    """Run fn in a transaction, so its publish_* calls go out after the commit, like the app's.
-    It runs on a thread of its own: Playwright's event loop owns this one, and Django
-    refuses database work inside a running event loop."""
-
-    def run():
-        try:
-            with transaction.atomic():
-                return fn()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(run).result()
 
 
 def say(call, speaker, text, offset_ms):

@@ -131,23 +131,28 @@ async def test_a_call_page_receives_only_its_call(client, staff):
     await ws.disconnect()
 
 
-async def test_it_forwards_campaign_updates(client, staff):
+async def test_it_forwards_a_campaigns_move_with_its_timeline_as_the_page_renders_it(client, staff):
     cookie = await sync_to_async(session_cookie)(client, staff)
-    campaign = await sync_to_async(factory.campaign)()
+    campaign = await sync_to_async(factory.campaign)(status="running")
     ws = communicator(cookie)
     await ws.connect()
     await subscribe(ws, campaigns=[campaign.pk])
 
     @sync_to_async
     def pause():
-        from dialer_site.dashboard import stats
+        from campaigns import lifecycle
 
         with transaction.atomic():
-            live.publish_campaign(campaign.pk, stats.campaign_summary(campaign))
+            lifecycle.pause(campaign, "Lunch break", user=staff)
 
     await pause()
-    message = await receive_event(ws, "campaign.update")
-    assert message["type"] == "campaign.update" and message["campaign"]["id"] == campaign.pk
+    events = {}
+    while "campaign.timeline" not in events:
+        events |= {event["type"]: event for event in await receive_events(ws)}
+    assert events["campaign.update"]["campaign"]["status"] == "paused"
+    timeline = events["campaign.timeline"]
+    assert timeline["campaign_id"] == campaign.pk
+    assert "<strong>Paused</strong> by alice: Lunch break" in timeline["html"]
     await ws.disconnect()
 
 

@@ -1,0 +1,88 @@
+"""What staff see change without a reload, beyond the figures: the campaign's timeline and
+controls when the circuit breaker pauses it (and when it resumes), and a call page's header
+(status, outcome, duration, CallSid) as the call ends. Real daphne and Redis; the page is
+marked when it loads, so a reload would show."""
+
+import pytest
+from django.utils import timezone
+
+from calls import breaker
+from campaigns import lifecycle
+from tests import factory
+from tests.dashboard.browser import committed, log_in, screenshot
+from tests.dashboard.test_browser import move
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+NOT_RELOADED = "window.notReloaded === true"
+
+
+def open_unreloaded(page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector("#live-state.live")
+    page.evaluate("window.notReloaded = true")
+
+
+def test_a_pause_by_the_breaker_reaches_the_timeline_and_controls_without_a_reload(server, chrome, boss):
+    campaign = factory.campaign(name="Spring renewals", status="running", breaker_min_calls=2)
+    lifecycle.created(campaign)
+    factory.lead(campaign)  # someone still to call, so it may resume
+    page = chrome.new_page(viewport={"width": 1366, "height": 900})
+    log_in(page, server.url, "boss", "pw-boss-12345")
+    open_unreloaded(page, f"{server.url}/campaigns/{campaign.pk}/")
+    resume = page.get_by_role("button", name="Resume")
+    assert page.locator("form.pause-form").is_visible() and not resume.is_visible()
+
+    def two_calls_fail():
+        failed = [factory.call(factory.lead(campaign), status="failed", ended_at=timezone.now())
+                  for _ in range(2)]
+        assert breaker.check(campaign.pk)
+        return failed
+
+    failed = committed(two_calls_fail)
+    paused = page.locator('#timeline li[data-event="paused"]')
+    paused.wait_for()
+    assert "Paused by the circuit breaker" in paused.inner_text()
+    assert {link.get_attribute("href") for link in paused.locator("a").all()} == {
+        f"/calls/{call.pk}/" for call in failed}
+    assert page.locator("h1 .badge").inner_text() == "Paused"
+    assert "2 of the 2 calls" in page.locator("[data-summary=status_reason]").inner_text()
+    # The controls follow: Resume is offered, Pause no longer is.
+    resume.wait_for()
+    assert not page.locator("form.pause-form").is_visible()
+    screenshot(page, "live-timeline-paused-by-breaker")
+
+    committed(lambda: lifecycle.resume(campaign, user=boss))
+    page.locator('#timeline li[data-event="resumed"]').wait_for()
+    assert "by boss" in page.locator('#timeline li[data-event="resumed"]').inner_text()
+    page.locator("form.pause-form").wait_for()
+    assert page.evaluate(NOT_RELOADED)
+
+
+def test_a_call_page_header_follows_the_call_as_it_ends(server, chrome, boss):
+    campaign = factory.campaign(name="Spring renewals", status="running")
+    grace = factory.customer(first_name="Grace", last_name="Hopper")
+    lead = factory.lead(campaign, state="in_call", customer=grace)
+    call = factory.call(lead, status="queued", call_sid=None)
+    page = chrome.new_page(viewport={"width": 1366, "height": 900})
+    log_in(page, server.url, "boss", "pw-boss-12345")
+    open_unreloaded(page, f"{server.url}/calls/{call.pk}/")
+    header = page.locator(".page-head")
+    assert "no CallSid yet" in header.inner_text() and "Queued" in header.locator("h1 .badge").inner_text()
+
+    sid = "CA" + "7" * 32
+    move(call, status="in-progress", call_sid=sid, answered_at=timezone.now(), answered_by="human")
+    page.wait_for_function("document.querySelector('h1 .badge').textContent === 'In progress'")
+    page.wait_for_function(  # the duration ticks
+        "/^\\d+:\\d\\d$/.test(document.querySelector('.page-head [data-field=duration]').textContent)")
+    assert sid in header.inner_text()
+
+    move(call, status="completed", ended_at=timezone.now(), duration_seconds=42,
+         disposition="callback_requested")
+    page.wait_for_function("document.querySelector('h1 .badge').textContent === 'Completed'")
+    page.wait_for_function(
+        "document.querySelector('[data-field=header-outcome]').textContent.trim() === 'Callback requested'")
+    assert header.locator("[data-field=duration]").inner_text() == "42 s"
+    assert not page.locator('[data-field="live-note"]').count()  # no "live", no Listen
+    assert page.evaluate(NOT_RELOADED)
+    screenshot(page, "live-call-header-ended")
