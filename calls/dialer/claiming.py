@@ -98,7 +98,11 @@ def outbound_parameters(customer: Customer, campaign: Campaign | None, extra: di
 
 
 def live_call_count(campaign: Campaign) -> int:
-    return Call.objects.live().filter(campaign=campaign).count()
+    """The calls holding the campaign's concurrency slots. A test call ("Call me", "Talk in the
+    browser") holds none: staff trying the bot must not starve the campaign's own calls, and a
+    full campaign never refuses them. It still takes a stream of the web processes and a
+    calls-per-second token, like every call the account makes (capacity.web_room, the pacer)."""
+    return Call.objects.counted().live().filter(campaign=campaign).count()
 
 
 def _one_web_room_count_at_a_time() -> None:

@@ -49,6 +49,16 @@ def test_it_places_a_test_call_with_a_leads_variables_but_no_lead(staff_client, 
     assert (lead.state, lead.attempts) == ("pending", 0)
 
 
+def test_a_campaign_at_its_concurrency_still_takes_a_test_call(staff_client, placed):
+    campaign = factory.campaign(status="running", max_concurrent_calls=1)
+    factory.answer(factory.call(factory.lead(campaign, state="in_call")))  # its one slot is taken
+    response = staff_client.post(f"/campaigns/{campaign.pk}/test-call/", {"phone": "+12025550177"},
+                                 follow=True)
+    [call] = placed
+    assert response.redirect_chain[-1][0] == f"/calls/{call.pk}/"
+    assert (call.test, call.to_number) == ("phone", "+12025550177")
+
+
 def test_it_does_not_call_a_number_on_the_do_not_call_list(staff_client, campaign, placed):
     factory.do_not_call("+12025550177")
     response = staff_client.post(f"/campaigns/{campaign.pk}/test-call/", {"phone": "+12025550177"},

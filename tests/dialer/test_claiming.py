@@ -52,6 +52,14 @@ def test_it_keeps_to_the_campaigns_concurrency():
     assert claim_due_leads(campaign.pk, NOON_UTC) == []  # three calls are live
 
 
+def test_a_live_test_call_holds_none_of_the_campaigns_concurrency():
+    campaign = running(make_campaign(["+12025550111", "+12025550112"], max_concurrent_calls=1))
+    for kind in (Call.Test.PHONE, Call.Test.BROWSER):  # a staff member trying the bot, both ways
+        factory.call(campaign=campaign, test=kind, status="in-progress", to_number="+12025550177")
+    assert len(claim_due_leads(campaign.pk, NOON_UTC)) == 1  # the campaign's one slot is its own
+    assert claim_due_leads(campaign.pk, NOON_UTC) == []
+
+
 def test_a_paused_campaign_claims_nothing():
     campaign = make_campaign(["+12025550111"], status=Campaign.Status.PAUSED)
     assert claim_due_leads(campaign.pk, NOON_UTC) == []
