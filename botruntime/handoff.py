@@ -86,6 +86,8 @@ class HandOffs:
         self._context = template_context
         self._task: asyncio.Task | None = None
         self.transferred = False
+        # The store is redirecting the call: Twilio may end the stream before it answers.
+        self.asking = False
         # "Please hold" and the briefing are said to the end: a caller talking over them
         # must not cut them (see session._NoBargeInOnLastWords).
         self.speaking = False
@@ -118,13 +120,19 @@ class HandOffs:
                 # Said before asking: once the call is redirected the stream carries nothing.
                 self.speaking = True
                 await session.say_and_wait(self.text("transfer_reply"))
+            # Kept up from here: the redirect ends the stream, maybe before the store answers,
+            # and ending the pipeline then must not hang up the call being handed over.
+            self.asking = True
+            self._keep_call(True)
             answer = await database_sync_to_async(session.store.transfer_call)(
                 session.call.call_id, reason, summary)
         except Exception:
             logger.exception("call %s: the transfer failed", session.call.call_id)
             answer = TransferAnswer(started=False, refusal=Refusal.FAILED)
         finally:
-            self.speaking = False
+            self.speaking = self.asking = False
+        if not answer.started:
+            self._keep_call(False)
         logger.info("call %s: transfer (%s) %s", session.call.call_id, reason,
                     "started" if answer.started else f"refused: {answer.refusal}")
         if answer.started:
@@ -138,16 +146,25 @@ class HandOffs:
             return answer, said
         return answer, ""
 
+    def _keep_call(self, keep: bool) -> None:
+        serializer = self._session.serializer()
+        if isinstance(serializer, KeepCallSerializer):
+            serializer.handed_over = keep
+
+    async def settled(self) -> None:
+        """Until a hand-off under way has its answer."""
+        if self._task is not None and not self._task.done():
+            await asyncio.wait([self._task])
+
     def leave_call_up(self, reason: str) -> None:
         """The call now belongs to someone else: end this session with its stream, never
         hanging the call up."""
         session = self._session
         session.ending = True
         session.end_reason = reason
-        serializer = session.serializer()
-        if isinstance(serializer, KeepCallSerializer):
-            serializer.handed_over = True
-        session.add_timer(self._end_stream_later())
+        self._keep_call(True)
+        if session.pipeline_running:
+            session.add_timer(self._end_stream_later())
 
     async def _end_stream_later(self) -> None:
         await asyncio.sleep(STREAM_END_WAIT_SECS)
@@ -161,6 +178,7 @@ class HandOffs:
         self.speaking = True
         try:
             await session.until_heard()
+            self._keep_call(True)  # the agent's leg is redirected into the conference
             await database_sync_to_async(session.store.agent_briefed)(session.call.call_id)
         except Exception:
             logger.exception("call %s: could not hand the briefed agent over", session.call.call_id)

@@ -379,6 +379,7 @@ class BotSession:
             self.failed = True
             logger.exception("bot session for call %s failed", self.call.call_id)
         finally:
+            self.pipeline_running = False  # what ends with the pipeline is over
             for timer in self._timers:
                 timer.cancel()
             await self._close_stream()
@@ -520,7 +521,8 @@ class BotSession:
 
         @self.transport.event_handler("on_client_disconnected")
         async def on_disconnected(_transport, *_client):
-            if not self.ending:
+            # A stream ending while the product redirects the call is the hand-off, not a hang-up.
+            if not self.ending and not handoffs.asking:
                 self.caller_hung_up = True
             await self.worker.cancel(reason="stream closed")
 
@@ -739,6 +741,8 @@ class BotSession:
         if self.call is None or self.tools is None:
             return
         try:
+            if self.handoffs is not None:
+                await self.handoffs.settled()  # the stream may end before the store answers
             await self._store_outcome()
         except Exception:
             logger.exception("could not store the outcome of call %s", self.call.call_id)

@@ -6,6 +6,7 @@ agent (the local stacks') or the OpenAI API's emulator (the cloud stack's)."""
 import asyncio
 import json
 import shutil
+import time
 from collections.abc import AsyncGenerator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -143,6 +144,32 @@ async def test_a_caller_asking_for_a_person_hears_hold_on_and_is_handed_over(tmp
     assert store.finished["disposition"] == "" and store.outcomes == []
     assert "talk to a person" in " ".join(call.caller_lines())  # the transcript is kept
     assert call.session.end_reason == "handed to a person"
+
+
+class RedirectingStore(MemoryCallStore):
+    """The product's redirect: Twilio ends the stream before the REST call returns."""
+
+    session: BotSession | None = None
+    loop: asyncio.AbstractEventLoop | None = None
+
+    def transfer_call(self, call_id, reason, summary):
+        self.loop.call_soon_threadsafe(self.session.transport.feed, "stop", "{}")
+        time.sleep(0.5)  # the rest of the request: the stream is gone meanwhile
+        return super().transfer_call(call_id, reason, summary)
+
+
+async def test_a_stream_that_ends_before_the_redirect_returns_is_a_hand_off_not_a_hang_up(tmp_path):
+    store = RedirectingStore(context(can_transfer=True), transfer_answer=STARTED)
+    store.loop = asyncio.get_running_loop()
+    call = Call(store, scripted("can i talk to a person please"), tmp_path)
+    store.session = call.session
+
+    await call.speak()
+    await call.ended()
+
+    assert store.transfers and not call.hung_up
+    assert store.finished["disposition"] == "" and call.session.end_reason == "handed to a person"
+    assert not call.session.caller_hung_up
 
 
 async def test_an_interested_caller_is_offered_a_specialist_and_a_yes_hands_them_over(tmp_path):
