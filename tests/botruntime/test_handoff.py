@@ -337,3 +337,17 @@ async def test_on_the_cloud_stack_a_caller_outside_agent_hours_is_offered_the_ca
 
     assert store.outcomes == [(3, "callback_requested", opens)]
 
+
+
+async def test_on_the_cloud_stack_a_caller_back_from_an_unanswered_agent_books_the_callback(tmp_path, voices):
+    store = MemoryCallStore(context(parameters={"resume": "agent_unavailable"}))
+    call = Call(store, cloud(voices, "yes please, tomorrow at ten"), tmp_path)
+
+    await call.bot_said("Shall I have one of them call you back?")
+    await call.speak()
+    await call.ended()
+
+    (lead, disposition, at), = store.outcomes
+    assert (lead, disposition) == (3, "callback_requested") and at.astimezone(NY).hour == 10
+    system = voices.log("openai", "completion")[-1]["messages"][0]["content"]
+    assert "did not answer" in system
