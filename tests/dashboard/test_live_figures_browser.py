@@ -4,7 +4,6 @@ campaign list's row; a call page's outcome, summary, latency table and recording
 daphne, Redis, Celery worker and the Twilio emulator's callees; the pages are compared with
 the database once the calls are over."""
 
-import contextlib
 from datetime import UTC, datetime
 
 import pytest
@@ -16,7 +15,7 @@ from dialer_site.dashboard import stats
 from dialer_site.templatetags.dashboard import humanize_metric
 from tests import factory
 from tests.dashboard.browser import READ_CAMPAIGN_PAGE, log_in, screenshot
-from tests.waiting import wait_until
+from tests.waiting import settle_on, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -75,14 +74,6 @@ def shown_campaign_page(page) -> dict:
         # Leads: Customer, Phone, State, Attempts, Last outcome, Next attempt, Callback, link.
         "leads": sorted((row[0], row[2], row[3], row[4], row[5], row[6]) for row in seen["leads"]),
     }
-
-
-def settle_on(read, expect, timeout: float = 15.0):
-    """Wait until the page shows what the database holds (the pages batch updates for up to
-    a second); on a timeout the assertion shows both."""
-    with contextlib.suppress(TimeoutError):
-        wait_until(lambda: read() == expect(), timeout=timeout, interval=0.25)
-    assert read() == expect()
 
 
 def test_it_keeps_every_figure_live_during_a_running_campaign(emulated_twilio, dialing_worker, chrome, boss):
