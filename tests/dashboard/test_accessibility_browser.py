@@ -86,6 +86,63 @@ def test_the_api_docs_pass_axe_as_staff_use_them(server, chrome, boss):
     assert not found, "\n".join(f"{state}:\n  " + "\n  ".join(lines) for state, lines in found.items())
 
 
+# Tab through the page: every control a mouse can use is reached, and each shows an outline.
+MARK_CONTROLS = """() => {
+    const shown = (el) => el.offsetParent !== null || getComputedStyle(el).position === 'fixed';
+    const controls = [...document.querySelectorAll(
+        'a[href], button, input:not([type=hidden]), select, textarea, summary, audio[controls]')]
+        .filter((el) => !el.disabled && el.tabIndex >= 0 && shown(el));
+    controls.forEach((el, i) => { el.dataset.tabProbe = i; });
+    return controls.map((el) => el.outerHTML.slice(0, 100));
+}"""
+FOCUSED = """() => {
+    const el = document.activeElement, style = getComputedStyle(el);
+    const outlined = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0;
+    return {probe: el.closest('[data-tab-probe]')?.dataset.tabProbe ?? null, html: el.outerHTML.slice(0, 100),
+            visible: outlined || style.boxShadow !== 'none'};
+}"""
+
+
+def tab_through(page) -> list[str]:
+    """Problems: controls Tab never reaches, and focused controls with no visible focus."""
+    controls = page.evaluate(MARK_CONTROLS)
+    reached, unseen, last = set(), [], None
+    page.evaluate("document.activeElement.blur()")
+    # A date or time input takes a Tab per part (month, day, year …): room for those.
+    for _ in range(4 * len(controls) + 10):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(FOCUSED)
+        if focused["probe"] == last:
+            continue  # the next part of the same input
+        if focused["probe"] in reached or focused["html"].startswith("<body"):
+            break  # past the last control: round again, or out to the browser
+        last = focused["probe"]
+        if last is None:
+            continue
+        reached.add(last)
+        if not focused["visible"]:
+            unseen.append(f"no visible focus: {focused['html']}")
+    missed = [html for i, html in enumerate(controls) if str(i) not in reached]
+    return unseen + [f"not reached by Tab: {html}" for html in missed]
+
+
+def test_every_control_is_reached_by_keyboard_and_shows_its_focus(server, chrome, boss):
+    campaign = factory.campaign(name="Spring renewals", status="running")
+    lead = factory.lead(campaign, state="retry", callback_at=timezone.now())
+    call = factory.call(lead, status="completed", disposition="interested", duration_seconds=31)
+    page = chrome.new_page(viewport={"width": 1366, "height": 900})
+    log_in(page, server.url, "boss", "pw-boss-12345")
+    problems = {}
+    for path in ["/campaigns/", f"/campaigns/{campaign.pk}/", f"/campaigns/{campaign.pk}/edit/",
+                 f"/campaigns/{campaign.pk}/script/", f"/calls/{call.pk}/", "/system/",
+                 "/admin/", "/admin/campaigns/lead/", f"/admin/campaigns/lead/{lead.pk}/change/"]:
+        page.goto(server.url + path)
+        page.wait_for_load_state("networkidle")
+        problems[path] = tab_through(page)
+    found = {path: lines for path, lines in problems.items() if lines}
+    assert not found, "\n".join(f"{path}:\n  " + "\n  ".join(lines) for path, lines in found.items())
+
+
 def test_a_campaign_can_be_paused_by_keyboard(server, chrome, boss):
     campaign = factory.campaign(name="Spring renewals", status="running")
     factory.lead(campaign)
