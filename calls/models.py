@@ -37,6 +37,9 @@ STATUS_RANK = {**{status: rank for rank, status in enumerate(LIVE_STATUSES)},
                **dict.fromkeys(FINAL_STATUSES, len(LIVE_STATUSES))}
 # A media stream was linked (the bot spoke) but no summary is stored yet.
 UNSUMMARISED = models.Q(summary="") & ~models.Q(stream_sid="")
+# Someone the bot could talk to picked up: answered, and not by a machine or a fax.
+ANSWERED_BY_PERSON = (models.Q(answered_at__isnull=False) & ~models.Q(answered_by__startswith="machine")
+                      & ~models.Q(answered_by="fax"))
 
 
 class CallQuerySet(models.QuerySet):
@@ -55,6 +58,19 @@ class CallQuerySet(models.QuerySet):
     def dialled_since(self, moment: datetime):
         """Asked of Twilio since `moment`: what a campaign's attempts-per-day cap counts."""
         return self.filter(dial_requested_at__gte=moment)
+
+    def transfer_figures(self) -> dict:
+        """How these calls' hand-offs to a person went: of the calls a person answered, those
+        handed off and those an agent took; of the agents rung (decided), those who answered."""
+        answered = models.Q(transfers__status=TransferAttempt.Status.ANSWERED)
+        decided = [s for s in TransferAttempt.Status if s != TransferAttempt.Status.RINGING]
+        return self.aggregate(
+            answered=models.Count("id", filter=ANSWERED_BY_PERSON, distinct=True),
+            handed_off=models.Count("id", filter=models.Q(transfers__isnull=False), distinct=True),
+            transferred=models.Count("id", filter=answered, distinct=True),
+            agents_rung=models.Count("transfers", filter=models.Q(transfers__status__in=decided)),
+            agents_answered=models.Count("transfers", filter=answered),
+        )
 
     def counted(self):
         """Every call but staff members' test calls, which count in no figure, list or export,

@@ -1,5 +1,6 @@
 """Staff pages for calls: the list, one call (live transcript, timeline, recording), inbound."""
 
+import heapq
 import mimetypes
 import re
 
@@ -62,9 +63,15 @@ def call_list(request):
 
 def _call_context(call: Call) -> dict:
     """What the call page's outcome, timeline and latency cards are rendered from."""
+    events = list(call.events.order_by("sequence_number", "received_at", "id"))
+    transfers = list(call.transfers.select_related("agent_call"))
+    # Status callbacks in Twilio's order, each hand-off to a person where it happened among them.
+    timeline = heapq.merge([("status", e.received_at, e) for e in events],
+                           [("transfer", t.created_at, t) for t in transfers], key=lambda entry: entry[1])
     return {
         "call": call,
-        "events": call.events.order_by("sequence_number", "received_at", "id"),
+        "events": events,
+        "timeline": [(kind, entry) for kind, _, entry in timeline],
         "metrics": sorted((call.metrics or {}).items()),
     }
 

@@ -12,6 +12,7 @@ FINISHED_LEAD_STATES = [state for state in Lead.State if state not in Lead.OPEN_
 ANSWERED_OUTCOMES = [
     Disposition.INTERESTED, Disposition.NOT_INTERESTED, Disposition.CALLBACK_REQUESTED,
     Disposition.WRONG_NUMBER, Disposition.DO_NOT_CALL, Disposition.HUNG_UP, Disposition.COMPLETED,
+    Disposition.TRANSFERRED,
 ]
 
 
@@ -44,6 +45,20 @@ def lead_breakdowns(campaign_ids: list[int]) -> dict[int, dict]:
             for d in Disposition if b["by_outcome"].get(d.value)
         ]
     return result
+
+
+def transfer_figures(campaign) -> dict:
+    """The campaign's hand-offs to a person (its calls, through the reverse relation: the
+    campaigns app knows no calls module): `transfer_rate`, the share of the calls a person
+    answered that were handed off; `agent_answer_rate`, the share of agents rung who answered."""
+    figures = campaign.calls.counted().transfer_figures()
+    figures["transfer_rate"] = _percent(figures["handed_off"], figures["answered"])
+    figures["agent_answer_rate"] = _percent(figures["agents_answered"], figures["agents_rung"])
+    return figures
+
+
+def _percent(part: int, whole: int) -> int | None:
+    return round(100 * part / whole) if whole else None
 
 
 def _empty_breakdown() -> dict:

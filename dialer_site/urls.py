@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 from dialer_site.dashboard import system
 from dialer_site.health import health
 from dialer_site.monitoring import metrics
+from dialer_site.staff import take_over
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="campaign-list"), name="home"),
@@ -18,6 +19,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("campaigns/", include("dialer_site.dashboard.urls")),
     path("", include("campaigns.imports.urls")),  # /imports/…, /campaigns/<id>/export.csv
+    path("calls/<int:call_id>/take-over/", take_over.take_over, name="call-take-over"),
     path("calls/", include("calls.urls")),
     path("customers/", include("campaigns.customer_urls")),
     path("account/", include("dialer_site.staff.urls")),

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from calls import idempotency
 from calls.api.problems import MEDIA_TYPE, Conflict, Unprocessable, problem
 from calls.dialer import now as dial_now
-from calls.models import ApiToken, Call, CallEvent, IdempotencyKey, TranscriptLine
+from calls.models import ApiToken, Call, CallEvent, IdempotencyKey, TranscriptLine, TransferAttempt
 from calls.views import recording_response
 from campaigns.models import Campaign, Customer, Disposition, DoNotCall
 from campaigns.phones import to_e164
@@ -131,6 +131,13 @@ class CallEventSerializer(serializers.ModelSerializer):
         fields = ["status", "sequence_number", "received_at"]
 
 
+class TransferAttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TransferAttempt
+        fields = ["target", "mode", "requested_by", "reason", "summary", "status", "agent_call_sid",
+                  "created_at", "answered_at", "ended_at", "duration_secs"]
+
+
 class CallSerializer(serializers.ModelSerializer):
     to = serializers.CharField(source="to_number")
     from_ = serializers.CharField(source="from_number")
@@ -154,6 +161,7 @@ class CallSerializer(serializers.ModelSerializer):
             "answered_by",
             "duration_seconds",
             "outcome",
+            "transferred_to",
             "notes",
             "summary",
             "created_at",
@@ -177,9 +185,10 @@ class CallSerializer(serializers.ModelSerializer):
 class CallDetailSerializer(CallSerializer):
     transcript = TranscriptLineSerializer(many=True, read_only=True)
     events = CallEventSerializer(many=True, read_only=True)
+    transfers = TransferAttemptSerializer(many=True, read_only=True, help_text="Each agent rung, in order.")
 
     class Meta(CallSerializer.Meta):
-        fields = [*CallSerializer.Meta.fields, "transcript", "events"]
+        fields = [*CallSerializer.Meta.fields, "transcript", "events", "transfers"]
 
 
 FILTERS = {
@@ -304,7 +313,7 @@ def _answer(call: Call, replayed: bool = False) -> Response:
 
 class CallDetail(generics.RetrieveAPIView):
     serializer_class = CallDetailSerializer
-    queryset = Call.objects.select_related("campaign").prefetch_related("transcript", "events")
+    queryset = Call.objects.select_related("campaign").prefetch_related("transcript", "events", "transfers")
     lookup_url_kwarg = "call_id"
 
     def get_object(self):

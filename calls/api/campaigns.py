@@ -124,6 +124,15 @@ class StatsSerializer(serializers.Serializer):
     live_calls = serializers.IntegerField()
     leads_by_state = serializers.DictField(child=serializers.IntegerField())
     leads_by_outcome = serializers.DictField(child=serializers.IntegerField())
+    calls_answered = serializers.IntegerField(help_text="Calls a person (not a machine) answered.")
+    calls_handed_off = serializers.IntegerField(help_text="Answered calls handed to a person.")
+    calls_transferred = serializers.IntegerField(help_text="Calls an agent took.")
+    transfer_rate = serializers.IntegerField(
+        allow_null=True, help_text="calls_handed_off in % of calls_answered; null before any answer.")
+    agents_rung = serializers.IntegerField(help_text="Transfer attempts decided: each agent rung once.")
+    agents_answered = serializers.IntegerField()
+    agent_answer_rate = serializers.IntegerField(
+        allow_null=True, help_text="agents_answered in % of agents_rung; null before any was rung.")
 
 
 class CampaignStats(APIView):
@@ -133,6 +142,7 @@ class CampaignStats(APIView):
         the calls live now."""
         campaign = get_object_or_404(Campaign, pk=campaign_id)
         leads = lead_stats.lead_breakdowns([campaign.pk])[campaign.pk]
+        transfers = lead_stats.transfer_figures(campaign)
         return Response(
             StatsSerializer(
                 {
@@ -145,6 +155,13 @@ class CampaignStats(APIView):
                     "live_calls": Call.objects.counted().live().filter(campaign=campaign).count(),
                     "leads_by_state": leads["by_state"],
                     "leads_by_outcome": leads["by_outcome"],
+                    "calls_answered": transfers["answered"],
+                    "calls_handed_off": transfers["handed_off"],
+                    "calls_transferred": transfers["transferred"],
+                    "transfer_rate": transfers["transfer_rate"],
+                    "agents_rung": transfers["agents_rung"],
+                    "agents_answered": transfers["agents_answered"],
+                    "agent_answer_rate": transfers["agent_answer_rate"],
                 }
             ).data
         )

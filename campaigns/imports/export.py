@@ -14,7 +14,8 @@ from campaigns.imports.service import file_format, open_file
 from campaigns.models import Campaign, ContactImport, Lead
 
 RESULT_COLUMNS = ["phone", "first_name", "last_name", "email", "timezone", "state", "attempts",
-                  "last_call_status", "outcome", "notes", "callback_at", "last_error"]
+                  "last_call_status", "outcome", "notes", "callback_at", "last_error",
+                  "transferred_to"]  # last: a column added later, so readers by position keep working
 
 
 def rejected_rows_csv(contact_import: ContactImport) -> Iterator[str]:
@@ -39,9 +40,12 @@ def campaign_results_csv(campaign: Campaign) -> Iterator[str]:
     )
     # Through the campaign's own calls: contact import knows campaigns, not the calls app.
     last_call_status = campaign.calls.filter(lead=OuterRef("pk")).order_by("-created_at").values("status")[:1]
+    # Who took the lead's call when it was handed to a person (the latest such call).
+    transferred_to = (campaign.calls.filter(lead=OuterRef("pk")).exclude(transferred_to="")
+                      .order_by("-created_at").values("transferred_to")[:1])
     rows = (
         leads.select_related("customer")
-        .annotate(last_call_status=Subquery(last_call_status))
+        .annotate(last_call_status=Subquery(last_call_status), transferred_to=Subquery(transferred_to))
         .order_by("id")
         .iterator(chunk_size=2000)
     )
@@ -54,5 +58,5 @@ def campaign_results_csv(campaign: Campaign) -> Iterator[str]:
             customer.phone, customer.first_name, customer.last_name, customer.email, customer.timezone,
             *(lead.parameters.get(name, "") for name in parameter_names),
             lead.state, lead.attempts, lead.last_call_status or "", lead.last_outcome, lead.notes,
-            callback_at, lead.last_error,
+            callback_at, lead.last_error, lead.transferred_to or "",
         ])

@@ -4,11 +4,11 @@ are campaigns.stats's, which the API's stats share."""
 
 from datetime import timedelta
 
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import TruncHour
 
 from calls.live import call_payload
-from calls.models import Call, TranscriptLine
+from calls.models import ANSWERED_BY_PERSON, Call, TranscriptLine
 from campaigns.models import Campaign
 from campaigns.stats import lead_breakdowns
 
@@ -75,12 +75,11 @@ def calls_per_hour(campaign: Campaign) -> dict:
         return {"hours": [], "calls": [], "answers": [], "total_calls": 0, "total_answers": 0}
     end = latest["created_at"].replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     start = end - timedelta(hours=CHART_HOURS)
-    answered = Q(answered_at__isnull=False) & ~Q(answered_by__startswith="machine") & ~Q(answered_by="fax")
     rows = (
         placed.filter(created_at__gte=start, created_at__lt=end)
         .annotate(hour=TruncHour("created_at"))
         .values("hour")
-        .annotate(calls=Count("id"), answers=Count("id", filter=answered))
+        .annotate(calls=Count("id"), answers=Count("id", filter=ANSWERED_BY_PERSON))
         .order_by("hour")
     )
     by_hour = {row["hour"]: row for row in rows}

@@ -131,6 +131,7 @@ def campaign_detail(request, campaign_id):
     ctx = {
         "campaign": campaign,
         "stats": breakdown,
+        "transfers": lead_stats.transfer_figures(campaign),
         "live_calls": [stats.board_payload(c) for c in stats.live_calls(campaign)],
         "recent_calls": live_figures.recent_calls(campaign),
         "timeline": live_figures.timeline(campaign.pk),

@@ -16,6 +16,9 @@ class StaffProfile(models.Model):
                                 related_name="staff_profile")
     time_zone = models.CharField(max_length=64, blank=True, choices=zone_choices,
                                  help_text="Times on every page are shown in this zone.")
+    phone = models.CharField(
+        "your phone number", max_length=32, blank=True,
+        help_text="Where a call you take over from its page rings. Remembered from your last take-over.")
 
     def __str__(self) -> str:
         return f"{self.user}'s settings"

@@ -43,8 +43,8 @@ def test_it_exports_one_row_per_lead_with_parameters_and_outcome(staff_client, c
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows == [
         ["phone", "first_name", "last_name", "email", "timezone", "note", "plan", "state", "attempts",
-         "last_call_status", "outcome", "notes", "callback_at", "last_error"],
+         "last_call_status", "outcome", "notes", "callback_at", "last_error", "transferred_to"],
         ["'+12025550101", "Ann", "'=cmd|'/c calc'!A1", "", "America/New_York", "'@risk", "gold", "done", "2",
-         "completed", "callback_requested", "'-call after 5", "2026-05-01T17:30:00+00:00", ""],
-        ["'+12025550102", "Bob", "", "", "", "", "silver", "pending", "0", "", "", "", "", ""],
+         "completed", "callback_requested", "'-call after 5", "2026-05-01T17:30:00+00:00", "", ""],
+        ["'+12025550102", "Bob", "", "", "", "", "silver", "pending", "0", "", "", "", "", "", ""],
     ]
