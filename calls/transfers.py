@@ -29,6 +29,7 @@ from django.utils import timezone
 from requests import RequestException
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
+from calls import events as call_events
 from calls import live, twiml
 from calls.dialer import settling
 from calls.models import Call, TransferAttempt
@@ -198,6 +199,8 @@ def _transferred(call: Call, target: str) -> None:
         if call.lead_id:
             settling.record_outcome(call.lead_id, Disposition.TRANSFERRED)
         Call.objects.filter(pk=call.pk).update(disposition=Disposition.TRANSFERRED, transferred_to=target)
+        # The call's row is locked now: the event is written once, with the change it reports.
+        call_events.call_transferred(call.pk, target)
     call.refresh_from_db()
     live.publish_call(call)
 

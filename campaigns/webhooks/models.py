@@ -17,8 +17,6 @@ OLD_SECRET_VALID_FOR = timedelta(hours=24)
 class EventType(models.TextChoices):
     CALL_STARTED = "call.started", "call.started: a call was answered"
     CALL_ENDED = "call.ended", "call.ended: a call is over, with its outcome and transcript"
-    # Sent by the transfer feature (issue 15), which is not built yet: the type exists so
-    # endpoints can subscribe to it already.
     CALL_TRANSFERRED = "call.transferred", "call.transferred: a call was handed to a person"
     LEAD_COMPLETED = "lead.completed", "lead.completed: a lead will not be called again"
     LEAD_DO_NOT_CALL = "lead.do_not_call", "lead.do_not_call: a lead asked not to be called"
