@@ -329,6 +329,7 @@ function setupCall(transcript) {
     }
     if (!call.is_live) {
       for (const note of document.querySelectorAll('[data-field="live-note"]')) note.remove();
+      if (empty) empty.textContent = "No transcript for this call."; // no longer waiting for words
     }
     // The header's outcome chip and CallSid, beside the status badge.
     const outcome = document.querySelector('[data-field="header-outcome"]');

@@ -84,5 +84,9 @@ def test_a_call_page_header_follows_the_call_as_it_ends(server, chrome, boss):
         "document.querySelector('[data-field=header-outcome]').textContent.trim() === 'Callback requested'")
     assert header.locator("[data-field=duration]").inner_text() == "42 s"
     assert not page.locator('[data-field="live-note"]').count()  # no "live", no Listen
+    # The rest of the page agrees with its header.
+    page.wait_for_function(
+        "document.querySelector('#call-outcome [data-field=disposition]').textContent.includes('Callback')")
+    assert page.locator(".transcript-empty").inner_text() == "No transcript for this call."
     assert page.evaluate(NOT_RELOADED)
     screenshot(page, "live-call-header-ended")
