@@ -460,7 +460,8 @@ class BotSession:
                     sample_rate=SAMPLE_RATE, params=turns.vad_params(settings.BOT_TURN_DETECTION)),
                 user_turn_strategies=UserTurnStrategies(
                     start=[_NoBargeInOnLastWords(self)],
-                    stop=turns.stop_strategies(settings.BOT_TURN_DETECTION),
+                    stop=turns.stop_strategies(settings.BOT_TURN_DETECTION,
+                                               settings.BOT_SILENCE_TIMEOUT_SECS),
                 ),
                 user_idle_timeout=idle_secs,
             ),

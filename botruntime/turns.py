@@ -37,8 +37,6 @@ SMART_TURN_VAD_PARAMS = VADParams(confidence=PHONE_VAD_PARAMS.confidence,
                                   min_volume=PHONE_VAD_PARAMS.min_volume)
 # A caller whose speech Smart Turn keeps calling unfinished is answered after this silence.
 SMART_TURN_PARAMS = SmartTurnParams(stop_secs=2.0)
-# The silence timeout: the VAD's 0.5 s (PHONE_VAD_PARAMS) plus this.
-SILENCE_TIMEOUT_SECS = 0.3
 
 _session = None
 _session_lock = threading.Lock()
@@ -78,8 +76,11 @@ def vad_params(detection: str) -> VADParams:
     return SMART_TURN_VAD_PARAMS if detection == "smart" else PHONE_VAD_PARAMS
 
 
-def stop_strategies(detection: str) -> list:
-    """The user-turn stop strategies for one call."""
+def stop_strategies(detection: str, silence_secs: float) -> list:
+    """The user-turn stop strategies for one call; under the silence timeout the turn ends
+    `silence_secs` after the caller's last sound (BOT_SILENCE_TIMEOUT_SECS): the VAD's
+    pause (PHONE_VAD_PARAMS) plus the rest."""
     if detection == "smart":
         return [TurnAnalyzerUserTurnStopStrategy(turn_analyzer=SharedSmartTurnAnalyzer())]
-    return [SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=SILENCE_TIMEOUT_SECS)]
+    return [SpeechTimeoutUserTurnStopStrategy(
+        user_speech_timeout=max(0.0, silence_secs - PHONE_VAD_PARAMS.stop_secs))]

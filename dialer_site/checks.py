@@ -9,6 +9,8 @@ from django.core.checks import Error, register
 
 BOT_SERVICES = ("", "standin", "lite", "natural")
 TURN_DETECTIONS = ("smart", "silence")
+# Longer and a caller who has finished waits in silence long enough to think the line dead.
+MAX_SILENCE_TIMEOUT_SECS = 5.0
 
 
 @register()
@@ -33,6 +35,17 @@ def bot_runtime_settings(app_configs, **kwargs) -> list[Error]:
             hint="Set it to 'smart' (Smart Turn decides when the caller has finished) or "
             "'silence' (a fixed silence timeout).",
             id="dialer.E004",
+        ))
+    from botruntime.vad import PHONE_VAD_PARAMS
+
+    if not PHONE_VAD_PARAMS.stop_secs <= settings.BOT_SILENCE_TIMEOUT_SECS <= MAX_SILENCE_TIMEOUT_SECS:
+        errors.append(Error(
+            f"BOT_SILENCE_TIMEOUT_SECS={settings.BOT_SILENCE_TIMEOUT_SECS:g} is not between "
+            f"{PHONE_VAD_PARAMS.stop_secs:g} and {MAX_SILENCE_TIMEOUT_SECS:g} seconds.",
+            hint=f"The silence timeout starts after the VAD's {PHONE_VAD_PARAMS.stop_secs:g} s pause; "
+            "0.8 (the default) answers soonest, 1.2 cut no caller who paused mid-sentence off on the "
+            "voice bench.",
+            id="dialer.E008",
         ))
     return errors
 

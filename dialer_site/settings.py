@@ -281,6 +281,9 @@ PIPER_VOICE_PATH = env_str("PIPER_VOICE_PATH")
 INTENT_MODEL_PATH = env_str("INTENT_MODEL_PATH")
 # How the end of a caller's turn is found: "smart" (Smart Turn v3) or "silence" (a timeout).
 BOT_TURN_DETECTION = env_str("BOT_TURN_DETECTION", "smart")
+# Under BOT_TURN_DETECTION=silence: seconds from the caller's last sound to the end of their
+# turn. 0.8 answers soonest; on the bench 1.2 was the shortest that cut no pausing caller off.
+BOT_SILENCE_TIMEOUT_SECS = env_float("BOT_SILENCE_TIMEOUT_SECS", 0.8)
 
 # --- Web processes: admission, drain, metrics (calls.capacity, dialer_site.web_server) ---
 # Media streams (calls) one daphne process holds before it refuses new ones. The last
