@@ -17,6 +17,10 @@
    inside the pause (a caller cut off mid-sentence). The silence timeout is swept.
    Smart Turn's own probability that the turn is finished is printed at the inner pauses
    and at the real ends: the rule can only be as good as the model holds them apart.
+   Smart Turn is run as the product runs it (botruntime.turns: its "finished" taken after a
+   silence floor, a ceiling after that) and in variants (no floor, other floors and ceilings,
+   asked later, a higher threshold); each rule's cut-off callers are listed, and set against
+   the fastest timeout that cuts no more ("at equal cut-off rate") and the 0.8 s timeout's.
 3. Meaning: voice_quality_phrases.PARAPHRASES and FRESH_PARAPHRASES (held out), keywords
    alone vs keywords plus sentence embeddings; and the same on voice_quality_phrases.TUNING,
    the set the thresholds were set on (not held out).
@@ -38,6 +42,7 @@ import sys
 import time
 import wave
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -66,7 +71,17 @@ VOICES = [
 RENDERINGS_PER_SENTENCE = 4
 NOISE_SNR_DB = 20.0
 PARTS = ("recognition", "turns", "meaning")
-SILENCE_TIMEOUTS = (0.8, 1.2, 1.6, 2.0)  # today's 0.5 s VAD + 0.3 s timeout first
+SILENCE_TIMEOUTS = (0.8, 0.9, 1.0, 1.1, 1.2, 1.6, 2.0)  # BOT_SILENCE_TIMEOUT_SECS's default first
+# Smart Turn's COMPLETE accepted only after this much silence (with the default's ceiling, and
+# with Pipecat's plain 2 s); asked only at a VAD stop this late; its P(finished) threshold
+# raised from Pipecat's 0.5 (smart_rules).
+SMART_FLOORS = (0.4, 0.6, 0.8)
+SMART_ASKED_AT = (0.4, 0.6)
+SMART_THRESHOLDS = (0.7, 0.9)
+# Silence after each caller: longer than any rule's wait (Smart Turn's 0.2 s VAD stop plus its
+# 2 s ceiling), so a turn ended by the ceiling is counted, not dropped as never ended.
+TRAILING_SECS = 3
+LONG_WAIT_SECS = 1.5  # a wait the bench counts apart: the caller hears a dead line
 NUMBERS = {"0": "zero", "1": "one", "2": "two", "3": "three", "4": "four", "5": "five", "6": "six",
            "7": "seven", "8": "eight", "9": "nine", "10": "ten", "11": "eleven", "12": "twelve"}
 CONTRACTIONS = {"i'm": "i am", "don't": "do not", "can't": "can not", "cannot": "can not",
@@ -213,9 +228,9 @@ async def recognition(stack: str, made: list) -> dict:
 
 # -- 2. turn-taking ------------------------------------------------------------------------
 
-def turn_cases() -> list[tuple[np.ndarray, float, float | None, float | None]]:
-    """(line audio with 2 s of silence after, caller's real end, end of the inner pause or
-    None, start of the inner pause or None)."""
+def turn_cases() -> list[tuple[np.ndarray, float, float | None, float | None, str]]:
+    """(line audio with TRAILING_SECS of silence after, caller's real end, end of the inner pause or
+    None, start of the inner pause or None, who: engine, pause and the words before it)."""
     cases = []
     renderings = [("espeak", "en-us", 165), ("piper", "joe", 1.0)]
     for n, (first, second) in enumerate(PAUSED):
@@ -224,14 +239,15 @@ def turn_cases() -> list[tuple[np.ndarray, float, float | None, float | None]]:
             a = a[: int(speech_end(a) * RATE)]
             for pause in (0.6, 0.9, 1.2):
                 gap = np.zeros(int(pause * RATE), dtype="<i2")
-                audio = np.concatenate([a, gap, b, np.zeros(2 * RATE, dtype="<i2")])
+                audio = np.concatenate([a, gap, b, np.zeros(TRAILING_SECS * RATE, dtype="<i2")])
                 resumed = (a.size + gap.size) / RATE
-                cases.append((phone_line(audio, True, n), resumed + speech_end(b), resumed, a.size / RATE))
+                cases.append((phone_line(audio, True, n), resumed + speech_end(b), resumed, a.size / RATE,
+                              f"{engine} {pause:.1f}s {first!r}"))
     for n, text in enumerate(COMPLETE):
         for engine, voice, speed in renderings:
             a = speak(text, engine, voice, speed)
-            audio = np.concatenate([a, np.zeros(2 * RATE, dtype="<i2")])
-            cases.append((phone_line(audio, True, 100 + n), speech_end(a), None, None))
+            audio = np.concatenate([a, np.zeros(TRAILING_SECS * RATE, dtype="<i2")])
+            cases.append((phone_line(audio, True, 100 + n), speech_end(a), None, None, f"{engine} {text!r}"))
     return cases
 
 
@@ -270,49 +286,96 @@ def silence_turn_end(states: list[bool], timeout: float, vad_stop: float) -> flo
     return None
 
 
-def smart_turn_end(audio: np.ndarray, states: list[bool]) -> float | None:
-    """Smart Turn asked at each VAD stop, as TurnAnalyzerUserTurnStopStrategy asks it; its
-    own inference time is added to the moment it answers."""
+class SmartRule(NamedTuple):
+    """A way of using Smart Turn: asked at each VAD stop (`vad_stop` s into a silence), its
+    COMPLETE taken when P(finished) > `threshold` and accepted only once the caller has been
+    quiet for `floor` s (dropped if they speak again first); `ceiling` s of silence after the
+    VAD stop end the turn whatever it said (SmartTurnParams.stop_secs)."""
+
+    name: str
+    vad_stop: float
+    threshold: float = 0.5
+    floor: float = 0.0
+    ceiling: float = 2.0
+
+
+def smart_rules() -> list[SmartRule]:
+    from botruntime import turns
+
+    default = SmartRule("smart (default)", turns.SMART_TURN_VAD_PARAMS.stop_secs,
+                        floor=turns.SMART_TURN_FLOOR_SECS, ceiling=turns.SMART_TURN_PARAMS.stop_secs)
+    plain = default._replace(name="smart, no floor", floor=0.0, ceiling=2.0)  # Pipecat's own use
+    return [default, plain,
+            *(default._replace(name=f"smart floor {f:.1f}", floor=f) for f in SMART_FLOORS),
+            *(plain._replace(name=f"smart fl{f:.1f} c2.0", floor=f) for f in SMART_FLOORS),
+            *(plain._replace(name=f"smart asked {v:.1f}", vad_stop=v) for v in SMART_ASKED_AT),
+            *(plain._replace(name=f"smart P>{p:g}", threshold=p) for p in SMART_THRESHOLDS)]
+
+
+def smart_turn_end(audio: np.ndarray, states: list[bool], rule: SmartRule) -> float | None:
+    """Smart Turn asked at each VAD stop, as TurnAnalyzerUserTurnStopStrategy asks it (and
+    its buffer cleared on COMPLETE, as analyze_end_of_turn clears it); its own inference time
+    is added to the moment it answers."""
     from pipecat.audio.turn.base_turn_analyzer import EndOfTurnState
+    from pipecat.audio.turn.smart_turn.base_smart_turn import SmartTurnParams
 
     from botruntime.turns import SharedSmartTurnAnalyzer
 
-    analyzer = SharedSmartTurnAnalyzer(sample_rate=RATE)
+    analyzer = SharedSmartTurnAnalyzer(sample_rate=RATE, params=SmartTurnParams(stop_secs=rule.ceiling))
     analyzer.set_sample_rate(RATE)
+    accept_at = None
     for i, speaking in enumerate(states):
         t = (i + 1) * FRAME / RATE
         chunk = audio[i * FRAME:(i + 1) * FRAME].tobytes()
         if analyzer.append_audio(chunk, speaking) == EndOfTurnState.COMPLETE:
-            return t  # Smart Turn's own silence limit (SMART_TURN_PARAMS.stop_secs)
+            return t  # Smart Turn's own silence limit (the rule's ceiling)
+        if speaking:
+            accept_at = None
+        elif accept_at is not None and t >= accept_at - 1e-9:
+            return accept_at
         if i and states[i - 1] and not speaking:
             started = time.perf_counter()
-            state, _ = analyzer._process_speech_segment(analyzer._audio_buffer)
-            if state == EndOfTurnState.COMPLETE:
-                return t + time.perf_counter() - started
+            _state, result = analyzer._process_speech_segment(analyzer._audio_buffer)
+            answered = t + time.perf_counter() - started
+            if result is not None and result.probability > rule.threshold:
+                analyzer._clear(EndOfTurnState.COMPLETE)
+                accept_at = max(answered, t - rule.vad_stop + rule.floor)
+                if accept_at <= answered:
+                    return answered
     return None
 
 
-def turn_taking() -> list[dict]:
-    from botruntime import turns
+def turn_taking() -> tuple[list[dict], dict[str, list[float]], list[str]]:
+    from pipecat.audio.vad.vad_analyzer import VADParams
+
     from botruntime.vad import PHONE_VAD_PARAMS
 
     cases = turn_cases()
-    rows = []
+    rules = smart_rules()
     outcomes: dict[str, list[tuple[float | None, float, float | None]]] = {}
-    for audio, end, resumed, _paused in cases:
-        short = vad_states(audio, turns.SMART_TURN_VAD_PARAMS)
-        outcomes.setdefault("smart turn", []).append((smart_turn_end(audio, short), end, resumed))
+    for audio, end, resumed, _paused, _who in cases:
+        by_stop: dict[float, list[bool]] = {}
+        for rule in rules:
+            if rule.vad_stop not in by_stop:
+                by_stop[rule.vad_stop] = vad_states(audio, VADParams(
+                    confidence=PHONE_VAD_PARAMS.confidence, start_secs=PHONE_VAD_PARAMS.start_secs,
+                    stop_secs=rule.vad_stop, min_volume=PHONE_VAD_PARAMS.min_volume))
+            found = smart_turn_end(audio, by_stop[rule.vad_stop], rule)
+            outcomes.setdefault(rule.name, []).append((found, end, resumed))
         phone = vad_states(audio, PHONE_VAD_PARAMS)
         for timeout in SILENCE_TIMEOUTS:
             found = silence_turn_end(phone, timeout, PHONE_VAD_PARAMS.stop_secs)
             outcomes.setdefault(f"silence {timeout:.1f}s", []).append((found, end, resumed))
+    rows = []
     for rule, results in outcomes.items():
-        paused = [r for r in results if r[2] is not None]
-        cut = sum(1 for found, _end, resumed in paused if found is not None and found < resumed + 0.05)
+        cut = {n for n, (found, _end, resumed) in enumerate(results)
+               if resumed is not None and found is not None and found < resumed + 0.05}
         latencies = [found - end for found, end, _ in results if found is not None and found >= end]
+        never = sum(found is None for found, _end, _resumed in results)
         rows.append({"rule": rule, "median_latency_ms": round(statistics.median(latencies) * 1000),
-                     "cut_off": cut, "paused": len(paused), "cases": len(results)})
-    return rows, finished_probabilities(cases)
+                     "waited_long": sum(wait > LONG_WAIT_SECS for wait in latencies), "never": never,
+                     "cut": cut, "paused": sum(r[2] is not None for r in results), "cases": len(results)})
+    return rows, finished_probabilities(cases), [case[4] for case in cases]
 
 
 def finished_probabilities(cases: list) -> dict[str, list[float]]:
@@ -330,7 +393,7 @@ def finished_probabilities(cases: list) -> dict[str, list[float]]:
         return analyzer._predict_endpoint(heard)["probability"]
 
     found: dict[str, list[float]] = {"inner pause": [], "real end": []}
-    for audio, end, _resumed, paused in cases:
+    for audio, end, _resumed, paused, _who in cases:
         if paused is not None:
             found["inner pause"].append(finished(audio, paused))
         found["real end"].append(finished(audio, end))
@@ -396,14 +459,36 @@ async def print_recognition() -> None:
 
 def print_turn_taking() -> None:
     print("\n2. Turn-taking (caller stops -> turn ended; cut off = ended inside an inner pause)")
-    print(f"{'rule':14} {'median ms':>9} {'cut off':>12}")
-    rows, probabilities = turn_taking()
+    rows, probabilities, who = turn_taking()
+    print(f"{'rule':18} {'median ms':>9} {'cut off':>9} {'> ' + str(LONG_WAIT_SECS) + ' s':>7}  "
+          "the fastest timeout cutting no more")
+    timeouts = [row for row in rows if row["rule"].startswith("silence")]
     for row in rows:
-        print(f"{row['rule']:14} {row['median_latency_ms']:>9} {row['cut_off']:>5}/{row['paused']:<6}")
+        # "At equal cut-off rate": the fastest timeout that cuts off no more callers than this rule.
+        equal = [t for t in timeouts if len(t["cut"]) <= len(row["cut"])]
+        versus = ""
+        if equal and not row["rule"].startswith("silence"):
+            best = min(equal, key=lambda t: t["median_latency_ms"])
+            versus = (f"{best['rule']} {len(best['cut'])} cut, {best['median_latency_ms']} ms "
+                      f"(this rule {best['median_latency_ms'] - row['median_latency_ms']} ms sooner)")
+        cut = f"{len(row['cut'])}/{row['paused']}"
+        assert not row["never"], f"{row['rule']}: {row['never']} turns never ended"
+        print(f"{row['rule']:18} {row['median_latency_ms']:>9} {cut:>9} {row['waited_long']:>7}  {versus}")
     for where, found in probabilities.items():
         above = sum(p > 0.5 for p in found)
         print(f"  Smart Turn's P(finished) at the {where}: median {statistics.median(found):.2f} "
               f"(range {min(found):.2f}-{max(found):.2f}), above 0.5 in {above}/{len(found)}")
+    by_rule = {row["rule"]: row["cut"] for row in rows}
+    reference = by_rule[f"silence {SILENCE_TIMEOUTS[0]:.1f}s"]
+    print(f"\n  Who each rule cut off (* = the {SILENCE_TIMEOUTS[0]:.1f} s timeout cut them off too):")
+    for rule, cut in by_rule.items():
+        if not cut:
+            continue
+        inside = "all of them" if cut <= reference else f"{len(cut - reference)} it did not"
+        print(f"  {rule}: {len(cut)}, of them cut by the {SILENCE_TIMEOUTS[0]:.1f} s timeout too: "
+              f"{len(cut & reference)} ({inside})")
+        for n in sorted(cut):
+            print(f"    {'*' if n in reference else ' '} {who[n]}")
 
 
 async def print_meaning() -> None:
