@@ -100,32 +100,30 @@ def build() -> list[str]:
     """A running campaign with CALLS dialled calls waiting for their callbacks; their CallSids."""
     from django.core.management import call_command
     from django.db import connection
+    from django.utils import timezone
 
     call_command("migrate", verbosity=0)
+    from calls.models import Call
+    from campaigns.models import Campaign, Customer, Lead
+
+    # Through the ORM: every column a migration adds gets its default (raw INSERTs broke on each).
+    campaign = Campaign.objects.create(name="Bench: webhooks", slug="bench", status="running",
+                                       caller_id="+12025550100", greeting_template="Hello",
+                                       max_concurrent_calls=5000, retry_delays_minutes=[30])
+    customers = Customer.objects.bulk_create(
+        Customer(phone=f"+1{2000000000 + g}", first_name=f"First{g}", last_name=f"Last{g}",
+                 timezone="America/New_York") for g in range(1, CALLS + 1))
+    # One more pending lead, so settling every bench call never completes the campaign.
+    leads = Lead.objects.bulk_create(
+        Lead(campaign=campaign, customer=customer, state="in_call" if g < CALLS else "pending",
+             attempts=1 if g < CALLS else 0, claimed_at=timezone.now())
+        for g, customer in enumerate(customers, start=1))
+    Call.objects.bulk_create(
+        Call(direction="outbound", campaign=campaign, customer=lead.customer, lead=lead,
+             from_number="+12025550100", to_number=lead.customer.phone,
+             call_sid=f"CA{g:032x}", dial_requested_at=timezone.now())
+        for g, lead in enumerate(leads[:-1], start=1))
     with connection.cursor() as cursor:
-        cursor.execute("""INSERT INTO campaigns_campaign (name, slug, status, status_reason, caller_id,
-            greeting_template, system_prompt_template, script, voice_stack, voicemail_message,
-            answering_machine_detection, window_start, window_end, default_timezone, max_concurrent_calls,
-            max_attempts, retry_delays_minutes, ring_timeout_seconds, created_at, updated_at)
-          VALUES ('Bench: webhooks', 'bench', 'running', '', '+12025550100', 'Hello', '', '{}', 'lite', '',
-            true, '09:00', '20:00', 'America/New_York', 5000, 3, '[30]', 30, now(), now())""")
-        cursor.execute("""INSERT INTO campaigns_customer (phone, first_name, last_name, email, timezone,
-            attributes, created_at, updated_at)
-          SELECT '+1' || (2000000000 + g)::text, 'First' || g, 'Last' || g, '', 'America/New_York', '{}',
-            now(), now() FROM generate_series(1, %(calls)s) g""", {"calls": CALLS})
-        # One more pending lead, so settling every bench call never completes the campaign.
-        cursor.execute("""INSERT INTO campaigns_lead (campaign_id, customer_id, parameters, state, attempts,
-            next_attempt_at, claimed_at, last_outcome, last_error, notes, callback_at, created_at, updated_at)
-          SELECT 1, g, '{}', CASE WHEN g < %(calls)s THEN 'in_call' ELSE 'pending' END,
-            CASE WHEN g < %(calls)s THEN 1 ELSE 0 END, now(), now(), '', '', '', NULL, now(), now()
-          FROM generate_series(1, %(calls)s) g""", {"calls": CALLS})
-        cursor.execute("""INSERT INTO calls_call (direction, campaign_id, customer_id, lead_id, attempt,
-            from_number, to_number, call_sid, dial_requested_at, stream_sid, status, answered_by,
-            parameters, created_at, answered_at, ended_at, duration_seconds, disposition, notes, summary,
-            recording, metrics, error_code, error_message)
-          SELECT 'outbound', 1, g, g, 1, '+12025550100', '+1' || (2000000000 + g)::text,
-            'CA' || md5(g::text), now(), '', 'queued', '', '{}', now(), NULL, NULL, NULL, '', '', '', '',
-            '{}', '', '' FROM generate_series(1, %(calls)s - 1) g""", {"calls": CALLS})
         cursor.execute("ANALYZE")
         cursor.execute("SELECT id, call_sid FROM calls_call ORDER BY id")
         return cursor.fetchall()
