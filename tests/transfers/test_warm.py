@@ -138,3 +138,18 @@ def test_an_agent_call_twilio_refuses_leaves_the_caller_with_the_bot(twilio, war
 
 def test_agent_legs_count_in_no_campaign_figure(holding, live_call):
     assert list(Call.objects.counted()) == [live_call]
+
+
+def test_the_conference_callback_is_signed_like_every_webhook(twilio_post, holding, live_call):
+    agent_sid = refreshed(holding).agent_call_sid
+    joined = {"ConferenceSid": "CF" + "a" * 32, "FriendlyName": holding.conference,
+              "StatusCallbackEvent": "participant-join", "CallSid": agent_sid}
+
+    forged = twilio_post(f"/twilio/conference/{holding.pk}/", joined, signature="forged")
+    assert forged.status_code == 403 and refreshed(holding).status == "ringing"
+
+    signed = twilio_post(f"/twilio/conference/{holding.pk}/", joined)
+    assert signed.status_code == 204
+    assert refreshed(holding).status == "answered"
+    assert refreshed(live_call).disposition == Disposition.TRANSFERRED
+    assert twilio_post("/twilio/conference/999999/", joined).status_code == 404
