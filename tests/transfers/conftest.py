@@ -98,28 +98,20 @@ def a_live_call(campaign) -> Call:
 
 # -- end to end -----------------------------------------------------------------------------
 
-# The emulator's agents: AGENT_1 answers and talks, AGENT_2 never answers, AGENT_BRIEFED
-# listens for the bot's briefing first (warm).
+# The emulator's agents: AGENT_1 answers and talks, AGENT_2 never answers.
 OUR_NUMBER = "+12025550100"
-AGENT_BRIEFED = "+12025550183"
 INTERESTED = {"say": "Yes, I am interested. Tell me more."}
-CALL_ME_BACK = {"say": "Please call me back tomorrow at ten."}
+YES_PLEASE = {"say": "That sounds good. Yes please."}
 
 SCENARIO = {
     "defaults": {"ring": 0.1, "turn_silence": 0.6, "first_turn_timeout": 8},
     "callees": [
         # Dana, whom an agent takes: she stays on the line until the agent hangs up.
-        {"pattern": "61$", "name": "wants-an-agent", "script": [INTERESTED, {"hangup_after": 60}]},
-        # Dana, back with the bot when no agent came: she asks for the callback it offers.
-        {"pattern": "62$", "name": "back-with-the-bot", "script": [
-            INTERESTED, {"expect": {"text": "call you back", "within": 60}}, CALL_ME_BACK,
-            {"hangup_after": 90}]},
+        {"pattern": "61$", "name": "wants-an-agent", "script": [
+            INTERESTED, YES_PLEASE, {"hangup_after": 60}]},
         {"pattern": "81$", "name": "agent", "ring": 1, "script": [
             {"say": "Hello, this is Sam from the sales team."}, {"hangup_after": 6}]},
         {"pattern": "82$", "name": "agent-away", "behaviour": "no-answer"},
-        {"pattern": "83$", "name": "agent-briefed", "ring": 1, "script": [
-            {"expect": {"text": "Dana Reyes is waiting on the line", "within": 30}},
-            {"pause": 4}, {"say": "Hello Dana, this is Sam."}, {"hangup_after": 20}]},
     ],
     "fallback": {"name": "polite", "script": [{"say": "Hello? Who is this?"}, {"hangup_after": 30}]},
 }

@@ -1,0 +1,84 @@
+"""End to end: a campaign's call, dialled by a real Celery worker through the Twilio emulator,
+talks with the lite bot in a real daphne process, which hands it to an agent — another of the
+emulator's callees — over Twilio's REST API, <Dial> and <Conference>; status callbacks are
+applied by the real applier, on the test PostgreSQL and Redis."""
+
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import UTC, datetime, time
+
+import pytest
+
+from calls.models import Call, TranscriptLine, TransferAttempt
+from calls.tasks import dispatch_campaign
+from campaigns.calling_window import zone_where_it_is
+from campaigns.models import Campaign, Disposition, Lead
+from tests import factory
+from tests.botruntime.helpers import entries
+from tests.transfers.conftest import AGENT_1 as AGENT
+from tests.transfers.conftest import OUR_NUMBER
+from tests.waiting import wait_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+def hand_off_campaign(targets: list[str], **fields) -> Campaign:
+    """The bot's own script: an interested lead is offered a specialist, and a yes transfers."""
+    return factory.offers_campaign(
+        caller_id=OUR_NUMBER, window_start=time(0, 0), window_end=time(23, 59),
+        answering_machine_detection=False, transfer_targets=targets, agent_ring_timeout_secs=5,
+        breaker_enabled=False, **fields)
+
+
+def call_dana(campaign: Campaign, phone: str) -> Call:
+    """Dana is in the running campaign's list; the worker dials her on the dispatcher's tick."""
+    dana = factory.dana(phone, timezone=zone_where_it_is(13, datetime.now(UTC)))
+    lead = factory.lead(campaign, dana)
+    dispatch_campaign.delay(campaign.pk)
+    return wait_until(lambda: Call.objects.filter(lead=lead).exclude(call_sid=None).first(), timeout=30)
+
+
+def lines_of(call: Call) -> list[tuple[str, str]]:
+    return list(TranscriptLine.objects.filter(call=call).values_list("speaker", "text"))
+
+
+def summarised(call: Call) -> Call | None:
+    call.refresh_from_db()
+    return call if call.summary and call.status in Call.FINAL_STATUSES else None
+
+
+def test_an_interested_lead_is_put_through_to_the_agent_showing_our_number(product, emulator):
+    call = call_dana(hand_off_campaign([AGENT]), "+12025550161")
+
+    done = emulator.wait_for_status(call.call_sid, "completed", timeout=90)
+    wait_until(lambda: summarised(call), timeout=20)
+
+    (bridged,) = entries(done, "dial_bridged")
+    assert (bridged["caller"], bridged["number"], bridged["caller_id"]) == ("+12025550161", AGENT, OUR_NUMBER)
+    assert (call.disposition, call.transferred_to) == (Disposition.TRANSFERRED, AGENT)
+    attempt = TransferAttempt.objects.get(call=call)
+    assert (attempt.status, attempt.mode, attempt.requested_by) == ("answered", "cold", "bot")
+    assert attempt.agent_call_sid and attempt.duration_secs is not None
+    lines = lines_of(call)
+    assert any("connect you" in text for speaker, text in lines if speaker == "bot"), lines
+    lead = Lead.objects.get(pk=call.lead_id)
+    wait_until(lambda: Lead.objects.get(pk=lead.pk).state == Lead.State.DONE, timeout=20)
+    assert Lead.objects.get(pk=lead.pk).last_outcome == Disposition.TRANSFERRED
+
+
+def test_a_forged_dial_action_is_refused_by_the_web_process(daphne):
+    campaign = hand_off_campaign([AGENT])
+    call = factory.answer(factory.call(factory.lead(campaign), from_number=OUR_NUMBER))
+    attempt = TransferAttempt.objects.create(call=call, target=AGENT, mode="cold", requested_by="bot")
+    body = urllib.parse.urlencode({"CallSid": call.call_sid, "DialCallStatus": "completed",
+                                   "DialCallSid": "CA" + "e" * 32, "DialCallDuration": "30"}).encode()
+    request = urllib.request.Request(f"{daphne.base_url}/twilio/dial/{attempt.pk}/", data=body,  # noqa: S310
+                                     headers={"X-Twilio-Signature": "forged"})
+
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)  # noqa: S310
+
+    assert refused.value.code == 403
+    attempt.refresh_from_db()
+    call.refresh_from_db()
+    assert (attempt.status, call.disposition, call.transferred_to) == ("ringing", "", "")
