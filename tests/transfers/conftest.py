@@ -102,6 +102,7 @@ def a_live_call(campaign) -> Call:
 OUR_NUMBER = "+12025550100"
 INTERESTED = {"say": "Yes, I am interested. Tell me more."}
 YES_PLEASE = {"say": "That sounds good. Yes please."}
+CALL_ME_BACK = {"say": "Please call me back tomorrow at ten."}
 
 SCENARIO = {
     "defaults": {"ring": 0.1, "turn_silence": 0.6, "first_turn_timeout": 8},
@@ -109,6 +110,10 @@ SCENARIO = {
         # Dana, whom an agent takes: she stays on the line until the agent hangs up.
         {"pattern": "61$", "name": "wants-an-agent", "script": [
             INTERESTED, YES_PLEASE, {"hangup_after": 60}]},
+        # Dana, back with the bot when no agent came: she asks for the callback it offers.
+        {"pattern": "62$", "name": "back-with-the-bot", "script": [
+            INTERESTED, YES_PLEASE, {"expect": {"text": "call you back", "within": 60}}, CALL_ME_BACK,
+            {"hangup_after": 90}]},
         {"pattern": "81$", "name": "agent", "ring": 1, "script": [
             {"say": "Hello, this is Sam from the sales team."}, {"hangup_after": 6}]},
         {"pattern": "82$", "name": "agent-away", "behaviour": "no-answer"},

@@ -17,6 +17,7 @@ from campaigns.models import Campaign, Disposition, Lead
 from tests import factory
 from tests.botruntime.helpers import entries
 from tests.transfers.conftest import AGENT_1 as AGENT
+from tests.transfers.conftest import AGENT_2 as AGENT_AWAY
 from tests.transfers.conftest import OUR_NUMBER
 from tests.waiting import wait_until
 
@@ -64,6 +65,23 @@ def test_an_interested_lead_is_put_through_to_the_agent_showing_our_number(produ
     lead = Lead.objects.get(pk=call.lead_id)
     wait_until(lambda: Lead.objects.get(pk=lead.pk).state == Lead.State.DONE, timeout=20)
     assert Lead.objects.get(pk=lead.pk).last_outcome == Disposition.TRANSFERRED
+
+
+def test_when_the_agent_does_not_answer_the_bot_books_the_callback(product, emulator):
+    call = call_dana(hand_off_campaign([AGENT_AWAY]), "+12025550162")
+
+    emulator.wait_for_status(call.call_sid, "completed", timeout=120)
+    wait_until(lambda: summarised(call), timeout=20)
+
+    assert TransferAttempt.objects.get(call=call).status == "no_answer"
+    lines = lines_of(call)
+    apology = next((i for i, (speaker, text) in enumerate(lines)
+                    if speaker == "bot" and "none of our specialists" in text), None)
+    assert apology is not None, lines
+    assert any("connect you" in text for speaker, text in lines[:apology] if speaker == "bot"), lines
+    assert any("tomorrow" in text for speaker, text in lines[apology:] if speaker == "caller"), lines
+    assert call.disposition == Disposition.CALLBACK_REQUESTED, lines
+    assert Lead.objects.get(pk=call.lead_id).callback_at is not None
 
 
 def test_a_forged_dial_action_is_refused_by_the_web_process(daphne):
