@@ -16,18 +16,17 @@ from typing import TYPE_CHECKING
 
 from channels.db import database_sync_to_async
 from pipecat.frames.frames import (
-    CancelFrame,
     EndFrame,
     Frame,
     InputDTMFFrame,
     LLMMessagesAppendFrame,
 )
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
-from pipecat.serializers.twilio import TwilioFrameSerializer
 
 from botruntime import prompts
 from botruntime.script import pressed, spoken_when
 from botruntime.store import Refusal, TransferAnswer
+from botruntime.transport import KeepCallSerializer
 
 if TYPE_CHECKING:
     from botruntime.session import BotSession
@@ -39,19 +38,6 @@ logger = logging.getLogger(__name__)
 STREAM_END_WAIT_SECS = 10.0
 # The words before a hand-off are in synthesis: how long they may take to start playing.
 SPEECH_START_SECS = 10.0
-
-
-class KeepCallSerializer(TwilioFrameSerializer):
-    """Pipecat's Twilio serializer, which hangs the call up when the pipeline ends unless
-    told the call has been handed over: then ending the session must leave it to the
-    person now on it (an agent dialled in by `<Dial>`, a conference)."""
-
-    handed_over = False
-
-    async def serialize(self, frame: Frame) -> str | bytes | None:
-        if self.handed_over and isinstance(frame, EndFrame | CancelFrame):
-            return None
-        return await super().serialize(frame)
 
 
 class Keypad(FrameProcessor):

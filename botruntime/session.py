@@ -52,13 +52,13 @@ from pipecat.utils.errors import ErrorCategory
 from pipecat.workers.runner import WorkerRunner
 
 from botruntime import cloud, handoff, observers, prompts, turns
-from botruntime.handoff import HandOffs, KeepCallSerializer, Keypad
+from botruntime.handoff import HandOffs, Keypad
 from botruntime.outcomes import Disposition, VoiceStack
 from botruntime.script import ScriptedDialogue, merged_script, vocabulary
 from botruntime.store import CallContext, CallStore, UnknownCall
 from botruntime.summary import local_summary
 from botruntime.tools import CallTools, ToolUsed, register, tools_schema
-from botruntime.transport import ChannelsTransport, ChannelsTransportParams, Close, Send
+from botruntime.transport import ChannelsTransport, ChannelsTransportParams, Close, KeepCallSerializer, Send
 from botruntime.vad import SharedSileroVADAnalyzer
 
 logger = logging.getLogger(__name__)

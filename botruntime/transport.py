@@ -35,6 +35,7 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessorSetup
 from pipecat.serializers.base_serializer import FrameSerializer
+from pipecat.serializers.twilio import TwilioFrameSerializer
 from pipecat.transports.base_input import BaseInputTransport
 from pipecat.transports.base_output import BaseOutputTransport
 from pipecat.transports.base_transport import BaseTransport, TransportParams
@@ -140,6 +141,19 @@ class _ChannelsEnd:
             await self._params.serializer.setup(setup)
 
 
+class KeepCallSerializer(TwilioFrameSerializer):
+    """Pipecat's Twilio serializer, which hangs the call up when the pipeline ends unless
+    the call is no longer the session's: handed over by the bot (an agent dialled in by
+    `<Dial>`, a conference), or moved on by Twilio's `stop` (see `_receive_messages`)."""
+
+    handed_over = False
+
+    async def serialize(self, frame: Frame) -> str | bytes | None:
+        if self.handed_over and isinstance(frame, EndFrame | CancelFrame):
+            return None
+        return await super().serialize(frame)
+
+
 class ChannelsInputTransport(_ChannelsEnd, BaseInputTransport):
     def __init__(self, transport: ChannelsTransport, client: ChannelsClient,
                  params: ChannelsTransportParams, **kwargs):
@@ -196,7 +210,12 @@ class ChannelsInputTransport(_ChannelsEnd, BaseInputTransport):
             if event == "closed":
                 break
             if event == "stop":
+                # Twilio ended the stream: the call is over, or new TwiML moved it on (a
+                # take-over from the dashboard, a hand-off). Either way a REST hang-up now
+                # would cut off whoever the call went to.
                 logger.info("Twilio sent stop")
+                if isinstance(serializer, KeepCallSerializer):
+                    serializer.handed_over = True
                 break
             if event == "mark":
                 self._client.mark_echoed(raw)

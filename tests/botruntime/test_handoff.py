@@ -146,6 +146,19 @@ async def test_a_caller_asking_for_a_person_hears_hold_on_and_is_handed_over(tmp
     assert call.session.end_reason == "handed to a person"
 
 
+async def test_a_call_taken_over_from_the_dashboard_is_not_hung_up_when_twilio_ends_the_stream(tmp_path):
+    """A take-over redirects the call without the bot asking: Twilio's stop is all it hears."""
+    store = MemoryCallStore(context(can_transfer=True))
+    call = Call(store, scripted("hello"), tmp_path)
+
+    await call.bot_said("Hello Dana.")
+    call.session.transport.feed("stop", "{}")
+    await call.ended()
+
+    assert not call.hung_up  # the staff member's <Dial> runs on the call now
+    assert store.lines[0][1].startswith("Hello Dana.")  # the transcript is kept
+
+
 class RedirectingStore(MemoryCallStore):
     """The product's redirect: Twilio ends the stream before the REST call returns."""
 
