@@ -110,7 +110,8 @@ SCENARIO = {
         # Dana, whom an agent takes: she stays on the line until the agent hangs up.
         {"pattern": "61$", "name": "wants-an-agent", "script": [
             INTERESTED, YES_PLEASE, {"hangup_after": 60}]},
-        # Dana, back with the bot when no agent came: she asks for the callback it offers.
+        # Dana, back with the bot when no agent came (or still with it outside agent hours):
+        # she asks for the callback it offers.
         {"pattern": "62$", "name": "back-with-the-bot", "script": [
             INTERESTED, YES_PLEASE, {"expect": {"text": "call you back", "within": 60}}, CALL_ME_BACK,
             {"hangup_after": 90}]},

@@ -43,6 +43,10 @@ def lines_of(call: Call) -> list[tuple[str, str]]:
     return list(TranscriptLine.objects.filter(call=call).values_list("speaker", "text"))
 
 
+def agent_legs(emulator, agent: str) -> set[str]:
+    return {leg["sid"] for leg in emulator.calls() if leg["to"] == agent}
+
+
 def summarised(call: Call) -> Call | None:
     call.refresh_from_db()
     return call if call.summary and call.status in Call.FINAL_STATUSES else None
@@ -82,6 +86,23 @@ def test_when_the_agent_does_not_answer_the_bot_books_the_callback(product, emul
     assert any("tomorrow" in text for speaker, text in lines[apology:] if speaker == "caller"), lines
     assert call.disposition == Disposition.CALLBACK_REQUESTED, lines
     assert Lead.objects.get(pk=call.lead_id).callback_at is not None
+
+
+def test_outside_agent_hours_there_is_no_transfer_and_a_callback_is_offered(product, emulator):
+    today = datetime.now(UTC).strftime("%a").lower()
+    campaign = hand_off_campaign([AGENT], agent_timezone="UTC", agent_hours={today: ["00:00", "00:01"]})
+    rung_before = agent_legs(emulator, AGENT)  # the emulator's calls outlive a test
+    call = call_dana(campaign, "+12025550162")  # she asks to be called back when offered
+
+    emulator.wait_for_status(call.call_sid, "completed", timeout=90)
+    wait_until(lambda: summarised(call), timeout=20)
+
+    assert not TransferAttempt.objects.filter(call=call).exists()
+    assert agent_legs(emulator, AGENT) == rung_before
+    assert not entries(emulator.get_call(call.call_sid), "dial")
+    lines = lines_of(call)
+    assert any("not available right now" in text for speaker, text in lines if speaker == "bot"), lines
+    assert call.disposition == Disposition.CALLBACK_REQUESTED, lines
 
 
 def test_a_forged_dial_action_is_refused_by_the_web_process(daphne):
