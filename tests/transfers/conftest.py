@@ -98,8 +98,10 @@ def a_live_call(campaign) -> Call:
 
 # -- end to end -----------------------------------------------------------------------------
 
-# The emulator's agents: AGENT_1 answers and talks, AGENT_2 never answers.
+# The emulator's agents: AGENT_1 answers and talks, AGENT_2 never answers, AGENT_BRIEFED
+# listens for the warm hand-off's briefing before saying hello.
 OUR_NUMBER = "+12025550100"
+AGENT_BRIEFED = "+12025550183"
 INTERESTED = {"say": "Yes, I am interested. Tell me more."}
 YES_PLEASE = {"say": "That sounds good. Yes please."}
 CALL_ME_BACK = {"say": "Please call me back tomorrow at ten."}
@@ -118,6 +120,10 @@ SCENARIO = {
         {"pattern": "81$", "name": "agent", "ring": 1, "script": [
             {"say": "Hello, this is Sam from the sales team."}, {"hangup_after": 6}]},
         {"pattern": "82$", "name": "agent-away", "behaviour": "no-answer"},
+        {"pattern": "83$", "name": "agent-briefed", "ring": 1, "script": [
+            {"expect": {"text": "Dana Reyes is waiting to speak with you, interested in the offer",
+                        "within": 30}},
+            {"say": "Hello Dana, this is Sam."}, {"hangup_after": 20}]},
     ],
     "fallback": {"name": "polite", "script": [{"say": "Hello? Who is this?"}, {"hangup_after": 30}]},
 }

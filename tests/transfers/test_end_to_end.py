@@ -18,7 +18,7 @@ from tests import factory
 from tests.botruntime.helpers import entries
 from tests.transfers.conftest import AGENT_1 as AGENT
 from tests.transfers.conftest import AGENT_2 as AGENT_AWAY
-from tests.transfers.conftest import OUR_NUMBER
+from tests.transfers.conftest import AGENT_BRIEFED, OUR_NUMBER
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -103,6 +103,34 @@ def test_outside_agent_hours_there_is_no_transfer_and_a_callback_is_offered(prod
     lines = lines_of(call)
     assert any("not available right now" in text for speaker, text in lines if speaker == "bot"), lines
     assert call.disposition == Disposition.CALLBACK_REQUESTED, lines
+
+
+def test_warm_the_agent_hears_who_is_waiting_before_the_caller_is_joined(product, emulator):
+    campaign = hand_off_campaign([AGENT_BRIEFED], transfer_mode=Campaign.TransferMode.WARM)
+    call = call_dana(campaign, "+12025550161")
+
+    emulator.wait_for_status(call.call_sid, "completed", timeout=120)
+    wait_until(lambda: summarised(call), timeout=20)
+
+    attempt = TransferAttempt.objects.get(call=call)
+    agent = attempt.agent_call
+    assert (agent.transfer_of, agent.to_number, agent.from_number) == (call, AGENT_BRIEFED, OUR_NUMBER)
+    agent_leg = emulator.get_call(agent.call_sid)
+    (heard,) = entries(agent_leg, "callee_heard")
+    assert heard["matched"], heard
+    assert (attempt.status, call.disposition, call.transferred_to) == (
+        "answered", Disposition.TRANSFERRED, AGENT_BRIEFED)
+    # The briefing played out on the agent's own stream (its last mark echoed, the stream ended)
+    # before the agent entered the room where Dana was waiting; the speech check writes its
+    # entry once it has decided, after the pause that follows the words.
+    kinds = [e["kind"] for e in agent_leg["timeline"]["entries"]]
+    (agent_joined,) = entries(agent_leg, "conference_join")
+    before, after = kinds[:kinds.index("conference_join")], kinds[kinds.index("conference_join"):]
+    assert {"mark_echoed", "stream_ended"} <= set(before) and "mark_echoed" not in after, kinds
+    assert heard["t"] - heard["listened_seconds"] < agent_joined["t"], heard
+    (dana_joined,) = entries(emulator.get_call(call.call_sid), "conference_join")
+    assert dana_joined["at"] < agent_joined["at"]  # she held on in the room until then
+    assert any("waiting" in text for speaker, text in lines_of(agent) if speaker == "bot")
 
 
 def test_a_forged_dial_action_is_refused_by_the_web_process(daphne):
