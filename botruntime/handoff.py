@@ -5,7 +5,9 @@ agent leg (role="agent_briefing"), and the keys the caller presses.
 The product does the telephony (`CallStore.transfer_call` redirects the live call, which
 ends this media stream; `agent_briefed` joins the agent to the waiting caller): the session
 says its words first, while the stream still carries them, and afterwards leaves the call
-up for the person now on it.
+up for the person now on it. It tells the caller to hold only once the product said the
+transfer can start (`transfer_refusal`), so a caller outside agent hours is offered the
+callback straight away.
 """
 
 from __future__ import annotations
@@ -102,16 +104,18 @@ class HandOffs:
         if session.ending:
             return TransferAnswer(started=False, refusal=Refusal.NOT_LIVE), ""
         try:
-            if session.call.can_transfer:
+            # Asked first: "please hold" followed by "our team is not available" is wrong.
+            answer = await database_sync_to_async(session.store.transfer_refusal)(session.call.call_id)
+            if answer is None:
                 # Said before asking: once the call is redirected the stream carries nothing.
                 self.speaking = True
                 await session.say_and_wait(self.text("transfer_reply"))
-            # Kept up from here: the redirect ends the stream, maybe before the store answers,
-            # and ending the pipeline then must not hang up the call being handed over.
-            self.asking = True
-            self._keep_call(True)
-            answer = await database_sync_to_async(session.store.transfer_call)(
-                session.call.call_id, reason, summary)
+                # Kept up from here: the redirect ends the stream, maybe before the store
+                # answers, and ending the pipeline then must not hang up the call handed over.
+                self.asking = True
+                self._keep_call(True)
+                answer = await database_sync_to_async(session.store.transfer_call)(
+                    session.call.call_id, reason, summary)
         except Exception:
             logger.exception("call %s: the transfer failed", session.call.call_id)
             answer = TransferAnswer(started=False, refusal=Refusal.FAILED)

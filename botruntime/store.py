@@ -45,7 +45,8 @@ class CallContext:
 
 
 class Refusal:
-    """Why `CallStore.transfer_call` did not start a transfer (`TransferAnswer.refusal`)."""
+    """Why `CallStore.transfer_call` did not start a transfer, or `transfer_refusal` says it
+    would not (`TransferAnswer.refusal`)."""
 
     OUTSIDE_AGENT_HOURS = "outside_agent_hours"
     NO_TRANSFER_TARGETS = "no_transfer_targets"
@@ -98,6 +99,11 @@ class CallStore(Protocol):
     def record_outcome(self, lead_id: int, disposition: str, notes: str,
                        callback_at: datetime | None) -> None:
         """The verdict for the lead the call was for: the product decides retries and callbacks."""
+
+    def transfer_refusal(self, call_id: int) -> TransferAnswer | None:
+        """Why `transfer_call` would refuse now, if the product knows before it tries (the
+        call not live, no transfer targets, outside agent hours); None if it could start.
+        Starts nothing: the session asks before it tells the caller to hold."""
 
     def transfer_call(self, call_id: int, reason: str, summary: str) -> TransferAnswer:
         """Hand the caller to a person (the campaign's transfer targets); `summary` is one

@@ -239,13 +239,21 @@ class DatabaseCallStore:
         if metrics.get("session_failed"):
             breaker.check_campaigns([call.campaign_id])
 
+    def transfer_refusal(self, call_id: int) -> TransferAnswer | None:
+        refused = transfers.transfer_refusal(call_id)
+        return _answer(refused) if refused is not None else None
+
     def transfer_call(self, call_id: int, reason: str, summary: str) -> TransferAnswer:
-        answer = transfers.request_transfer(call_id, reason=reason, summary=summary, requested_by="bot")
-        return TransferAnswer(started=answer.started, refusal=answer.refusal,
-                              agents_open_at=answer.agents_open_at)
+        return _answer(transfers.request_transfer(call_id, reason=reason, summary=summary,
+                                                  requested_by="bot"))
 
     def agent_briefed(self, call_id: int) -> None:
         transfers.agent_briefed(call_id)
 
     def transcript_lines(self, call_id: int) -> list[tuple[str, str]]:
         return list(TranscriptLine.objects.filter(call_id=call_id).values_list("speaker", "text"))
+
+
+def _answer(request: transfers.TransferRequest) -> TransferAnswer:
+    return TransferAnswer(started=request.started, refusal=request.refusal,
+                          agents_open_at=request.agents_open_at)

@@ -87,18 +87,13 @@ def request_transfer(call_id: int, *, reason: str, summary: str, requested_by: s
     """Hand a live call to a person: the campaign's targets, in its mode, within its agent
     hours; or `to_number` (a staff member taking over: cold, at any hour)."""
     call = Call.objects.select_related("campaign").filter(pk=call_id).first()
-    if call is None or not call.call_sid or call.status != Call.Status.IN_PROGRESS:
-        return TransferRequest(False, Refusal.NOT_LIVE)
-    campaign = call.campaign
+    refused = _refusal(call, to_number)
+    if refused is not None:
+        return refused
     if to_number:
         targets, mode = [to_number], TransferAttempt.Mode.COLD
     else:
-        if campaign is None or not campaign.transfer_targets:
-            return TransferRequest(False, Refusal.NO_TARGETS)
-        now = timezone.now()
-        if not campaign.agents_available(now):
-            return TransferRequest(False, Refusal.OUTSIDE_AGENT_HOURS, campaign.agents_open_at(now))
-        targets, mode = _ordered_targets(campaign), campaign.transfer_mode
+        targets, mode = _ordered_targets(call.campaign), call.campaign.transfer_mode
     attempt = _open_attempt(call, targets, mode, reason=reason, summary=summary, requested_by=requested_by)
     if attempt is None:
         return TransferRequest(False, Refusal.NOT_LIVE)
@@ -114,6 +109,28 @@ def request_transfer(call_id: int, *, reason: str, summary: str, requested_by: s
         return TransferRequest(False, error.refusal)
     live.publish_call(call)
     return TransferRequest(True)
+
+
+def transfer_refusal(call_id: int) -> TransferRequest | None:
+    """Why the bot's hand-off of this call would be refused now, as far as it is known
+    before Twilio is asked (the call not live, no targets, outside agent hours); None if it
+    could start. The bot asks first: "please hold" must be said only to a caller about to
+    be handed over, and only before the redirect (which ends its stream)."""
+    return _refusal(Call.objects.select_related("campaign").filter(pk=call_id).first(), None)
+
+
+def _refusal(call: Call | None, to_number: str | None) -> TransferRequest | None:
+    if call is None or not call.call_sid or call.status != Call.Status.IN_PROGRESS:
+        return TransferRequest(False, Refusal.NOT_LIVE)
+    if to_number:
+        return None  # a take-over: any hour, no targets needed
+    campaign = call.campaign
+    if campaign is None or not campaign.transfer_targets:
+        return TransferRequest(False, Refusal.NO_TARGETS)
+    now = timezone.now()
+    if not campaign.agents_available(now):
+        return TransferRequest(False, Refusal.OUTSIDE_AGENT_HOURS, campaign.agents_open_at(now))
+    return None
 
 
 def our_number(call: Call) -> str:

@@ -20,6 +20,7 @@ class MemoryCallStore:
     transfer_answer: TransferAnswer = field(
         default_factory=lambda: TransferAnswer(started=False, refusal=Refusal.NO_TRANSFER_TARGETS))
     transfers: list[tuple[str, str]] = field(default_factory=list)
+    refusal_checks: int = 0
     briefed: list[int] = field(default_factory=list)
 
     def link_call(self, call_sid: str, stream_sid: str, parameters: dict) -> CallContext:
@@ -49,6 +50,12 @@ class MemoryCallStore:
     def record_outcome(self, lead_id: int, disposition: str, notes: str,
                        callback_at: datetime | None) -> None:
         self.outcomes.append((lead_id, disposition, callback_at))
+
+    def transfer_refusal(self, call_id: int) -> TransferAnswer | None:
+        # As the product's: every refusal but Twilio's is known before the call is redirected.
+        self.refusal_checks += 1
+        answer = self.transfer_answer
+        return None if answer.started or answer.refusal == Refusal.FAILED else answer
 
     def transfer_call(self, call_id: int, reason: str, summary: str) -> TransferAnswer:
         self.transfers.append((reason, summary))

@@ -46,3 +46,19 @@ def test_outside_agent_hours_the_bot_is_told_when_the_agents_are_back():
 
     assert (answer.started, answer.refusal) == (False, Refusal.OUTSIDE_AGENT_HOURS)
     assert answer.agents_open_at > timezone.now()
+
+
+def test_the_bot_hears_of_a_refusal_before_it_says_please_hold_and_nothing_starts():
+    today = datetime.now(UTC).strftime("%a").lower()
+    campaign = factory.offers_campaign(caller_id="+12025550100", transfer_targets=[AGENT],
+                                       agent_timezone="UTC", agent_hours={today: ["00:00", "00:01"]})
+    call = live_call(campaign)
+    store = DatabaseCallStore()
+
+    answer = store.transfer_refusal(call.pk)
+
+    assert (answer.started, answer.refusal) == (False, Refusal.OUTSIDE_AGENT_HOURS)
+    assert answer.agents_open_at > timezone.now() and not call.transfers.exists()
+    campaign.agent_hours = {}
+    campaign.save()
+    assert store.transfer_refusal(call.pk) is None and not call.transfers.exists()

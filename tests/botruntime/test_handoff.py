@@ -209,7 +209,7 @@ async def test_without_transfer_targets_the_bot_goes_on_as_it_always_has(tmp_pat
     await call.speak()
     await call.ended()
 
-    assert store.transfers  # asked: the store knows the campaign best
+    assert store.refusal_checks and not store.transfers  # asked: the store knows the campaign best
     assert not any(HOLD in text for _speaker, text in store.lines)
     assert any("A specialist will be in touch soon" in text for s, text in store.lines if s == "bot")
     assert store.finished["disposition"] == "interested" and call.hung_up
@@ -229,6 +229,47 @@ async def test_outside_agent_hours_the_bot_offers_a_callback_when_they_are_back_
 
     assert store.outcomes == [(3, "callback_requested", opens)]
     assert any("I will call you back" in text for s, text in store.lines if s == "bot")
+
+
+async def test_outside_agent_hours_the_caller_never_hears_please_hold_and_is_offered_the_callback(tmp_path):
+    opens = (datetime.now(NY) + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+    store = MemoryCallStore(context(can_transfer=True), transfer_answer=TransferAnswer(
+        started=False, refusal=Refusal.OUTSIDE_AGENT_HOURS, agents_open_at=opens))
+    call = Call(store, scripted("can i speak to a real person", "no thanks"), tmp_path)
+
+    await call.speak()
+    await call.bot_said("Shall I have one of them call you back then?")
+    await call.speak()
+    await call.ended()
+
+    bot = [text for speaker, text in store.lines if speaker == "bot"]
+    assert not any(HOLD in text for text in bot)
+    asked = store.lines.index(("caller", "can i speak to a real person"))
+    assert "they are back tomorrow at 9 AM" in store.lines[asked + 1][1]  # the offer, at once
+    assert store.transfers == []  # nothing was redirected
+
+
+class HeardBeforeTheRedirect(MemoryCallStore):
+    """Remembers what the caller had heard when the product was asked to redirect the call."""
+
+    heard: list[tuple[str, str]] | None = None
+
+    def transfer_call(self, call_id, reason, summary):
+        self.heard = list(self.lines)
+        return super().transfer_call(call_id, reason, summary)
+
+
+async def test_a_transfer_that_starts_is_still_preceded_by_please_hold(tmp_path):
+    store = HeardBeforeTheRedirect(context(can_transfer=True), transfer_answer=STARTED)
+    call = Call(store, scripted("can i talk to a person please"), tmp_path)
+
+    await call.speak()
+    await call.redirected()
+    await call.ended()
+
+    assert store.refusal_checks == 1 and len(store.transfers) == 1
+    assert store.heard[-1] == ("bot", HOLD)  # the last words before the stream ends
+    assert call.session.end_reason == "handed to a person" and not call.hung_up
 
 
 async def test_a_caller_back_from_an_agent_who_did_not_answer_hears_an_apology_and_books(tmp_path):

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from calls.models import Call, TransferAttempt
-from calls.transfers import request_transfer
+from calls.transfers import request_transfer, transfer_refusal
 from campaigns.models import Campaign
 from tests import factory
 from tests.transfers.conftest import AGENT_1, AGENT_2, a_live_call, refreshed
@@ -78,6 +78,25 @@ def test_a_call_that_is_not_live_or_already_ringing_an_agent_refuses(twilio, cam
     assert request_transfer(live_call.pk, reason="", summary="").started
     assert request_transfer(live_call.pk, reason="again", summary="").refusal == "not_live"
     assert TransferAttempt.objects.filter(call=live_call).count() == 1
+
+
+def test_the_bot_can_ask_whether_a_transfer_would_be_refused_without_starting_it(twilio, campaign, live_call):
+    assert transfer_refusal(live_call.pk) is None  # within hours, with targets: it could start
+    today = datetime.now(UTC).strftime("%a").lower()
+    campaign.agent_timezone, campaign.agent_hours = "UTC", {today: ["00:00", "00:01"]}
+    campaign.save()
+
+    closed = transfer_refusal(live_call.pk)
+
+    assert (closed.started, closed.refusal) == (False, "outside_agent_hours")
+    assert closed.agents_open_at == request_transfer(live_call.pk, reason="", summary="").agents_open_at
+    campaign.transfer_targets = []
+    campaign.save()
+    assert transfer_refusal(live_call.pk).refusal == "no_transfer_targets"
+    over = factory.call(factory.lead(campaign), status=Call.Status.COMPLETED)
+    assert transfer_refusal(over.pk).refusal == "not_live"
+    assert not TransferAttempt.objects.exists() and twilio.updates == []  # nothing was started
+    assert refreshed(live_call).status == Call.Status.IN_PROGRESS
 
 
 def test_twilio_refusing_the_redirect_is_a_failed_transfer_the_bot_carries_on_from(twilio, live_call):

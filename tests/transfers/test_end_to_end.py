@@ -102,6 +102,7 @@ def test_outside_agent_hours_there_is_no_transfer_and_a_callback_is_offered(prod
     assert not entries(emulator.get_call(call.call_sid), "dial")
     lines = lines_of(call)
     assert any("not available right now" in text for speaker, text in lines if speaker == "bot"), lines
+    assert not any("Please hold" in text for _speaker, text in lines), lines  # asked before the hold line
     assert call.disposition == Disposition.CALLBACK_REQUESTED, lines
 
 
