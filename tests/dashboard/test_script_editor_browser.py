@@ -89,8 +89,8 @@ def test_keypad_keys_and_transfers_are_set_in_the_editor(server, chrome, boss):
     page.fill("#id_transfer_reply", "Hold on while I find a colleague.")
     page.click("button[value=preview]")
     preview = page.locator(".script-preview").inner_text()
-    said = preview.split("the caller says \"a person\"")[1]
-    assert " ".join(said.split()).startswith("Of course, Dana. Hold on while I find a colleague.")
+    # The default script's own "a person" rule is previewed too: look for this rule's words.
+    assert "Of course, Dana. Hold on while I find a colleague." in " ".join(preview.split())
     assert "Outside agent hours" in preview and "No agent answers" in preview
     page.click("button[value=save]")
     page.wait_for_selector("text=Script saved")
