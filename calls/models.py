@@ -37,6 +37,9 @@ STATUS_RANK = {**{status: rank for rank, status in enumerate(LIVE_STATUSES)},
                **dict.fromkeys(FINAL_STATUSES, len(LIVE_STATUSES))}
 # A media stream was linked (the bot spoke) but no summary is stored yet.
 UNSUMMARISED = models.Q(summary="") & ~models.Q(stream_sid="")
+# Written on a call whose bot session died before storing its summary (the reaper ends such
+# calls), so the call page can say why it has no summary and no recording.
+NO_SUMMARY = "No summary: the bot's session ended before it stored one."
 # Someone the bot could talk to picked up: answered, and not by a machine or a fax.
 ANSWERED_BY_PERSON = (models.Q(answered_at__isnull=False) & ~models.Q(answered_by__startswith="machine")
                       & ~models.Q(answered_by="fax"))
@@ -179,6 +182,30 @@ class Call(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status in self.LIVE_STATUSES
+
+    # Why a call that was never answered has no recording, by its final status.
+    UNANSWERED = {
+        CallStatus.BUSY: "the line was busy",
+        CallStatus.NO_ANSWER: "nobody answered",
+        CallStatus.FAILED: "the call failed",
+        CallStatus.CANCELED: "the call was cancelled before anyone answered",
+        CallStatus.COMPLETED: "nobody answered",
+    }
+
+    def recording_note(self) -> str:
+        """What the call page says in place of a recording. The bot's session records every
+        call it talks on and stores the recording with its summary, just after the call ends."""
+        if self.is_live:
+            return "The recording appears here when the call ends."
+        if not self.answered_at:
+            return f"No recording: {self.UNANSWERED[self.status]}."
+        if not self.stream_sid:
+            return "No recording: the call's audio never reached the bot."
+        if not self.summary:
+            return "The bot is storing the recording…"
+        if self.summary == NO_SUMMARY:
+            return "No recording: the bot's session ended before it stored one."
+        return "No recording was stored for this call."
 
     def needs_fetching(self, now: datetime, margin: timedelta) -> bool:
         """Has this live call been silent long enough that Twilio has likely ended it without

@@ -97,7 +97,7 @@ def call_live(request, call_id):
         "events": [{"id": e.pk, "status": e.call_status, "sequence_number": e.sequence_number,
                     "received_at": e.received_at.isoformat()} for e in ctx["events"]],
         "html": {name: render_to_string(f"calls/_{name}.html", ctx, request)
-                 for name in ("call_outcome", "timeline", "call_latency")},
+                 for name in ("call_outcome", "timeline", "call_latency", "call_recording")},
     })
 
 

@@ -19,7 +19,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from calls import events as call_events
 from calls import live, status
 from calls.dialer import placing, settling
-from calls.models import Call
+from calls.models import NO_SUMMARY, Call
 from calls.twilio_client import twilio_client
 from campaigns.models import Lead
 
@@ -69,11 +69,6 @@ def reap(now: datetime | None = None) -> Reaped:
     counts["settled"] = len(unsettled_ids)
     _end_without_summary(stale)
     return Reaped(never_sent, **counts)
-
-
-# Written on a call whose bot session died before storing its summary, so the call page
-# says why, and the call is ended once.
-NO_SUMMARY = "No summary: the bot's session ended before it stored one."
 
 
 def _end_without_summary(stale: datetime) -> None:

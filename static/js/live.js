@@ -156,6 +156,22 @@ function showTimeline(campaignId, html) {
   localizeTimes(list);
 }
 
+// --- parts of a page the server renders, by element id --------------------------------------
+
+const shownParts = new Map(); // element id → the HTML last put there
+
+function showParts(parts) {
+  for (const [id, html] of Object.entries(parts)) {
+    const node = document.getElementById(id);
+    // Compared with what was last received, not with innerHTML: localized times differ from
+    // the server's, and a recording's player must not restart on every catch-up.
+    if (!node || html === undefined || shownParts.get(id) === html) continue;
+    shownParts.set(id, html);
+    node.innerHTML = html;
+    localizeTimes(node);
+  }
+}
+
 // --- the campaign page's figures: charts, Recent calls, the leads it shows ------------------
 
 function rowsFrom(html) {
@@ -340,33 +356,15 @@ function setupCall(transcript) {
     if (sid && call.call_sid) sid.textContent = call.call_sid;
   };
 
-  // The outcome (summary included), timeline and latency cards, as the server renders them.
-  const CARDS = { call_outcome: "call-outcome", timeline: "timeline", call_latency: "call-latency" };
-  const showCards = (html) => {
-    for (const [name, id] of Object.entries(CARDS)) {
-      const node = document.getElementById(id);
-      if (node && node.innerHTML !== html[name]) {
-        node.innerHTML = html[name];
-        localizeTimes(node);
-      }
-    }
-  };
-
-  const showRecording = () => {
-    const box = document.getElementById("recording");
-    if (!box || box.querySelector("audio")) return;
-    const note = box.querySelector('[data-field="recording-note"]');
-    if (note) note.remove();
-    box.append(el("audio", { controls: "", preload: "metadata", src: `/calls/${callId}/recording/`,
-                             "aria-label": "Recording of the call" }));
-  };
+  // The outcome (summary included), timeline, latency and recording cards, as the server renders them.
+  const CARDS = { call_outcome: "call-outcome", timeline: "timeline", call_latency: "call-latency",
+                  call_recording: "call-recording" };
 
   const sync = async () => {
     const data = await getJSON(`${transcript.dataset.liveUrl}?after=${lastId}`);
     data.lines.forEach(addLine);
     updateCall(data.call);
-    showCards(data.html);
-    if (data.call.has_recording) showRecording();
+    showParts(Object.fromEntries(Object.entries(CARDS).map(([name, id]) => [id, data.html[name]])));
   };
   const resync = debounce(() => sync().catch(console.error), 300);
 

@@ -88,5 +88,8 @@ def test_a_call_page_header_follows_the_call_as_it_ends(server, chrome, boss):
     page.wait_for_function(
         "document.querySelector('#call-outcome [data-field=disposition]').textContent.includes('Callback')")
     assert page.locator(".transcript-empty").inner_text() == "No transcript for this call."
+    # No promise of a recording to come: there is none, and the page says why.
+    page.wait_for_function("document.querySelector('#recording [data-field=recording-note]').textContent"
+                           " === \"No recording: the call's audio never reached the bot.\"")
     assert page.evaluate(NOT_RELOADED)
     screenshot(page, "live-call-header-ended")

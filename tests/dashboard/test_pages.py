@@ -1,7 +1,10 @@
 """Every dashboard page: staff only (anonymous → login, stranger → 403), and what it shows."""
 
 import pytest
+from django.utils import timezone
+from django.utils.html import escape
 
+from calls.models import NO_SUMMARY
 from tests import factory
 
 pytestmark = pytest.mark.django_db
@@ -84,6 +87,26 @@ def test_the_call_page_shows_transcript_bubbles_timeline_and_metrics(staff_clien
     assert 'id="timeline"' in html and "in-progress" in html
     assert "First response" in html and "640 ms" in html
     assert "The recording appears here when the call ends." in html
+
+
+@pytest.mark.parametrize(("fields", "note"), [
+    ({"status": "busy"}, "No recording: the line was busy."),
+    ({"status": "no-answer"}, "No recording: nobody answered."),
+    ({"status": "completed", "answered_at": timezone.now()},
+     "No recording: the call's audio never reached the bot."),
+    ({"status": "completed", "answered_at": timezone.now(), "stream_sid": "MZ" + "1" * 32},
+     "The bot is storing the recording…"),
+    ({"status": "completed", "answered_at": timezone.now(), "stream_sid": "MZ" + "1" * 32,
+      "summary": NO_SUMMARY}, "No recording: the bot's session ended before it stored one."),
+    ({"status": "completed", "answered_at": timezone.now(), "stream_sid": "MZ" + "1" * 32,
+      "summary": "Not interested."}, "No recording was stored for this call."),
+])
+def test_a_finished_call_without_a_recording_says_why(staff_client, campaign, fields, note):
+    call = factory.call(factory.lead(campaign), **fields)
+    html = staff_client.get(f"/calls/{call.pk}/").content.decode()
+    assert escape(note) in html
+    assert "The recording appears here" not in html
+    assert escape(note) in staff_client.get(f"/calls/{call.pk}/live.json").json()["html"]["call_recording"]
 
 
 def test_it_filters_and_searches_leads(staff_client, campaign):
