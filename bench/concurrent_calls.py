@@ -333,25 +333,35 @@ def bench_database_url() -> str:
     return url
 
 
-def start_server(kind: str, services: str, port: int, env: dict) -> subprocess.Popen:
-    env = {**env, "BOT_SERVICES": SERVICES[services], "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
+def start_server(kind: str, services: str, port: int, env: dict, public_url: str = "") -> subprocess.Popen:
+    """`kind` on 127.0.0.1:port; `public_url` is the address callers sign (a proxy's), if not
+    the server's own. serve_web is the web process as deployed (bench/web_processes.py)."""
+    env = {**env, "BOT_SERVICES": SERVICES[services], "PUBLIC_BASE_URL": public_url or f"http://127.0.0.1:{port}"}
     if kind == "daphne":
         command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
                    "dialer_site.asgi:application"]
+    elif kind == "serve_web":
+        command = [sys.executable, "manage.py", "serve_web", "--port", str(port), "--no-access-log"]
     else:
         command = [sys.executable, str(Path(__file__)), f"serve-{kind}", "--port", str(port)]
+    log = LOG_DIR / f"bench-{kind}-{services}.log"
     # A process group of its own, so that stop_server ends its speech workers too.
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, start_new_session=True,
-                               stderr=open(LOG_DIR / f"bench-{kind}-{services}.log", "w"))  # noqa: SIM115
-    deadline = time.monotonic() + 60
+                               stderr=open(log, "w"))  # noqa: SIM115
+    wait_for_port(port, process, f"{kind}; see {log}")
+    return process
+
+
+def wait_for_port(port: int, process: subprocess.Popen, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with socket.socket() as sock:
             if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return process
+                return
         if process.poll() is not None:
-            raise RuntimeError(f"{kind} exited; see {LOG_DIR}/bench-{kind}-{services}.log")
+            raise RuntimeError(f"exited: {what}")
         time.sleep(0.2)
-    raise TimeoutError(f"{kind} did not start")
+    raise TimeoutError(f"did not start listening: {what}")
 
 
 def stop_server(server: subprocess.Popen) -> None:
@@ -379,6 +389,39 @@ async def hangup_stub(port: int):
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     return runner
+
+
+def start_hangup_stub(port: int):
+    """The stub on its own loop in a thread: (its runner, that loop), for stop_hangup_stub."""
+    import threading
+
+    loop = asyncio.new_event_loop()
+    stub = loop.run_until_complete(hangup_stub(port))
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    return stub, loop
+
+
+def stop_hangup_stub(stub, loop) -> None:
+    asyncio.run_coroutine_threadsafe(stub.cleanup(), loop).result(10)
+
+
+def server_environment() -> tuple[dict, int]:
+    """The servers' environment (the bench database, migrated) and the hang-up stub's port."""
+    stub_port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": bench_database_url(),
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_API_BASE_URL": f"http://127.0.0.1:{stub_port}",
+        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13") + "?socket_timeout=15",
+        "SECRET_KEY": "bench-only", "DEBUG": "false", "READ_DOTENV": "false",
+        "SECURE_SSL_REDIRECT": "false", "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "LOG_LEVEL": "WARNING", "LOGURU_LEVEL": "WARNING",
+        # The bench finds what one process holds: admission control must not refuse first.
+        "MEDIA_STREAMS_PER_PROCESS": "1000", "MEDIA_ADMISSION_LAG_P95_MS": "1000000",
+    }
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+    return env, stub_port
 
 
 async def run_calls(url: str, n: int, speech: bytes, seconds: float) -> list[dict]:
@@ -452,21 +495,30 @@ def measure(kind: str, services: str, n: int, env: dict, speech: bytes, seconds:
             print(top_frames(profile_dir / f"{kind}-{services}-{n}.txt"), flush=True)
     finally:
         stop_server(server)
-    held = sum(1 for r in results if r["p99_gap"] is not None and r["p99_gap"] < GAP_LIMIT)
-    latencies = [r["latency"] for r in results if r["latency"] is not None]
-    gaps = [r["p99_gap"] for r in results if r["p99_gap"] is not None]
+    figures = call_figures(results)
     return {
-        "server": kind, "services": services, "calls": n, "held": held,
-        "worst_p99_gap_ms": round(max(gaps) * 1000, 1) if gaps else None,
+        "server": kind, "services": services, "calls": n, "held": figures["held"],
+        "worst_p99_gap_ms": figures["worst_p99_gap_ms"],
         "cpu_per_call": round(cpu / wall / n, 3),
         # The web process alone (its event loop, where the calls compete), per second of call:
         # steadier than the gaps on a shared machine, and what the optimisations aim at.
         "web_cpu_per_call_sec": round(web_cpu / sum(r["seconds"] for r in results), 4),
-        "median_latency_ms": round(statistics.median(latencies) * 1000) if latencies else None,
-        "answered": len(latencies),
+        "median_latency_ms": figures["median_latency_ms"],
+        "answered": figures["answered"],
         "client_cpu": round(client_cpu / wall, 2),
         "load1": round(load, 1),
     }
+
+
+def call_figures(results: list[dict]) -> dict:
+    """Calls held (p99 frame gap under GAP_LIMIT), the worst p99 gap, the median turn latency
+    and the calls answered, of one_call's results."""
+    held = sum(1 for r in results if r["p99_gap"] is not None and r["p99_gap"] < GAP_LIMIT)
+    latencies = [r["latency"] for r in results if r["latency"] is not None]
+    gaps = [r["p99_gap"] for r in results if r["p99_gap"] is not None]
+    return {"held": held, "worst_p99_gap_ms": round(max(gaps) * 1000, 1) if gaps else None,
+            "median_latency_ms": round(statistics.median(latencies) * 1000) if latencies else None,
+            "answered": len(latencies)}
 
 
 def main() -> None:
@@ -490,27 +542,9 @@ def main() -> None:
         uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", ws="websockets")
         return
 
-    stub_port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": bench_database_url(),
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_API_BASE_URL": f"http://127.0.0.1:{stub_port}",
-        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13") + "?socket_timeout=15",
-        "SECRET_KEY": "bench-only", "DEBUG": "false", "READ_DOTENV": "false",
-        "SECURE_SSL_REDIRECT": "false", "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "LOG_LEVEL": "WARNING", "LOGURU_LEVEL": "WARNING",
-        # The bench finds what one process holds: admission control must not refuse first.
-        "MEDIA_STREAMS_PER_PROCESS": "1000", "MEDIA_ADMISSION_LAG_P95_MS": "1000000",
-    }
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+    env, stub_port = server_environment()
     speech = phrase_ulaw()
-
-    loop = asyncio.new_event_loop()
-    stub = loop.run_until_complete(hangup_stub(stub_port))
-    import threading
-
-    threading.Thread(target=loop.run_forever, daemon=True).start()
+    stub, loop = start_hangup_stub(stub_port)
 
     rows = []
     for services in args.services:
@@ -521,7 +555,7 @@ def main() -> None:
                 row = measure(kind, services, n, env, speech, args.seconds, args.profile)
                 rows.append(row)
                 print(json.dumps(row), flush=True)
-    asyncio.run_coroutine_threadsafe(stub.cleanup(), loop).result(10)
+    stop_hangup_stub(stub, loop)
 
     print(f"\n{'server':8} {'services':8} {'calls':>5} {'held<40ms':>9} {'worst p99':>9} "
           f"{'cpu/call':>8} {'web cpu s/call-s':>16} {'median stop->audio':>18} {'answered':>8} "

@@ -4,7 +4,8 @@ includes deploy/nginx-proxy.conf, which deploy/nginx.conf includes too."""
 
 from pathlib import Path
 
-from django.conf import settings
+# Found from this file, not from Django's settings: the benches write this config too.
+PROXY_RULES = Path(__file__).resolve().parent.parent / "deploy" / "nginx-proxy.conf"
 
 CONFIG = """# Written by `make run` (dialer_site/local_proxy.py); rewritten at every start.
 daemon off;
@@ -34,16 +35,17 @@ http {{
 """
 
 
-def write_config(run_dir: Path, host: str, port: int, web_ports: list[int]) -> Path:
-    """nginx on host:port over web processes on 127.0.0.1 at `web_ports`; returns the file."""
+def write_config(run_dir: Path, host: str, port: int, upstreams: list[str]) -> Path:
+    """nginx on host:port over the web processes at `upstreams` ("address:port" each);
+    returns the file."""
     (run_dir / "logs").mkdir(parents=True, exist_ok=True)  # nginx opens logs/error.log before the config
     # nginx's workers run as nobody when started as root: let them buffer an upload.
     (run_dir / "body").mkdir(mode=0o1777, exist_ok=True)
     (run_dir / "body").chmod(0o1777)
-    servers = "\n".join(f"        server 127.0.0.1:{web_port};" for web_port in web_ports)
+    servers = "\n".join(f"        server {upstream};" for upstream in upstreams)
     path = run_dir / "nginx.conf"
     path.write_text(CONFIG.format(run_dir=run_dir, servers=servers, host=host, port=port,
-                                  proxy_rules=Path(settings.BASE_DIR) / "deploy" / "nginx-proxy.conf"))
+                                  proxy_rules=PROXY_RULES))
     return path
 
 

@@ -24,7 +24,8 @@ def nginx(tmp_path):
     started = []
 
     def start(web_ports: list[int]):
-        config = local_proxy.write_config(tmp_path / "nginx", "127.0.0.1", port, web_ports)
+        config = local_proxy.write_config(tmp_path / "nginx", "127.0.0.1", port,
+                                          [f"127.0.0.1:{web_port}" for web_port in web_ports])
         process = subprocess.Popen(local_proxy.command(config), stdout=subprocess.DEVNULL,
                                    stderr=(tmp_path / "nginx.err").open("w"))
         started.append(process)

@@ -107,7 +107,8 @@ class Command(BaseCommand):
         for n, web_port in enumerate(web_ports, start=1):
             own = {"PORT": str(web_port), "DIALER_HOST": "127.0.0.1"}  # nginx alone faces the network
             manager.add_process(f"web.{n}", web, env=env | own, cwd=settings.BASE_DIR)
-        config = local_proxy.write_config(run_dir / "nginx", host, port, web_ports)
+        config = local_proxy.write_config(run_dir / "nginx", host, port,
+                                          [f"127.0.0.1:{web_port}" for web_port in web_ports])
         manager.add_process("nginx", shlex.join(local_proxy.command(config)), env=env, cwd=settings.BASE_DIR)
         self.stdout.write(f"{count} web processes on ports {web_ports[0]}–{web_ports[-1]} behind nginx "
                           f"on {host}:{port}.")
