@@ -142,6 +142,9 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
     async def campaign_update(self, event):
         campaign = event["campaign"]
         self.outbox.put(("campaign", campaign["id"]), {"type": "campaign.update", "campaign": campaign})
+        # A move or saved settings change more than the summary: what the campaign page's
+        # notice asks staff to fix before it can resume, so its figures are recomputed too.
+        refresher.changed(campaign["id"])
 
     async def campaign_timeline(self, event):
         self.outbox.put(("timeline", event["campaign_id"]), event)

@@ -1,12 +1,15 @@
 """What a campaign's pages redraw when its calls move. Every page gets the summary (status,
 progress, outcome counts, live calls, answer rate); the campaign's own page also gets the
-charts' data, its Recent calls rows and the rows of the leads it shows that changed. Rows
+charts' data, its Recent calls rows, its transfer figures, its "Before it can resume" notice
+and the rows of the leads it shows that changed. Rows
 come as the HTML the page itself was rendered from, so a live page and a reload cannot
 differ."""
 
 from django.template.loader import render_to_string
 
 from calls import live
+from campaigns import lifecycle
+from campaigns import stats as campaign_stats
 from campaigns.models import Campaign, CampaignEvent
 from dialer_site.dashboard import stats
 
@@ -34,6 +37,20 @@ def publish_move(sender, campaign: Campaign, **kwargs) -> None:
     live.publish_campaign(campaign.pk, stats.campaign_summary(campaign), timeline_html(campaign.pk))
 
 
+def publish_settings(campaign: Campaign) -> None:
+    """Saved settings (a caller ID set, a voice stack changed) change what the campaign page's
+    notice asks staff to fix: its open pages recompute it (see DashboardConsumer.campaign_update)."""
+    live.publish_campaign(campaign.pk, stats.campaign_summary(campaign))
+
+
+def problems(campaign: Campaign) -> list[str]:
+    """What stands in the way of starting a draft or resuming a paused campaign, for the
+    page's "Before it can resume" notice."""
+    if campaign.status not in (Campaign.Status.DRAFT, Campaign.Status.PAUSED):
+        return []
+    return lifecycle.startability_problems(campaign)
+
+
 def summary(campaign_id: int) -> dict | None:
     campaign = Campaign.objects.filter(pk=campaign_id).first()
     return stats.campaign_summary(campaign) if campaign else None
@@ -54,4 +71,11 @@ def figures(campaign_id: int, lead_ids: list[int]) -> dict | None:
             "calls/_call_rows.html", {"calls": recent_calls(campaign), "hide_campaign": True}),
         "leads": {str(lead.pk): render_to_string("campaigns/_lead_row.html", {"lead": lead})
                   for lead in leads},
+        # The page's other server-rendered parts, by element id.
+        "html": {
+            "campaign-problems": render_to_string(
+                "campaigns/_problems.html", {"campaign": campaign, "problems": problems(campaign)}),
+            "transfer-figures": render_to_string(
+                "campaigns/_transfer_figures.html", {"transfers": campaign_stats.transfer_figures(campaign)}),
+        },
     }

@@ -71,6 +71,8 @@ def _campaign_form(request, campaign: Campaign | None, done: str):
             caller_ids.set_pool(campaign, form.pool())
             if created:
                 lifecycle.created(campaign, user=request.user)
+            else:
+                live_figures.publish_settings(campaign)
         messages.success(request, done.format(name=campaign.name))
         return redirect("campaign-detail", campaign.pk)
     ctx = {"form": form, "campaign": campaign, "numbers_problem": numbers_problem}
@@ -140,8 +142,7 @@ def campaign_detail(request, campaign_id):
         "lead_count": lead_count,
         "states": Lead.State.choices,
         "outcomes": Disposition.choices,
-        "problems": lifecycle.startability_problems(campaign)
-        if campaign.status in (Campaign.Status.DRAFT, Campaign.Status.PAUSED) else [],
+        "problems": live_figures.problems(campaign),
         "caller_numbers": campaign.caller_numbers.all(),
         "caller_id_day": caller_ids.cap_day(campaign, timezone.now()),
         # Why a running campaign dials nothing though it may: no web process to take the calls.

@@ -188,6 +188,7 @@ function applyFigures(figures) {
     recent.replaceChildren(...rowsFrom(figures.recent_calls_html));
     localizeTimes(recent);
   }
+  showParts(figures.html);
   for (const [id, html] of Object.entries(figures.leads)) {
     const row = document.querySelector(`#leads-table tr[data-lead-id="${id}"]`);
     if (!row) continue;

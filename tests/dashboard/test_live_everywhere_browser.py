@@ -1,13 +1,16 @@
-"""What staff see change without a reload, beyond the figures: the campaign's timeline and
-controls when the circuit breaker pauses it (and when it resumes), and a call page's header
-(status, outcome, duration, CallSid) as the call ends. Real daphne and Redis; the page is
-marked when it loads, so a reload would show."""
+"""What staff see change without a reload, beyond the figures: the campaign's timeline,
+controls and "Before it can resume" notice when the circuit breaker pauses it (and when it
+resumes), its transfer figures as calls are handed to a person, and a call page's header
+(status, outcome, duration, CallSid) and recording card as the call ends. Real daphne and
+Redis; the page is marked when it loads, so a reload would show."""
 
 import pytest
 from django.utils import timezone
 
-from calls import breaker
+from calls import breaker, live
+from calls.models import Call, TransferAttempt
 from campaigns import lifecycle
+from campaigns.models import Lead
 from tests import factory
 from tests.dashboard.browser import committed, log_in, screenshot
 from tests.dashboard.test_browser import move
@@ -15,6 +18,7 @@ from tests.dashboard.test_browser import move
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 NOT_RELOADED = "window.notReloaded === true"
+AGENT = "+12025550181"
 
 
 def open_unreloaded(page, url: str) -> None:
@@ -93,3 +97,85 @@ def test_a_call_page_header_follows_the_call_as_it_ends(server, chrome, boss):
                            " === \"No recording: the call's audio never reached the bot.\"")
     assert page.evaluate(NOT_RELOADED)
     screenshot(page, "live-call-header-ended")
+
+
+def shown_notice(page) -> list[str]:
+    """The 'Before it can resume' notice's heading and items, as shown ([] when none is)."""
+    notice = page.locator("#campaign-problems .notice")
+    if not notice.count():
+        return []
+    return [notice.locator("strong").inner_text(), *notice.locator("li").all_inner_texts()]
+
+
+def test_the_before_it_can_resume_notice_follows_the_campaign_without_a_reload(server, chrome, boss):
+    # No caller ID (a running campaign's number was cleared), and its last contact still in a call.
+    campaign = factory.campaign(name="Spring renewals", status="running", caller_id="", breaker_min_calls=2)
+    lifecycle.created(campaign)
+    last = factory.lead(campaign, state="in_call", attempts=1)
+    calling = factory.answer(factory.call(last))
+    tabs = chrome.new_context(viewport={"width": 1366, "height": 900})  # one staff member's session
+    page = tabs.new_page()
+    log_in(page, server.url, "boss", "pw-boss-12345")
+    open_unreloaded(page, f"{server.url}/campaigns/{campaign.pk}/")
+    assert shown_notice(page) == []  # running: nothing to fix before it resumes
+
+    def two_calls_fail():
+        for _ in range(2):
+            factory.call(factory.lead(campaign, state="done"), status="failed", ended_at=timezone.now())
+        assert breaker.check(campaign.pk)
+
+    committed(two_calls_fail)
+    page.wait_for_selector("#campaign-problems .notice")
+    assert shown_notice(page) == [
+        "Before it can resume:", "Set a caller ID (the Twilio number calls come from) or a caller-ID pool.",
+        "Add at least one contact who can still be called."]
+    screenshot(page, "live-notice-paused-by-breaker")
+
+    # The last call ends unanswered and its contact is due again: one thing less to fix.
+    def unanswered():
+        Lead.objects.filter(pk=last.pk).update(state="retry", next_attempt_at=timezone.now())
+        Call.objects.filter(pk=calling.pk).update(status="no-answer", ended_at=timezone.now())
+        calling.refresh_from_db()
+        live.publish_call(calling)  # with the lead's change, after the one commit
+
+    committed(unanswered)
+    page.wait_for_function("document.querySelectorAll('#campaign-problems li').length === 1")
+    assert shown_notice(page) == [
+        "Before it can resume:", "Set a caller ID (the Twilio number calls come from) or a caller-ID pool."]
+
+    # Someone sets the caller ID in another tab: nothing is left to fix on this one.
+    other = tabs.new_page()
+    other.goto(f"{server.url}/campaigns/{campaign.pk}/edit/")
+    other.fill("#id_caller_id", "+12025550100")
+    other.get_by_role("button", name="Save changes").click()
+    other.wait_for_url(f"{server.url}/campaigns/{campaign.pk}/")
+    page.wait_for_selector("#campaign-problems .notice", state="detached")
+    page.get_by_role("button", name="Resume").click()
+    page.wait_for_selector("h1 .badge.status-running")
+    campaign.refresh_from_db()
+    assert campaign.status == "running"
+
+
+def test_the_transfer_figures_follow_the_hand_offs_without_a_reload(server, chrome, boss):
+    campaign = factory.campaign(name="Spring renewals", status="running", transfer_targets=[AGENT])
+    call = factory.answer(factory.call(factory.lead(campaign, state="in_call")))
+    factory.call(factory.lead(campaign, state="done", last_outcome="not_interested"), status="completed",
+                 answered_at=timezone.now(), answered_by="human", disposition="not_interested")
+    page = chrome.new_page(viewport={"width": 1366, "height": 900})
+    log_in(page, server.url, "boss", "pw-boss-12345")
+    open_unreloaded(page, f"{server.url}/campaigns/{campaign.pk}/")
+    figures = page.locator("#transfer-figures")
+    assert figures.locator(".value").inner_text() == "0%"
+    assert "agents answered — (none rung)" in figures.inner_text()
+
+    def handed_to_an_agent():
+        TransferAttempt.objects.create(call=call, target=AGENT, mode="cold", requested_by="bot",
+                                       reason="interested", status="answered", answered_at=timezone.now())
+        move(call, disposition="transferred", transferred_to=AGENT)
+
+    committed(handed_to_an_agent)
+    page.wait_for_function("document.querySelector('#transfer-figures .value').textContent === '50%'")
+    assert figures.locator(".small").inner_text() == (
+        "1 of 2 answered calls handed to a person; agents answered 100% (1 of 1 rung)")
+    screenshot(page, "live-transfer-figures")
+    assert page.evaluate(NOT_RELOADED)
