@@ -117,6 +117,11 @@ SCENARIO = {
         {"pattern": "62$", "name": "back-with-the-bot", "script": [
             INTERESTED, YES_PLEASE, {"expect": {"text": "call you back", "within": 60}}, CALL_ME_BACK,
             {"hangup_after": 90}]},
+        # Dana, who answers the bot's first words with a key: 1 for a person, 9 never again.
+        {"pattern": "63$", "name": "presses-one", "script": [
+            {"say": "Hello?"}, {"dtmf": "1"}, {"hangup_after": 60}]},
+        {"pattern": "64$", "name": "presses-nine", "script": [
+            {"say": "Hello?"}, {"dtmf": "9"}, {"hangup_after": 60}]},
         {"pattern": "81$", "name": "agent", "ring": 1, "script": [
             {"say": "Hello, this is Sam from the sales team."}, {"hangup_after": 6}]},
         {"pattern": "82$", "name": "agent-away", "behaviour": "no-answer"},

@@ -10,10 +10,11 @@ from datetime import UTC, datetime, time
 
 import pytest
 
+from calls.dialer.placing import place_call
 from calls.models import Call, TranscriptLine, TransferAttempt
 from calls.tasks import dispatch_campaign
 from campaigns.calling_window import zone_where_it_is
-from campaigns.models import Campaign, Disposition, Lead
+from campaigns.models import Campaign, Disposition, DoNotCall, Lead
 from tests import factory
 from tests.botruntime.helpers import entries
 from tests.transfers.conftest import AGENT_1 as AGENT
@@ -132,6 +133,53 @@ def test_warm_the_agent_hears_who_is_waiting_before_the_caller_is_joined(product
     (dana_joined,) = entries(emulator.get_call(call.call_sid), "conference_join")
     assert dana_joined["at"] < agent_joined["at"]  # she held on in the room until then
     assert any("waiting" in text for speaker, text in lines_of(agent) if speaker == "bot")
+
+
+def test_a_caller_who_presses_1_is_put_through_to_the_agent(product, emulator):
+    call = call_dana(hand_off_campaign([AGENT]), "+12025550163")
+
+    done = emulator.wait_for_status(call.call_sid, "completed", timeout=90)
+    wait_until(lambda: summarised(call), timeout=20)
+
+    (pressed,) = entries(done, "callee_dtmf")
+    (bridged,) = entries(done, "dial_bridged")
+    assert pressed["digit"] == "1" and pressed["t"] < bridged["t"]
+    assert (bridged["caller"], bridged["number"], bridged["caller_id"]) == ("+12025550163", AGENT, OUR_NUMBER)
+    assert (call.disposition, call.transferred_to) == (Disposition.TRANSFERRED, AGENT)
+    attempt = TransferAttempt.objects.get(call=call)
+    assert (attempt.status, attempt.reason) == ("answered", "pressed 1 to talk to a person")
+    lines = lines_of(call)
+    assert ("caller", "[pressed 1]") in lines, lines
+
+
+def test_a_caller_who_presses_9_is_never_called_again(product, emulator):
+    campaign = hand_off_campaign([AGENT])
+    call = call_dana(campaign, "+12025550164")
+
+    done = emulator.wait_for_status(call.call_sid, "completed", timeout=90)
+    wait_until(lambda: summarised(call), timeout=20)
+
+    # The bot said goodbye and hung up: she did not have to (her script waits 60 s).
+    assert done["duration"] is not None and int(done["duration"]) < 40, done
+    assert "callee hung up" not in done["end_reason"], done["end_reason"]
+    lines = lines_of(call)
+    key = lines.index(("caller", "[pressed 9]"))
+    said_after = " ".join(text for speaker, text in lines[key:] if speaker == "bot")
+    assert "remove your number" in said_after and "Goodbye" in said_after, lines
+    assert call.disposition == Disposition.DO_NOT_CALL
+    assert DoNotCall.objects.listed("+12025550164")
+    lead = Lead.objects.get(pk=call.lead_id)
+    assert lead.state == Lead.State.DO_NOT_CALL
+
+    # A dial of her lead claimed before the key was applied is refused as it goes out.
+    rung_before = {leg["sid"] for leg in emulator.calls() if leg["to"] == "+12025550164"}
+    later = factory.call(lead, call_sid=None, from_number=OUR_NUMBER)
+    place_call(later.pk)
+    later.refresh_from_db()
+    assert later.dial_requested_at is None and later.call_sid is None
+    assert "do-not-call list" in later.error_message
+    assert {leg["sid"] for leg in emulator.calls() if leg["to"] == "+12025550164"} == rung_before
+    assert Lead.objects.get(pk=lead.pk).state == Lead.State.DO_NOT_CALL
 
 
 def test_a_forged_dial_action_is_refused_by_the_web_process(daphne):
