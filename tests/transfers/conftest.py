@@ -99,9 +99,11 @@ def a_live_call(campaign) -> Call:
 # -- end to end -----------------------------------------------------------------------------
 
 # The emulator's agents: AGENT_1 answers and talks, AGENT_2 never answers, AGENT_BRIEFED
-# listens for the warm hand-off's briefing before saying hello.
+# listens for the warm hand-off's briefing before saying hello, AGENT_DECLINES refuses the
+# call, AGENT_LEAVES_THE_BRIEFING hangs up before the briefing is over.
 OUR_NUMBER = "+12025550100"
 AGENT_BRIEFED = "+12025550183"
+AGENT_DECLINES, AGENT_LEAVES_THE_BRIEFING = "+12025550184", "+12025550185"
 INTERESTED = {"say": "Yes, I am interested. Tell me more."}
 YES_PLEASE = {"say": "That sounds good. Yes please."}
 CALL_ME_BACK = {"say": "Please call me back tomorrow at ten."}
@@ -129,6 +131,9 @@ SCENARIO = {
             {"expect": {"text": "Dana Reyes is waiting to speak with you, interested in the offer",
                         "within": 30}},
             {"say": "Hello Dana, this is Sam."}, {"hangup_after": 20}]},
+        {"pattern": "84$", "name": "agent-declines", "behaviour": "decline", "ring": 1},
+        # Answers, and hangs up while the bot is still telling who is waiting.
+        {"pattern": "85$", "name": "agent-leaves-the-briefing", "ring": 1, "script": [{"hangup_after": 2}]},
     ],
     "fallback": {"name": "polite", "script": [{"say": "Hello? Who is this?"}, {"hangup_after": 30}]},
 }

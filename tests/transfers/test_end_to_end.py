@@ -19,7 +19,7 @@ from tests import factory
 from tests.botruntime.helpers import entries
 from tests.transfers.conftest import AGENT_1 as AGENT
 from tests.transfers.conftest import AGENT_2 as AGENT_AWAY
-from tests.transfers.conftest import AGENT_BRIEFED, OUR_NUMBER
+from tests.transfers.conftest import AGENT_BRIEFED, AGENT_DECLINES, AGENT_LEAVES_THE_BRIEFING, OUR_NUMBER
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -53,6 +53,18 @@ def summarised(call: Call) -> Call | None:
     return call if call.summary and call.status in Call.FINAL_STATUSES else None
 
 
+def assert_back_with_the_bot_who_booked_the_callback(call: Call) -> None:
+    """Told 'please hold', then (nobody took her) the apology, and the callback she asked for."""
+    lines = lines_of(call)
+    apology = next((i for i, (speaker, text) in enumerate(lines)
+                    if speaker == "bot" and "none of our specialists" in text), None)
+    assert apology is not None, lines
+    assert any("connect you" in text for speaker, text in lines[:apology] if speaker == "bot"), lines
+    assert any("tomorrow" in text for speaker, text in lines[apology:] if speaker == "caller"), lines
+    assert call.disposition == Disposition.CALLBACK_REQUESTED, lines
+    assert Lead.objects.get(pk=call.lead_id).callback_at is not None
+
+
 def test_an_interested_lead_is_put_through_to_the_agent_showing_our_number(product, emulator):
     call = call_dana(hand_off_campaign([AGENT]), "+12025550161")
 
@@ -79,14 +91,7 @@ def test_when_the_agent_does_not_answer_the_bot_books_the_callback(product, emul
     wait_until(lambda: summarised(call), timeout=20)
 
     assert TransferAttempt.objects.get(call=call).status == "no_answer"
-    lines = lines_of(call)
-    apology = next((i for i, (speaker, text) in enumerate(lines)
-                    if speaker == "bot" and "none of our specialists" in text), None)
-    assert apology is not None, lines
-    assert any("connect you" in text for speaker, text in lines[:apology] if speaker == "bot"), lines
-    assert any("tomorrow" in text for speaker, text in lines[apology:] if speaker == "caller"), lines
-    assert call.disposition == Disposition.CALLBACK_REQUESTED, lines
-    assert Lead.objects.get(pk=call.lead_id).callback_at is not None
+    assert_back_with_the_bot_who_booked_the_callback(call)
 
 
 def test_outside_agent_hours_there_is_no_transfer_and_a_callback_is_offered(product, emulator):
@@ -133,6 +138,33 @@ def test_warm_the_agent_hears_who_is_waiting_before_the_caller_is_joined(product
     (dana_joined,) = entries(emulator.get_call(call.call_sid), "conference_join")
     assert dana_joined["at"] < agent_joined["at"]  # she held on in the room until then
     assert any("waiting" in text for speaker, text in lines_of(agent) if speaker == "bot")
+
+
+@pytest.mark.parametrize(("agent_number", "attempt_status", "agent_status"), [
+    (AGENT_DECLINES, "busy", Call.Status.BUSY),
+    (AGENT_AWAY, "no_answer", Call.Status.NO_ANSWER),
+    (AGENT_LEAVES_THE_BRIEFING, "hung_up_before_join", Call.Status.COMPLETED),
+], ids=["declines", "never-answers", "hangs-up-during-the-briefing"])
+def test_warm_when_the_agent_does_not_join_the_caller_is_back_with_the_bot_and_books_the_callback(
+        product, emulator, agent_number, attempt_status, agent_status):
+    campaign = hand_off_campaign([agent_number], transfer_mode=Campaign.TransferMode.WARM)
+    call = call_dana(campaign, "+12025550162")  # she asks to be called back when offered
+
+    done = emulator.wait_for_status(call.call_sid, "completed", timeout=150)
+    wait_until(lambda: summarised(call), timeout=20)
+
+    attempt = TransferAttempt.objects.get(call=call)
+    agent = attempt.agent_call
+    # The agent's leg is a Call of its own, linked to hers both ways.
+    assert (agent.transfer_of, agent.to_number) == (call, agent_number)
+    assert agent.call_sid == attempt.agent_call_sid
+    assert list(call.agent_legs.all()) == [agent]
+    assert (attempt.status, agent.status) == (attempt_status, agent_status)
+    # She held in the conference, left it when nobody came, and was back on the bot's stream.
+    kinds = [e["kind"] for e in done["timeline"]["entries"]]
+    joined, left = kinds.index("conference_join"), kinds.index("conference_leave")
+    assert joined < left < max(i for i, kind in enumerate(kinds) if kind == "stream_connected"), kinds
+    assert_back_with_the_bot_who_booked_the_callback(call)
 
 
 def test_a_caller_who_presses_1_is_put_through_to_the_agent(product, emulator):
