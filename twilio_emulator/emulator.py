@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import ipaddress
 import logging
+import re
 import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Coroutine, Iterable
+from collections.abc import Coroutine, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,7 @@ from .runner import CallContext, CallRunner, Timing
 from .scenario import Callee, Scenario
 from .speech import Synthesizer, require_espeak
 from .web import EMULATOR_KEY, twilio_auth
-from .webhooks import Webhooks
+from .webhooks import WebhookLoss, Webhooks
 
 logger = logging.getLogger("twilio_emulator")
 
@@ -101,7 +103,8 @@ class Emulator:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         # No connection limit: a hundred calls post callbacks at once.
         self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
-        webhooks = Webhooks(self._session, self.auth_token, self.timing.http_timeout)
+        webhooks = Webhooks(self._session, self.auth_token, self.timing.http_timeout,
+                            self.scenario.lost_webhooks)
         clock = Metronome()
         self.conferences = Conferences(self.account_sid, webhooks, self.spawn, clock,
                                        lambda: webhooks.session, self.data_dir)
@@ -284,6 +287,25 @@ class EmulatorThread:
             number = self.emulator.numbers.put({"phone_number": phone_number, **fields})
             return number.to_resource(self.emulator.account_sid)
         return self._run(put())
+
+    @contextlib.contextmanager
+    def lose_webhooks(self, url: str, times: int | None = None, **params: str) -> Iterator[WebhookLoss]:
+        """Within the block, requests to URLs matching `url` whose parameters include
+        `params` fail as if the app could not be reached (the first `times` of them)."""
+        loss = WebhookLoss(re.compile(url), params, times)
+
+        async def change(add: bool) -> None:  # the list is read on the emulator's loop
+            losses = self.emulator.scenario.lost_webhooks
+            if add:
+                losses.append(loss)
+            else:
+                losses.remove(loss)
+
+        self._run(change(True))
+        try:
+            yield loss
+        finally:
+            self._run(change(False))
 
     def call_in(self, from_: str, to: str, script: ScriptSpec = None) -> str:
         async def place() -> str:

@@ -159,8 +159,9 @@ def _matches(query: MultiMapping[str], **values: str) -> bool:
 async def list_calls(request: web.Request) -> web.Response:
     emulator, query = emulator_of(request), request.query
     calls = [call.to_resource() for call in reversed(list(emulator.calls.values()))  # newest first
-             if _matches(query, To=call.request.to, From=call.request.from_, Status=str(call.status))]
-    return _page(request, "calls", calls, ("To", "From", "Status"))
+             if _matches(query, To=call.request.to, From=call.request.from_, Status=str(call.status),
+                         ParentCallSid=call.request.parent_call_sid or "")]
+    return _page(request, "calls", calls, ("To", "From", "Status", "ParentCallSid"))
 
 
 @routes.get(ACCOUNT + "/IncomingPhoneNumbers.json")

@@ -16,6 +16,8 @@ expression, plus a fallback for every other number:
       script: [{say: "Hello? Who is this?"}, {hangup: true}]
     numbers:                            # the account's own (IncomingPhoneNumbers)
       - {phone_number: "+12025550100", friendly_name: "Washington"}
+    lose_webhooks:                      # requests Twilio could not deliver
+      - {url: "/twilio/conference/", params: {StatusCallbackEvent: participant-join}}
 
 See README.md for every behaviour and script step.
 """
@@ -33,6 +35,7 @@ import yaml
 
 from .numbers import IncomingNumber, NumberError
 from .speech import VOICES
+from .webhooks import WebhookLoss
 
 BEHAVIOURS = ("answer", "busy", "decline", "no-answer", "failed", "machine")
 STEP_KINDS = ("say", "barge_in", "pause", "silence", "dtmf", "hangup", "hangup_after", "wav",
@@ -136,12 +139,30 @@ class Callee:
         return [self.greeting, *spoken] if self.greeting else spoken
 
 
+def webhook_loss(raw: Any) -> WebhookLoss:
+    """`{url: "/twilio/conference/", params: {StatusCallbackEvent: participant-join}, times: 1}`"""
+    if not isinstance(raw, dict) or not raw.get("url"):
+        raise ScenarioError(f"lose_webhooks: each entry needs a url pattern, got {raw!r}")
+    params = raw.get("params") or {}
+    if not isinstance(params, dict):
+        raise ScenarioError(f"lose_webhooks: params is a mapping of parameter to value, got {params!r}")
+    try:
+        url = re.compile(str(raw["url"]))
+        times = int(raw["times"]) if raw.get("times") is not None else None
+    except re.error as exc:
+        raise ScenarioError(f"lose_webhooks: bad url pattern {raw['url']!r}: {exc}") from exc
+    except (TypeError, ValueError):
+        raise ScenarioError(f"lose_webhooks: times is a number, got {raw.get('times')!r}") from None
+    return WebhookLoss(url, {str(k): str(v) for k, v in params.items()}, times)
+
+
 @dataclass
 class Scenario:
     exact: dict[str, Callee] = field(default_factory=dict)
     patterns: list[tuple[re.Pattern[str], Callee]] = field(default_factory=list)
     fallback: Callee = field(default_factory=Callee)
     numbers: list[IncomingNumber] = field(default_factory=list)
+    lost_webhooks: list[WebhookLoss] = field(default_factory=list)
 
     def callee_for(self, number: str) -> Callee:
         if number in self.exact:
@@ -158,6 +179,7 @@ class Scenario:
             patterns=[(p, replace(c, ring=seconds)) for p, c in self.patterns],
             fallback=replace(self.fallback, ring=seconds),
             numbers=self.numbers,
+            lost_webhooks=self.lost_webhooks,
         )
 
     @classmethod
@@ -171,6 +193,7 @@ class Scenario:
             scenario.numbers = [IncomingNumber.parse(entry) for entry in data.get("numbers") or ()]
         except NumberError as exc:
             raise ScenarioError(f"numbers: {exc}") from exc
+        scenario.lost_webhooks = [webhook_loss(entry) for entry in data.get("lose_webhooks") or ()]
         for entry in data.get("callees") or ():
             callee = Callee.parse(entry, defaults, base_dir)
             if "number" in entry:

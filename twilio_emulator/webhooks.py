@@ -9,14 +9,20 @@ count, what to retry: `ct` connection failures, `rt` read timeouts, `4xx`, `5xx`
 the URL without it, while the signature is computed over the URL as it was given, fragment
 included (the URL the app configured; the official helper libraries keep a URL's fragment
 when they normalise it for validation). Without a fragment nothing is retried.
+
+Twilio does not promise delivery: a callback can be lost however the app is configured. A
+`WebhookLoss` (the scenario's `lose_webhooks`, or `EmulatorThread.lose_webhooks`) makes the
+matching requests fail as if the app could not be reached, every retry included, so tests
+can check the app converges without them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urldefrag, urlencode, urlsplit
 
 import aiohttp
@@ -77,18 +83,40 @@ class ConnectionOverrides:
         return f"{reply.status // 100}xx" in self.policy
 
 
+@dataclass
+class WebhookLoss:
+    """Requests to lose: URL matching `url` (re.search, fragment excluded) whose parameters
+    include every one of `params`; the first `times` of them (every one if None)."""
+
+    url: re.Pattern[str]
+    params: dict[str, str] = field(default_factory=dict)
+    times: int | None = None
+    lost: int = 0
+
+    def takes(self, url: str, params: Mapping[str, str]) -> bool:
+        if self.times is not None and self.lost >= self.times:
+            return False
+        if not self.url.search(url) or any(params.get(k) != v for k, v in self.params.items()):
+            return False
+        self.lost += 1
+        return True
+
+
 class Webhooks:
     def __init__(self, session: aiohttp.ClientSession, auth_token: str,
-                 timeout_seconds: float) -> None:
+                 timeout_seconds: float, losses: list[WebhookLoss] | None = None) -> None:
         self.session = session
         self.auth_token = auth_token
         self.timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+        self.losses = losses if losses is not None else []
 
     async def request(self, method: str, url: str, params: Mapping[str, str]) -> Reply:
         """POST the parameters as a form, or GET with them in the query string; retried as
         the URL's connection overrides ask (attempts a second, then 2, 4 … apart, all
         within the overrides' total time)."""
         url, fragment = urldefrag(url)
+        if any(loss.takes(url, params) for loss in self.losses):
+            return Reply(None, error="lost: the emulator dropped it (lose_webhooks)", failure="ct")
         overrides = ConnectionOverrides.parse(fragment)
         deadline = time.monotonic() + overrides.total_ms / 1000
         attempt = 0

@@ -7,7 +7,7 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 from itertools import pairwise
 
-from .conftest import APP_NUMBER, make_emulator
+from .conftest import APP_NUMBER, SCENARIO, make_emulator
 
 SAY_AND_HANG_UP = "<Response><Say>Hello</Say><Hangup/></Response>"
 ALL_EVENTS = ["initiated", "ringing", "answered", "completed"]
@@ -126,3 +126,39 @@ def test_the_cps_limit_paces_calls_without_refusing_them(client, product, tmp_pa
     gaps = [later - earlier for earlier, later in pairwise(started)]
     assert all(gap >= 0.95 for gap in gaps), gaps
 
+
+
+def test_a_lost_webhook_never_reaches_the_app_and_its_failure_is_on_the_timeline(client, emulator, product):
+    with emulator.lose_webhooks(r"/status$", CallStatus="in-progress"):
+        call = client.calls.create(to="+15005550199", from_=APP_NUMBER, twiml=SAY_AND_HANG_UP,
+                                   status_callback=f"{product.url}/status#rc=3&rp=all",
+                                   status_callback_event=ALL_EVENTS)
+        emulator.wait_for_status(call.sid, "completed", timeout=10)
+        delivered = product.wait_for(lambda: len(product.callbacks("/status", call.sid)) == 3
+                                     and product.callbacks("/status", call.sid))
+
+    assert sorted(r.params["CallStatus"] for r in delivered) == ["completed", "initiated", "ringing"]
+    (lost,) = [e for e in emulator.get_call(call.sid)["timeline"]["entries"]
+               if e["kind"] == "error" and e["params"].get("CallStatus") == "in-progress"]
+    assert "lose_webhooks" in lost["error"] and lost["code"] == 11205
+    again = client.calls.create(to="+15005550199", from_=APP_NUMBER, twiml=SAY_AND_HANG_UP,
+                                status_callback=f"{product.url}/status", status_callback_event=["answered"])
+    emulator.wait_for_status(again.sid, "completed", timeout=10)
+    product.wait_for(lambda: product.callbacks("/status", again.sid))  # outside the block: delivered
+
+
+def test_a_scenario_can_lose_the_first_matching_webhooks(client, product, tmp_path):
+    scenario = {**SCENARIO, "lose_webhooks": [{"url": "/voice$", "times": 1}]}
+    product.twiml["/voice"] = SAY_AND_HANG_UP
+    with make_emulator(product, tmp_path, scenario=scenario) as emulator:
+        client.api.base_url = emulator.base_url
+        first, second = (client.calls.create(to="+15005550199", from_=APP_NUMBER, url=f"{product.url}/voice")
+                         for _ in range(2))
+        timelines = [emulator.wait_for_status(c.sid, "completed", timeout=15)["timeline"]["entries"]
+                     for c in (first, second)]
+
+    # Twilio could not fetch the first call's TwiML: an application error, as on Twilio.
+    assert [e["code"] for e in timelines[0] if e["kind"] == "error"] == [11200]
+    assert not product.callbacks("/voice", first.sid)
+    assert product.callbacks("/voice", second.sid)
+    assert [e["text"] for e in timelines[1] if e["kind"] == "twiml_say"] == ["Hello"]

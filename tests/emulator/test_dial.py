@@ -45,6 +45,7 @@ def test_a_cold_transfer_bridges_the_caller_to_the_agent_and_reports_to_the_acti
     assert leg["direction"] == "outbound-dial" and leg["status"] == "completed"
     assert client.calls(leg["sid"]).fetch().parent_call_sid == call.sid
     assert leg["sid"] in [c.sid for c in client.calls.list(from_=CALLER_ID)]
+    assert [c.sid for c in client.calls.list(parent_call_sid=call.sid)] == [leg["sid"]]
 
     (bridged,) = entries(done, "dial_bridged")
     assert bridged["text"] == f"bridged +15005550199 to +15005550204 from {CALLER_ID}"
