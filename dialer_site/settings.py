@@ -324,4 +324,7 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # The twilio package logs every REST request and response, headers included, at INFO
+    # (thirteen lines a placed call); its failures still come through as our own warnings.
+    "loggers": {"twilio.http_client": {"level": "WARNING"}},
 }
