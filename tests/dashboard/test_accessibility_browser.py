@@ -4,13 +4,14 @@ headers …) on any page, with live data on it; and the campaign page can be run
 
 import pytest
 from django.contrib import admin
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Group, Permission
 from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
 from calls.models import ApiToken, Listening
-from campaigns.models import CallerNumber, Lead
+from campaigns.models import CallerNumber, Campaign, Lead
 from campaigns.webhooks.models import Delivery, Endpoint, Event
 from dialer_site.staff.models import StaffProfile
 from tests import factory
@@ -170,7 +171,8 @@ def test_a_campaign_can_be_paused_by_keyboard(server, chrome, boss):
 
 def every_admin_page(user) -> list[str]:
     """The admin's index, and for each model it lists: the changelist, the add form if it has
-    one, and the change (or view) form of its first row."""
+    one, and for its first row the change (or view) form, the history (with an entry in it)
+    and the delete confirmation where the admin offers one."""
     request = RequestFactory().get("/admin/")
     request.user = user
     paths = ["/admin/", "/admin/password_change/"]
@@ -179,8 +181,12 @@ def every_admin_page(user) -> list[str]:
             paths += [model["admin_url"]] + ([model["add_url"]] if model["add_url"] else [])
             row = model["model"]._default_manager.order_by("pk").first()
             assert row is not None, f"no {model['object_name']} to open in the admin"
+            LogEntry.objects.log_actions(user.pk, [row], CHANGE, "Checked the details.", single_object=True)
             meta = model["model"]._meta
-            paths.append(reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[row.pk]))
+            name = f"admin:{meta.app_label}_{meta.model_name}"
+            paths += [reverse(f"{name}_change", args=[row.pk]), reverse(f"{name}_history", args=[row.pk])]
+            if admin.site.get_model_admin(model["model"]).has_delete_permission(request, row):
+                paths.append(reverse(f"{name}_delete", args=[row.pk]))
     return paths
 
 
@@ -218,8 +224,16 @@ def test_no_admin_page_has_a_serious_accessibility_violation(server, chrome, bos
         problems[path] = blocking_violations(page)
     found = {path: lines for path, lines in problems.items() if lines}
     assert not found, "\n".join(f"{path}:\n  " + "\n  ".join(lines) for path, lines in found.items())
-    assert len(problems) > 40  # every model's pages were visited, not just the index
+    assert len(problems) > 60  # every model's pages were visited, not just the index
+    assert sum(path.endswith("/delete/") for path in problems) >= 10
     page.goto(f"{server.url}/admin/campaigns/lead/{Lead.objects.earliest('pk').pk}/change/")
     # A split date and time: each input named by its own label, the pair by the field's.
     assert page.get_by_role("group", name="Next attempt at:").get_by_label("Date:").is_visible()
     screenshot(page, "a11y-admin-lead-change")
+    campaign = Campaign.objects.earliest("pk")
+    page.goto(f"{server.url}/admin/campaigns/campaign/{campaign.pk}/history/")
+    screenshot(page, "a11y-admin-campaign-history")
+    # The entry's time names its zone: the staff member's.
+    assert page.locator("#change-history tbody th").first.inner_text().endswith(" CST")
+    page.goto(f"{server.url}/admin/campaigns/campaign/{campaign.pk}/delete/")
+    screenshot(page, "a11y-admin-campaign-delete")
