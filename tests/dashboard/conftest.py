@@ -1,4 +1,5 @@
 import threading
+from datetime import UTC, datetime
 
 import pytest
 import redis
@@ -7,10 +8,13 @@ from celery.signals import task_postrun
 from django.db import connection
 
 from calls.dialer.pacing import BUCKET_KEY
+from calls.models import Call
 from calls.tasks import dispatch_tick
+from campaigns.calling_window import zone_where_it_is
 from dialer_site.celery import app
 from tests import factory
-from tests.dashboard.browser import Daphne, chromium
+from tests.dashboard.browser import Daphne, chromium, log_in
+from tests.waiting import wait_until
 from twilio_emulator import EmulatorThread, Timing
 
 ACCOUNT_SID = "AC" + "f1" * 16
@@ -100,3 +104,24 @@ def dialing_worker(emulated_twilio, status_callback_applier):
             ticker.join(5)
     finally:
         task_postrun.disconnect(close_connection)
+
+
+@pytest.fixture
+def live_call_page(emulated_twilio, dialing_worker, chrome, boss):
+    """open(campaign) → (call, page): the emulator's callee ending 01 (Ivy Keen, interested,
+    talking for a while, where it is early afternoon) is the running campaign's lead; once
+    her call is in progress its page is open in the browser, logged in as the boss."""
+
+    def open_call(campaign):
+        daytime = zone_where_it_is(13, datetime.now(UTC))
+        factory.lead(campaign, timezone=daytime, customer=factory.customer(
+            phone="+12025550101", first_name="Ivy", last_name="Keen", timezone=daytime))
+        call = wait_until(lambda: Call.objects.filter(campaign=campaign, status="in-progress")
+                          .exclude(call_sid=None).first(), 40, interval=0.2)
+        page = chrome.new_page(viewport={"width": 1366, "height": 900})
+        page.set_default_timeout(30_000)
+        log_in(page, emulated_twilio.url, "boss", "pw-boss-12345")
+        page.goto(f"{emulated_twilio.url}/calls/{call.pk}/")
+        return call, page
+
+    return open_call

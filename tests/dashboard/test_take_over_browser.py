@@ -3,16 +3,13 @@ member types their number and presses "Take over"; their phone rings, the caller
 to it from the campaign's number, and the call ends transferred to them. Real daphne,
 Redis, worker and the emulator's callee talking to the bot."""
 
-from datetime import UTC, datetime
-
 import pytest
 
 from calls.models import Call, TransferAttempt
-from campaigns.calling_window import zone_where_it_is
 from dialer_site.staff.models import StaffProfile
 from tests import factory
 from tests.dashboard.accessibility import blocking_violations
-from tests.dashboard.browser import log_in, screenshot
+from tests.dashboard.browser import screenshot
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -20,24 +17,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 STAFF_PHONE = "+12025550194"  # the emulator's brief agent: answers, says hello, hangs up 8 s in
 
 
-def test_staff_take_over_a_live_call_from_its_page(emulated_twilio, dialing_worker, chrome, boss):
+def test_staff_take_over_a_live_call_from_its_page(emulated_twilio, live_call_page, boss):
     server = emulated_twilio.url
-    daytime = zone_where_it_is(13, datetime.now(UTC))
     # A bot that never ends the call itself, so the take-over does not race its goodbye.
     patient = {"rules": [{"keywords": ["interested"], "reply": "Good to hear.", "end": False}],
                "max_fallbacks": 10}
     campaign = factory.campaign(name="Winter offers", status="running", answering_machine_detection=False,
                                 script=patient)
-    # The callee ending 01 is interested and stays on the line for 40 s.
-    factory.lead(campaign, timezone=daytime, customer=factory.customer(
-        phone="+12025550101", first_name="Ivy", last_name="Keen", timezone=daytime))
-    call = wait_until(lambda: Call.objects.filter(campaign=campaign, status="in-progress")
-                      .exclude(call_sid=None).first(), 40, interval=0.2)
-
-    page = chrome.new_page(viewport={"width": 1366, "height": 900})
-    page.set_default_timeout(30_000)
-    log_in(page, server, "boss", "pw-boss-12345")
-    page.goto(f"{server}/calls/{call.pk}/")
+    call, page = live_call_page(campaign)  # Ivy, interested, stays on the line for 40 s
     page.fill("#id_to_number", "202-555-0194")  # national: read as the caller ID's country
     assert blocking_violations(page) == []
     page.click("#take-over button[type=submit]")
