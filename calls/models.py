@@ -13,17 +13,25 @@ TWILIO_DEFAULT_TIMEOUT = 60  # seconds a call rings when the dial names no Timeo
 
 
 class CallStatus(models.TextChoices):
-    """Twilio's call statuses (https://www.twilio.com/docs/voice/api/call-resource)."""
+    """Twilio's call statuses (https://www.twilio.com/docs/voice/api/call-resource): each its
+    value, for a final one what it says of a call nobody answered (`unanswered`, the call page's
+    note in place of a recording), and its label."""
+
+    def __new__(cls, value: str, unanswered: str = ""):
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.unanswered = unanswered
+        return member
 
     QUEUED = "queued", "Queued"
     INITIATED = "initiated", "Initiated"
     RINGING = "ringing", "Ringing"
     IN_PROGRESS = "in-progress", "In progress"
-    COMPLETED = "completed", "Completed"
-    BUSY = "busy", "Busy"
-    FAILED = "failed", "Failed"
-    NO_ANSWER = "no-answer", "No answer"
-    CANCELED = "canceled", "Canceled"
+    COMPLETED = "completed", "nobody answered", "Completed"
+    BUSY = "busy", "the line was busy", "Busy"
+    FAILED = "failed", "the call failed", "Failed"
+    NO_ANSWER = "no-answer", "nobody answered", "No answer"
+    CANCELED = "canceled", "the call was cancelled before anyone answered", "Canceled"
 
 
 # In the order a call goes through them; named once for the QuerySet, the partial index
@@ -183,25 +191,16 @@ class Call(models.Model):
     def is_live(self) -> bool:
         return self.status in self.LIVE_STATUSES
 
-    # Why a call that was never answered has no recording, by its final status.
-    UNANSWERED = {
-        CallStatus.BUSY: "the line was busy",
-        CallStatus.NO_ANSWER: "nobody answered",
-        CallStatus.FAILED: "the call failed",
-        CallStatus.CANCELED: "the call was cancelled before anyone answered",
-        CallStatus.COMPLETED: "nobody answered",
-    }
-
     def recording_note(self) -> str:
         """What the call page says in place of a recording. The bot's session records every
         call it talks on and stores the recording with its summary, just after the call ends."""
         if self.is_live:
             return "The recording appears here when the call ends."
         if not self.answered_at:
-            return f"No recording: {self.UNANSWERED[self.status]}."
+            return f"No recording: {CallStatus(self.status).unanswered}."
         if not self.stream_sid:
             return "No recording: the call's audio never reached the bot."
-        if not self.summary:
+        if UNSUMMARISED.check({"summary": self.summary, "stream_sid": self.stream_sid}):
             return "The bot is storing the recording…"
         if self.summary == NO_SUMMARY:
             return "No recording: the bot's session ended before it stored one."
