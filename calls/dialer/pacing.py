@@ -3,14 +3,22 @@
 Twilio queues calls created faster than the account's CPS and places them later — possibly
 after the calling window has closed — so we never ask faster than it. A token bucket in
 Redis (one Lua script, atomic) paces all workers together; a per-worker Celery rate limit
-would multiply the rate by the number of workers."""
+would multiply the rate by the number of workers.
+
+A dial takes two tokens. The first admits it to its last look (calls.dialer.placing), which
+takes row locks and can wait for them; dials that waited there together would then reach
+Twilio together, over the rate. So the requests themselves take a token of a second bucket
+just before they go out: every dial reaching it has been admitted at the rate, so its waits
+are short (a handful of dials released at once, spread at the rate)."""
 
 import time
 
 import redis
 from django.conf import settings
 
-BUCKET_KEY = "dialer:cps-bucket"
+BUCKET_KEY = "dialer:cps-bucket"  # admits dials to their last look
+SENDS_KEY = "dialer:cps-sends"  # paces the REST requests themselves
+KEYS = (BUCKET_KEY, SENDS_KEY)
 
 # KEYS[1] bucket; ARGV: rate per second, capacity, now in ms.
 # Returns 0 when a token was taken, else the milliseconds until one will be there.
@@ -72,4 +80,10 @@ class CallsPerSecond:
 
 
 def account_pacer() -> CallsPerSecond:
+    """Admits a dial to its last look."""
     return CallsPerSecond(settings.TWILIO_CALLS_PER_SECOND)
+
+
+def send_pacer() -> CallsPerSecond:
+    """Paces the account's call-creating REST requests, taken just before each."""
+    return CallsPerSecond(settings.TWILIO_CALLS_PER_SECOND, key=SENDS_KEY)

@@ -3,7 +3,8 @@
 Dialling sets Call.dial_requested_at with a conditional UPDATE just before the REST
 request, in the transaction that looks at the do-not-call list, the campaign and the
 calling window one last time, so a redelivered task never asks Twilio twice for the same
-attempt and nothing is dialled that may no longer be."""
+attempt and nothing is dialled that may no longer be. A calls-per-second token admits a dial
+to that look, and a second one (calls.dialer.pacing) paces the REST request after it."""
 
 import contextlib
 import logging
@@ -20,7 +21,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from calls import breaker, live, metrics
 from calls import events as call_events
-from calls.dialer.pacing import account_pacer
+from calls.dialer.pacing import CallsPerSecond, account_pacer, send_pacer
 from calls.dialer.twilio_errors import CALLER_ID_REFUSED, DialError, explain
 from calls.models import Call
 from calls.twilio_auth import with_retries
@@ -52,11 +53,8 @@ def place_call(call_id: int, pacer_wait: float | None = None, rest_timeout: floa
     if refusal := _refusal(call, timezone.now(), listed):  # no token spent on a call refused anyway
         _refuse(call, refusal)
         return
-    pacer = account_pacer()
-    got_token = pacer.take(timeout=PACER_WAIT_SECONDS if pacer_wait is None else pacer_wait)
-    if pacer.waited:
-        metrics.count_cps_wait(pacer.waited)
-    if not got_token:
+    wait = PACER_WAIT_SECONDS if pacer_wait is None else pacer_wait
+    if not _token(account_pacer(), wait):
         if timezone.now() - call.created_at < TOKEN_PATIENCE:
             raise PacerBusy(call_id)
         minutes = round(TOKEN_PATIENCE.total_seconds() / 60)
@@ -66,7 +64,7 @@ def place_call(call_id: int, pacer_wait: float | None = None, rest_timeout: floa
     if not _mark_dial(call):
         return
     try:
-        created = twilio_client(rest_timeout).calls.create(**_create_arguments(call))
+        created = _paced_create(call, wait, rest_timeout)
     except TwilioRestException as error:
         _dial_failed(call, explain(error.code, error.msg), error.code)
         return
@@ -79,6 +77,25 @@ def place_call(call_id: int, pacer_wait: float | None = None, rest_timeout: floa
         Call.objects.filter(pk=call.pk, call_sid__isnull=True).update(call_sid=created.sid)
         if call.lead_id:
             Lead.objects.filter(pk=call.lead_id, state=Lead.State.DIALING).update(state=Lead.State.IN_CALL)
+
+
+def _token(pacer: CallsPerSecond, timeout: float) -> bool:
+    got = pacer.take(timeout=timeout)
+    if pacer.waited:
+        metrics.count_cps_wait(pacer.waited)
+    return got
+
+
+def _paced_create(call: Call, wait: float, rest_timeout: float | None):
+    """The REST request, paced by a token of its own taken last of all. The last look before
+    it may have waited for locks with other dials and been released with them; and the SDK
+    loads its modules on first use (about a second), so the request is built first."""
+    calls = twilio_client(rest_timeout).calls
+    arguments = _create_arguments(call)
+    if not _token(send_pacer(), wait):
+        Call.objects.filter(pk=call.pk, call_sid__isnull=True).update(dial_requested_at=None)
+        raise PacerBusy(call.pk)  # not dialled: the retry looks again
+    return calls.create(**arguments)
 
 
 def _mark_dial(call: Call) -> bool:

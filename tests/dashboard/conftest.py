@@ -7,7 +7,7 @@ from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
 from django.db import connection
 
-from calls.dialer.pacing import BUCKET_KEY
+from calls.dialer import pacing
 from calls.models import Call
 from calls.tasks import dispatch_tick
 from campaigns.calling_window import zone_where_it_is
@@ -69,7 +69,7 @@ def emulated_twilio(tmp_path, settings):
         for name, value in public.items():
             setattr(settings, name, value)
         settings.MEDIA_ROOT = daphne.media_root  # the worker reads the uploaded CSV
-        redis.Redis.from_url(settings.REDIS_URL).delete(BUCKET_KEY)  # a full calls-per-second bucket
+        redis.Redis.from_url(settings.REDIS_URL).delete(*pacing.KEYS)  # a full calls-per-second bucket
         daphne.start()
         daphne.twilio = twilio  # the tests read the emulator's calls
         try:

@@ -1,14 +1,16 @@
 """A campaign's world for dialling tests: the Twilio emulator, the product on a live
 server (it receives the emulator's signed callbacks); the Celery worker is in tests/conftest.py."""
 
+import threading
 from datetime import UTC, datetime, time
 
 import pytest
 import redis
 from django.conf import settings
+from django.db import connection, transaction
 
 from calls import metrics
-from calls.dialer.pacing import BUCKET_KEY
+from calls.dialer import pacing
 from campaigns.calling_window import zone_where_it_is
 from campaigns.models import Campaign
 from tests import factory
@@ -47,7 +49,7 @@ def a_web_process_with_room(settings):
 
 @pytest.fixture
 def clean_pacer():
-    redis.Redis.from_url(settings.REDIS_URL).delete(BUCKET_KEY)
+    redis.Redis.from_url(settings.REDIS_URL).delete(*pacing.KEYS)
 
 
 @pytest.fixture
@@ -76,3 +78,25 @@ def make_campaign(numbers, zone: str | None = None, **options) -> Campaign:
         factory.lead(campaign, factory.customer(number, first_name="Pat", last_name="", timezone=zone),
                      parameters={"plan": "gold"})
     return campaign
+
+
+def in_threads(target, *args_list) -> list[threading.Thread]:
+    """`target` run with each of `args_list` in a thread of its own (its own database session)."""
+    def run(*args):
+        try:
+            target(*args)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=args) for args in args_list]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def hold_open(write, written: threading.Event, release: threading.Event) -> None:
+    """Make a write and keep its transaction open until released."""
+    with transaction.atomic():
+        write()
+        written.set()
+        release.wait(timeout=20)

@@ -11,7 +11,6 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
 from django.utils import timezone
 
 from calls import tasks
@@ -22,7 +21,7 @@ from calls.dialer.placing import place_call
 from calls.models import Call
 from campaigns import lifecycle
 from campaigns.models import Campaign, DoNotCall, Lead
-from tests.dialer.conftest import make_campaign
+from tests.dialer.conftest import hold_open, in_threads, make_campaign
 from tests.waiting import sessions_waiting_on_a_lock, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -35,19 +34,6 @@ def claimed(numbers=NUMBERS, **options) -> list[int]:
     call_ids = claim_due_leads(campaign.pk)
     assert len(call_ids) == len(numbers)
     return call_ids
-
-
-def in_threads(target, *args_list) -> list[threading.Thread]:
-    def run(*args):
-        try:
-            target(*args)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=args) for args in args_list]
-    for thread in threads:
-        thread.start()
-    return threads
 
 
 def given_back(reason_words: str) -> None:
@@ -68,14 +54,6 @@ def test_numbers_put_on_the_list_while_their_dials_wait_for_a_token_are_not_call
     for dial in dials:
         dial.join()
     given_back("do-not-call list")
-
-
-def hold_open(write, written: threading.Event, release: threading.Event) -> None:
-    """Make a write and keep its transaction open until released."""
-    with transaction.atomic():
-        write()
-        written.set()
-        release.wait(timeout=20)
 
 
 @pytest.mark.parametrize("write", ["do_not_call", "pause"])

@@ -1,25 +1,22 @@
-"""The account's calls per second hold across workers: one Redis token bucket for all."""
+"""The account's calls per second hold across workers: Redis token buckets shared by all."""
 
 import itertools
 import multiprocessing
-import time
+import threading
+from datetime import datetime
 
 import pytest
 import redis
 from django.conf import settings
 
+from calls.dialer.claiming import claim_due_leads
 from calls.dialer.pacing import CallsPerSecond
-
-KEY = "dialer:test-cps-bucket"
-
-
-def take_for(seconds: float, rate: float, redis_url: str, results) -> None:
-    bucket = CallsPerSecond(rate, redis.Redis.from_url(redis_url), key=KEY)
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if bucket.take(timeout=0.5):
-            # When Redis granted it: a loaded machine may delay this process afterwards.
-            results.append(bucket.granted_at_ms / 1000)
+from calls.dialer.placing import place_call
+from campaigns import lifecycle
+from campaigns.models import Campaign
+from tests.dialer.conftest import hold_open, in_threads, make_campaign
+from tests.dialer.cps_taker import KEY, take_for
+from tests.waiting import sessions_waiting_on_a_lock, wait_until
 
 
 @pytest.mark.parametrize("rate", [1, 5])
@@ -52,3 +49,40 @@ def test_a_bucket_says_how_long_to_wait():
     assert bucket.try_take() == 0
     wait = bucket.try_take()
     assert 0.3 < wait <= 0.5
+
+
+# The emulator stamps a request once it has read it, up to some tens of milliseconds after
+# its token on a loaded machine; dials released together arrive within a few milliseconds.
+ARRIVAL_JITTER = 0.1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_dials_released_together_from_their_last_look_reach_twilio_at_the_rate(emulator, settings):
+    settings.TWILIO_CALLS_PER_SECOND = rate = 5
+    numbers = [f"+120255502{n:02d}" for n in range(10, 22)]
+    campaign = make_campaign(numbers, max_concurrent_calls=len(numbers))
+    lifecycle.start(campaign)
+    call_ids = claim_due_leads(campaign.pk)
+    assert len(call_ids) == len(numbers)
+    # A transaction holds the campaign's row (a settings save, a pause being written): the
+    # dials admitted meanwhile, a second's worth and more, wait in their last look together.
+    written, release = threading.Event(), threading.Event()
+    [writer] = in_threads(hold_open, (lambda: Campaign.objects.select_for_update().get(pk=campaign.pk),
+                                      written, release))
+    assert written.wait(timeout=10)
+    dials = in_threads(place_call, *[(call_id,) for call_id in call_ids])
+    try:
+        wait_until(lambda: sessions_waiting_on_a_lock() > rate, timeout=20)
+    finally:
+        release.set()
+        writer.join()
+        for dial in dials:
+            dial.join(timeout=60)
+
+    sent = sorted(datetime.fromisoformat(entry["at"]).timestamp()
+                  for call in emulator.calls() for entry in call["timeline"]["entries"]
+                  if entry["kind"] == "rest_create")
+    assert len(sent) == len(numbers)
+    # No second holds more than `rate` requests: the request `rate` places later is a second on.
+    spans = [later - first for first, later in zip(sent, sent[rate:], strict=False)]
+    assert min(spans) > 1 - ARRIVAL_JITTER, [round(t - sent[0], 3) for t in sent]

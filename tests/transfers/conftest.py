@@ -10,8 +10,7 @@ import redis
 from twilio.base.exceptions import TwilioRestException
 
 from calls import transfers
-from calls.dialer import reaper
-from calls.dialer.pacing import BUCKET_KEY
+from calls.dialer import pacing, reaper
 from calls.models import Call
 from campaigns.models import Lead
 from tests import factory
@@ -156,7 +155,7 @@ def product(daphne, emulator, worker, settings):  # noqa: F811 (daphne: the impo
     settings.TWILIO_API_BASE_URL = emulator.base_url
     settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = ACCOUNT_SID, AUTH_TOKEN
     settings.WEB_HEARTBEAT_SECONDS = 3600
-    redis.Redis.from_url(settings.REDIS_URL).delete(BUCKET_KEY)
+    redis.Redis.from_url(settings.REDIS_URL).delete(*pacing.KEYS)
     forget_all()
     web_process("tests-web", 100)
     yield daphne
