@@ -14,7 +14,8 @@ Server → client: {"type": "subscribed", "campaigns": [...], "calls": [...]} on
 are joined (the page then catches up from the database), then the group events, at most a
 few times a second, as {"type": "batch", "events": [...]} (calls.live_pacing) of:
 {"type": "call.update", "call": {...}}, {"type": "transcript.line", "line": {...}},
-{"type": "campaign.update", "campaign": {...}} (status, progress, outcomes, live calls),
+{"type": "campaign.update", "campaign": {...}} (status, progress, outcomes, live calls: also
+what an import's "campaign.leads" among the web processes becomes),
 {"type": "campaign.timeline", "campaign_id": 3, "html": "<li>…"} (after each move: paused by
 the breaker, resumed …) and {"type": "campaign.figures", "figures": {...}}
 (dashboard.live_figures); and
@@ -145,6 +146,10 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         # A move or saved settings change more than the summary: what the campaign page's
         # notice asks staff to fix before it can resume, so its figures are recomputed too.
         refresher.changed(campaign["id"])
+
+    async def campaign_leads(self, event):
+        # Leads imported: the figures, the summary and every lead row the pages show.
+        refresher.changed(event["campaign_id"], every_lead=True)
 
     async def campaign_timeline(self, event):
         self.outbox.put(("timeline", event["campaign_id"]), event)

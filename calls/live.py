@@ -144,3 +144,11 @@ def publish_campaign(campaign_id: int, summary: dict, timeline_html: str | None 
         deliveries.append((campaign_group(campaign_id),
                            {"type": "campaign.timeline", "campaign_id": campaign_id, "html": timeline_html}))
     _send_after_commit(deliveries)
+
+
+def publish_leads_changed(campaign_id: int) -> None:
+    """Tell a campaign's pages that its leads changed (an import's batch): each web process
+    reads the figures again for the pages it holds, at most once a second, and only if one
+    watches (calls.live_pacing), so a long import into an unwatched campaign costs nothing."""
+    message = {"type": "campaign.leads", "campaign_id": campaign_id}
+    _send_after_commit([(campaign_group(campaign_id), message)])

@@ -67,6 +67,7 @@ class _Watched:
     def __init__(self):
         self.pages: dict[object, tuple[bool, frozenset[int]]] = {}  # page → (wants figures, its leads)
         self.changed_leads: set[int] = set()
+        self.every_lead = False  # an import: every row the pages show may have changed
         self.task: asyncio.Task | None = None
         self.last_run = 0.0
 
@@ -96,13 +97,14 @@ class FigureRefresher:
                     watched.task.cancel()
                 del self._campaigns[campaign_id]
 
-    def changed(self, campaign_id: int, lead_id: int | None = None) -> None:
+    def changed(self, campaign_id: int, lead_id: int | None = None, *, every_lead: bool = False) -> None:
         """Something of this campaign moved (every page watching it reports the same event)."""
         watched = self._campaigns.get(campaign_id)
         if watched is None:
             return
         if lead_id:
             watched.changed_leads.add(lead_id)
+        watched.every_lead |= every_lead
         if watched.task is None:
             watched.task = asyncio.get_running_loop().create_task(self._refresh(campaign_id, watched))
 
@@ -111,9 +113,11 @@ class FigureRefresher:
         # From here on a new change schedules the next refresh: nothing committed after this
         # read is missed, and nothing committed before it waits for another.
         changed, watched.changed_leads, watched.task = watched.changed_leads, set(), None
+        every_lead, watched.every_lead = watched.every_lead, False
         watched.last_run = time.monotonic()
         pages = dict(watched.pages)
-        shown = set().union(*(leads for full, leads in pages.values() if full)) & changed
+        shown = set().union(*(leads for full, leads in pages.values() if full))
+        shown = shown if every_lead else shown & changed
         try:
             if any(full for full, _ in pages.values()):
                 figures = await database_sync_to_async(self._figures)(campaign_id, sorted(shown))

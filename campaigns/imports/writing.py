@@ -8,13 +8,18 @@ them. Elsewhere (SQLite for a quick start) the ORM does it."""
 
 import json
 
-from django.db import connection
+from django.db import connection, transaction
+from django.dispatch import Signal
 
 from campaigns.imports.reading import Plan
 from campaigns.imports.rows import Contact
 from campaigns.models import ContactImport, Customer, DoNotCall, ImportedPhone, Lead
 
 ADVISORY_LOCK_NAMESPACE = 7001  # pg_try_advisory_lock(namespace, import id)
+
+# Sent with campaign_id once a batch of a campaign's leads (an import's, the API's) is
+# committed: whoever shows campaigns (the dashboard's live pages) hears that its leads changed.
+leads_written = Signal()
 
 
 def use_copy() -> bool:
@@ -58,6 +63,8 @@ def write_contacts(campaign_id: int | None, plan: Plan, writes: dict[str, Contac
     """Upsert customers, then their leads: whether a number is new or already known, one
     INSERT … ON CONFLICT per table per batch. Kept customers are left as they are but
     still join the campaign."""
+    if campaign_id is not None:
+        transaction.on_commit(lambda: leads_written.send(sender=Lead, campaign_id=campaign_id), robust=True)
     update_fields = [f for f in ("first_name", "last_name", "email", "timezone") if f in plan.fields]
     if plan.parameters:
         update_fields.append("attributes")

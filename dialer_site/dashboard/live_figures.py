@@ -43,6 +43,13 @@ def publish_settings(campaign: Campaign) -> None:
     live.publish_campaign(campaign.pk, stats.campaign_summary(campaign))
 
 
+def publish_leads(sender, campaign_id: int, **kwargs) -> None:
+    """campaigns.imports.writing.leads_written's receiver: contacts imported into a campaign (a
+    paused one too) move its progress, may answer its notice ("Add at least one contact …")
+    and change the rows its pages show."""
+    live.publish_leads_changed(campaign_id)
+
+
 def problems(campaign: Campaign) -> list[str]:
     """What stands in the way of starting a draft or resuming a paused campaign, for the
     page's "Before it can resume" notice."""

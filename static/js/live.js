@@ -142,6 +142,15 @@ export function updateSummary(summary) {
       node.hidden = !node.dataset.shownWhen.split(" ").includes(summary.status);
     }
   }
+  // Leads imported since the campaign page loaded: said, the table left on its page.
+  const added = document.querySelector(`#leads-added[data-campaign="${summary.id}"]`);
+  const more = added ? summary.lead_total - Number(added.dataset.leadTotal) : 0;
+  if (more > 0) {
+    added.querySelector("[data-count]").textContent = `${more} ${more === 1 ? "lead" : "leads"} added since this page loaded.`;
+    added.hidden = false;
+    // The link is the page's own address: following it would only scroll, so it reloads.
+    added.querySelector("a").onclick = (event) => { event.preventDefault(); location.reload(); };
+  }
 }
 
 // --- a campaign's timeline: [data-campaign-timeline="<id>"], as the server renders it ------

@@ -14,6 +14,7 @@ from calls.models import Listening
 from campaigns.models import Lead
 from dialer_site.asgi import application
 from tests import factory
+from tests.imports.conftest import import_now
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -153,6 +154,24 @@ async def test_it_forwards_a_campaigns_move_with_its_timeline_as_the_page_render
     timeline = events["campaign.timeline"]
     assert timeline["campaign_id"] == campaign.pk
     assert "<strong>Paused</strong> by alice: Lunch break" in timeline["html"]
+    await ws.disconnect()
+
+
+async def test_an_import_into_a_paused_campaign_reaches_its_page(client, staff):
+    cookie = await sync_to_async(session_cookie)(client, staff)
+    campaign = await sync_to_async(factory.campaign)(status="paused")
+    # Nobody left to call: the page's notice asks for contacts.
+    ann = await sync_to_async(lambda: factory.lead(campaign, state="done", customer=factory.customer(
+        "+12025550101", first_name="Ann")))()
+    ws = communicator(cookie)
+    await ws.connect()
+    await subscribe(ws, campaigns=[campaign.pk], figures=True, leads=[ann.pk])
+
+    await sync_to_async(import_now)("phone,first_name\n+12025550101,Annie\n+12025550102,Bob\n", campaign)
+    figures = (await receive_event(ws, "campaign.figures"))["figures"]
+    assert (figures["campaign"]["lead_total"], figures["campaign"]["status"]) == (2, "paused")
+    assert "Add at least one contact" not in figures["html"]["campaign-problems"]
+    assert "Annie" in figures["leads"][str(ann.pk)]  # the row the page shows, renamed by the import
     await ws.disconnect()
 
 

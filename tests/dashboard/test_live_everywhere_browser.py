@@ -14,6 +14,7 @@ from campaigns.models import Lead
 from tests import factory
 from tests.dashboard.browser import committed, log_in, screenshot
 from tests.dashboard.test_browser import move
+from tests.imports.conftest import import_now
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -154,6 +155,31 @@ def test_the_before_it_can_resume_notice_follows_the_campaign_without_a_reload(s
     page.wait_for_selector("h1 .badge.status-running")
     campaign.refresh_from_db()
     assert campaign.status == "running"
+
+
+def test_contacts_imported_into_a_paused_campaign_reach_its_page_without_a_reload(server, chrome, boss):
+    campaign = factory.campaign(name="Spring renewals", status="paused")
+    ann = factory.lead(campaign, state="done", last_outcome="not_interested", attempts=1,
+                       customer=factory.customer("+12025550101", first_name="Ann", last_name="Lee"))
+    page = chrome.new_page(viewport={"width": 1366, "height": 900})
+    log_in(page, server.url, "boss", "pw-boss-12345")
+    open_unreloaded(page, f"{server.url}/campaigns/{campaign.pk}/")
+    assert shown_notice(page) == ["Before it can resume:",
+                                  "Add at least one contact who can still be called."]
+    assert page.locator(".stats [data-summary=progress]").inner_text() == "1 / 1"
+
+    committed(lambda: import_now("phone,first_name,last_name\n+12025550101,Annie,Lee\n+12025550102,Bob,Ray\n"
+                                 "+12025550103,Cleo,Day\n", campaign))
+    page.wait_for_selector("#campaign-problems .notice", state="detached")
+    page.wait_for_selector("#leads-added:not([hidden])")
+    assert page.locator("#leads-added").inner_text() == "2 leads added since this page loaded. Show them"
+    assert page.locator(".stats [data-summary=progress]").inner_text() == "1 / 3"
+    assert "Annie Lee" in page.locator(f"#leads-table tr[data-lead-id='{ann.pk}']").inner_text()
+    screenshot(page, "live-import-into-paused")
+    assert page.evaluate(NOT_RELOADED)
+    page.get_by_role("link", name="Show them").click()
+    page.wait_for_selector("#live-state.live")
+    assert page.locator("#leads-table tr[data-lead-id]").count() == 3
 
 
 def test_the_transfer_figures_follow_the_hand_offs_without_a_reload(server, chrome, boss):
