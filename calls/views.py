@@ -11,6 +11,7 @@ from django.template.loader import render_to_string
 from calls.live import call_payload, transcript_payload
 from calls.models import Call
 from calls.recording_links import call_for_link
+from calls.session_figures import session_figures
 from campaigns.models import Campaign, Customer, Disposition, Lead
 from common.access import staff_required
 from common.paging import keyset_page
@@ -61,9 +62,22 @@ def call_list(request):
     return render(request, "calls/call_list.html", ctx)
 
 
+def _in_twilio_order(events: list) -> list:
+    """Status callbacks in Twilio's order (their sequence numbers: they can arrive out of
+    order), and an event without one (the answering-machine result) where it came among them."""
+    unsequenced = [e for e in events if e.sequence_number is None]  # oldest first
+    ordered = []
+    sequenced = sorted((e for e in events if e.sequence_number is not None), key=lambda e: e.sequence_number)
+    for event in sequenced:
+        while unsequenced and unsequenced[0].received_at < event.received_at:
+            ordered.append(unsequenced.pop(0))
+        ordered.append(event)
+    return ordered + unsequenced
+
+
 def _call_context(call: Call) -> dict:
     """What the call page's outcome, timeline and latency cards are rendered from."""
-    events = list(call.events.order_by("sequence_number", "received_at", "id"))
+    events = _in_twilio_order(list(call.events.order_by("received_at", "id")))
     transfers = list(call.transfers.select_related("agent_call"))
     # Status callbacks in Twilio's order, each hand-off to a person where it happened among them.
     timeline = heapq.merge([("status", e.received_at, e) for e in events],
@@ -72,7 +86,7 @@ def _call_context(call: Call) -> dict:
         "call": call,
         "events": events,
         "timeline": [(kind, entry) for kind, _, entry in timeline],
-        "metrics": sorted((call.metrics or {}).items()),
+        "figures": session_figures(call.metrics),
     }
 
 

@@ -21,13 +21,6 @@ def query_with(context, **changes) -> str:
 
 
 @register.filter
-def humanize_metric(name: str) -> str:
-    """'stt_ms' → 'STT', 'first_response_ms' → 'First response'."""
-    words = name.removesuffix("_ms").replace("_", " ").strip()
-    return words.upper() if len(words) <= 3 else words.capitalize()
-
-
-@register.filter
 def clock(milliseconds) -> str:
     """12345 → '0:12': a transcript line's time into the call."""
     try:

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 import pytest
 
 from calls.models import Call
+from calls.session_figures import session_figures
 from campaigns.calling_window import zone_where_it_is
 from campaigns.models import Lead
 from dialer_site.dashboard import stats
-from dialer_site.templatetags.dashboard import humanize_metric
 from tests import factory
 from tests.dashboard.browser import READ_CAMPAIGN_PAGE, log_in, screenshot
 from tests.waiting import settle_on, wait_until
@@ -130,8 +130,7 @@ def test_it_keeps_every_figure_live_during_a_running_campaign(emulated_twilio, d
     screenshot(page, "live-02-campaign-after-the-calls")
 
     nora.refresh_from_db()
-    metrics = [f"{humanize_metric(name)} {value}{' ms' if name.endswith('_ms') else ''}"
-               for name, value in sorted(nora.metrics.items())]
+    metrics = [f"{label} {value}" for label, value in session_figures(nora.metrics)]
     settle_on(lambda: call_page.evaluate(READ_CALL_PAGE), lambda: {
         "outcome": nora.get_disposition_display(), "summary": nora.summary, "latency": metrics,
         "recording": f"/calls/{nora.pk}/recording/"})

@@ -1,10 +1,12 @@
 """Every dashboard page: staff only (anonymous → login, stranger → 403), and what it shows."""
 
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 from django.utils.html import escape
 
-from calls.models import NO_SUMMARY
+from calls.models import NO_SUMMARY, CallEvent
 from tests import factory
 
 pytestmark = pytest.mark.django_db
@@ -79,14 +81,53 @@ def test_the_call_catch_up_returns_lines_after_the_last_one_seen(staff_client, l
 
 
 def test_the_call_page_shows_transcript_bubbles_timeline_and_metrics(staff_client, live_call):
-    live_call.metrics = {"first_response_ms": 640, "stt_ms": 180}
-    live_call.save(update_fields=["metrics"])
     html = staff_client.get(f"/calls/{live_call.pk}/").content.decode()
     assert 'class="bubble bot"' in html and 'class="bubble caller"' in html
     assert "Hello Ada" in html
     assert 'id="timeline"' in html and "in-progress" in html
-    assert "First response" in html and "640 ms" in html
     assert "The recording appears here when the call ends." in html
+
+
+def test_the_status_timeline_follows_twilios_order_with_the_answering_machine_result_where_it_came(
+        staff_client, live_call):
+    live_call.events.all().delete()
+    start = timezone.now()
+    for status, sequence, seconds in [("ringing", 1, 0.0), ("initiated", 0, 0.1), ("in-progress", 2, 2),
+                                      ("amd", None, 4), ("completed", 3, 32)]:
+        event = CallEvent.objects.create(call=live_call, call_status=status, sequence_number=sequence,
+                                         params={})
+        CallEvent.objects.filter(pk=event.pk).update(received_at=start + timedelta(seconds=seconds))
+    html = staff_client.get(f"/calls/{live_call.pk}/").content.decode()
+    timeline = html[html.index('id="timeline"'):]
+    shown = [timeline.index(f"status-{status}") for status in
+             ("initiated", "ringing", "in-progress", "amd", "completed")]
+    assert shown == sorted(shown)
+
+
+def test_the_call_page_reads_the_bot_sessions_figures_out_in_words(staff_client, live_call):
+    # What botruntime's session writes for a call whose caller was never answered.
+    live_call.metrics = {
+        "caller_stop_to_bot_audio_ms": [], "caller_stop_to_bot_audio_median_ms": None,
+        "ttfb_ms": {"stt": [0, 961], "tts": [0, 2388]}, "service_errors": {}, "interruptions": [],
+        "marks_sent": 19, "marks_echoed": 19, "input_dropped": 0, "end_reason": "caller hung up",
+        "session_failed": False, "duration_ms": 30340, "new_figure": 7}
+    live_call.save(update_fields=["metrics"])
+    html = staff_client.get(f"/calls/{live_call.pk}/").content.decode()
+    card = html[html.index('id="call-latency"'):]
+    card = card[:card.index("</table>")]
+    for raw in ("None", "[]", "{}", "False", "{&#x27;"):
+        assert raw not in card
+    assert "none measured (the bot never answered a caller&#x27;s turn)" in card
+    assert "speech recognition: median 480 ms, slowest 961 ms, of 2" in card
+    assert "30.3 s" in card and "caller hung up" in card and "19 sent, 19 played to the caller" in card
+    assert "New figure</th><td>7" in card  # a figure a newer bot runtime writes, as it is
+
+    live_call.metrics |= {"caller_stop_to_bot_audio_ms": [820, 910, 840],
+                          "interruptions": [{"heard_secs": 1.2, "words_heard": 3, "words": 12}]}
+    live_call.save(update_fields=["metrics"])
+    card = staff_client.get(f"/calls/{live_call.pk}/live.json").json()["html"]["call_latency"]
+    assert "median 840 ms, slowest 910 ms, of 3" in card
+    assert "after 1.2 s (3 of 12 words heard)" in card
 
 
 @pytest.mark.parametrize(("fields", "note"), [
