@@ -30,6 +30,11 @@ def test_it_shows_each_web_process_with_its_calls_and_capacity(staff_client):
     assert "No worker answered" in page  # none runs for this test's queue
 
 
+def test_one_live_call_is_one_call(staff_client):
+    web_process("web-a", 8, 1)
+    assert "1 call live; room for 7 more of 8." in staff_client.get("/system/").content.decode()
+
+
 def test_with_no_web_process_live_it_says_nothing_is_dialled(staff_client):
     part = staff_client.get("/system/status/").content.decode()
     assert "No web process is live: nothing is dialled" in part
