@@ -359,21 +359,32 @@ def agent_briefed(agent_call_id: int) -> None:
 
 def conference_event(attempt_id: int, params: dict) -> bool:
     """The conference's statusCallback: the agent joining decides the hand-off; the caller
-    leaving before that (hung up while holding) ends the agent's leg. False if unknown."""
-    attempt = TransferAttempt.objects.select_related("call", "agent_call").filter(pk=attempt_id).first()
+    leaving before that (hung up while holding) ends the agent's leg. False if unknown.
+
+    Twilio sends a conference's events to the statusCallback of the participant that
+    created it (the caller, who entered with the first attempt's URL), whichever attempt's
+    agent they concern: the attempt they decide is the conference's own pending one, found
+    by the joining agent's CallSid, not the one the URL names."""
+    attempt = TransferAttempt.objects.select_related("call").filter(pk=attempt_id).first()
     if attempt is None:
         return False
     event, sid, now = params["StatusCallbackEvent"], params.get("CallSid") or "", timezone.now()
-    agent_sid = attempt.agent_call_sid or (attempt.agent_call.call_sid if attempt.agent_call else "")
-    if event == "participant-join" and sid and sid == agent_sid:
-        if _settle(attempt, TransferAttempt.Status.ANSWERED, answered_at=attempt.answered_at or now):
-            _transferred(attempt.call, attempt.target)
-    elif (event == "participant-leave" and sid and sid == attempt.call.call_sid
-          and _settle(attempt, TransferAttempt.Status.CANCELED, error="The caller hung up while holding.")
-          and agent_sid):
-        _hang_up(agent_sid)
+    room = TransferAttempt.objects.filter(call_id=attempt.call_id, conference=attempt.conference)
+    if event == "participant-join" and sid:
+        joining = room.pending().filter(Q(agent_call_sid=sid) | Q(agent_call__call_sid=sid)).first()
+        if joining is not None and _settle(joining, TransferAttempt.Status.ANSWERED,
+                                           answered_at=joining.answered_at or now):
+            _transferred(attempt.call, joining.target)
+    elif event == "participant-leave" and sid and sid == attempt.call.call_sid:
+        holding = room.pending().select_related("agent_call").first()
+        if holding is not None and _settle(holding, TransferAttempt.Status.CANCELED,
+                                           error="The caller hung up while holding."):
+            agent_sid = holding.agent_call_sid or (holding.agent_call.call_sid if holding.agent_call else "")
+            if agent_sid:
+                _hang_up(agent_sid)
     if event in ("participant-leave", "conference-end"):
-        _ended(attempt, now)
+        for answered in room.filter(status=TransferAttempt.Status.ANSWERED, ended_at__isnull=True):
+            _ended(answered, now)
     return True
 
 

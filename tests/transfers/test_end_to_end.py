@@ -140,6 +140,21 @@ def test_warm_the_agent_hears_who_is_waiting_before_the_caller_is_joined(product
     assert any("waiting" in text for speaker, text in lines_of(agent) if speaker == "bot")
 
 
+def test_warm_when_the_first_agent_does_not_answer_the_second_takes_the_call(product, emulator):
+    # The room reports to the statusCallback Dana entered it with: the first attempt's.
+    campaign = hand_off_campaign([AGENT_AWAY, AGENT_BRIEFED], transfer_mode=Campaign.TransferMode.WARM)
+    call = call_dana(campaign, "+12025550161")
+
+    emulator.wait_for_status(call.call_sid, "completed", timeout=150)
+    wait_until(lambda: summarised(call), timeout=20)
+
+    first, second = TransferAttempt.objects.filter(call=call).order_by("pk")
+    assert (first.target, first.status) == (AGENT_AWAY, "no_answer")
+    assert (second.target, second.status) == (AGENT_BRIEFED, "answered")
+    assert second.ended_at is not None
+    assert (call.disposition, call.transferred_to) == (Disposition.TRANSFERRED, AGENT_BRIEFED)
+
+
 @pytest.mark.parametrize(("agent_number", "attempt_status", "agent_status"), [
     (AGENT_DECLINES, "busy", Call.Status.BUSY),
     (AGENT_AWAY, "no_answer", Call.Status.NO_ANSWER),

@@ -153,3 +153,44 @@ def test_the_conference_callback_is_signed_like_every_webhook(twilio_post, holdi
     assert refreshed(holding).status == "answered"
     assert refreshed(live_call).disposition == Disposition.TRANSFERRED
     assert twilio_post("/twilio/conference/999999/", joined).status_code == 404
+
+
+def second_agent_holding(holding) -> TransferAttempt:
+    """The first agent did not answer: the second is rung while Dana holds on in the room."""
+    agent_status(refreshed(holding).agent_call, "no-answer", 3)
+    return TransferAttempt.objects.get(call=holding.call, target=AGENT_2)
+
+
+def test_the_second_agent_joining_takes_the_call_though_the_room_reports_to_the_first_attempt(
+        twilio_post, twilio, holding, live_call):
+    # Twilio sends the conference's events to the statusCallback of the participant that
+    # created it: Dana, who entered with the first attempt's URL.
+    second = second_agent_holding(holding)
+    agent = refreshed(second).agent_call
+    agent_status(agent, "in-progress", 2)
+    agent_briefed(agent.pk)
+    joined = {"ConferenceSid": "CF" + "b" * 32, "FriendlyName": holding.conference,
+              "StatusCallbackEvent": "participant-join", "CallSid": agent.call_sid}
+
+    assert twilio_post(f"/twilio/conference/{holding.pk}/", joined).status_code == 204
+
+    assert (refreshed(holding).status, refreshed(second).status) == ("no_answer", "answered")
+    call = refreshed(live_call)
+    assert (call.disposition, call.transferred_to) == (Disposition.TRANSFERRED, AGENT_2)
+
+    ended = {**joined, "StatusCallbackEvent": "conference-end"}
+    assert twilio_post(f"/twilio/conference/{holding.pk}/", ended).status_code == 204
+    assert refreshed(second).ended_at is not None
+
+
+def test_a_caller_who_leaves_the_room_while_the_second_agent_is_rung_ends_that_agents_leg(
+        twilio_post, twilio, holding, live_call):
+    second = second_agent_holding(holding)
+    agent_sid = refreshed(second).agent_call_sid
+    left = {"ConferenceSid": "CF" + "c" * 32, "FriendlyName": holding.conference,
+            "StatusCallbackEvent": "participant-leave", "CallSid": live_call.call_sid}
+
+    assert twilio_post(f"/twilio/conference/{holding.pk}/", left).status_code == 204
+
+    assert refreshed(second).status == "canceled"
+    assert (agent_sid, {"status": "completed"}) in twilio.updates
