@@ -31,7 +31,7 @@ from calls.listening import RENEW_SECONDS, listen_group
 from calls.live import bot_group, call_group, campaign_group
 from calls.live_pacing import Outbox, refresher
 from calls.models import Call, Listening
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Disposition
 
 # A page shows at most a few dozen campaigns or calls; the cap keeps one socket from
 # joining thousands of groups.
@@ -129,12 +129,15 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "unsubscribed", "campaigns": campaign_ids, "calls": call_ids})
 
     # One handler per group event type; each queues the event for the browser, and a call's
-    # change also asks for its campaign's figures again.
+    # change also asks for its campaign's figures again (with its transfer figures if the
+    # change was a hand-off's: an attempt moved, an agent's leg, a call handed to a person).
     async def call_update(self, event):
         call = event["call"]
         self.outbox.put(("call", call["id"]), {"type": "call.update", "call": call})
         if call.get("campaign_id"):
-            refresher.changed(call["campaign_id"], call.get("lead_id"))
+            hand_off = (event.get("transfer") is True or bool(call.get("transfer_of"))
+                        or call.get("disposition") == Disposition.TRANSFERRED)
+            refresher.changed(call["campaign_id"], call.get("lead_id"), parts=hand_off)
 
     async def transcript_line(self, event):
         line = event["line"]
@@ -145,11 +148,11 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         self.outbox.put(("campaign", campaign["id"]), {"type": "campaign.update", "campaign": campaign})
         # A move or saved settings change more than the summary: what the campaign page's
         # notice asks staff to fix before it can resume, so its figures are recomputed too.
-        refresher.changed(campaign["id"])
+        refresher.changed(campaign["id"], parts=True)
 
     async def campaign_leads(self, event):
-        # Leads imported: the figures, the summary and every lead row the pages show.
-        refresher.changed(event["campaign_id"], every_lead=True)
+        # Leads imported: the figures, the summary, the notice and every lead row the pages show.
+        refresher.changed(event["campaign_id"], every_lead=True, parts=True)
 
     async def campaign_timeline(self, event):
         self.outbox.put(("timeline", event["campaign_id"]), event)

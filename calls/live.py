@@ -46,6 +46,7 @@ def call_payload(call: Call) -> dict:
         "disposition": call.disposition,
         "disposition_display": call.get_disposition_display() if call.disposition else "",
         "error_code": call.error_code,
+        "transfer_of": call.transfer_of_id,  # a warm transfer's agent leg: of which call
     }
 
 
@@ -101,14 +102,16 @@ def _send_after_commit(deliveries: list[tuple[str, dict]]) -> None:
     transaction.on_commit(lambda: _send(deliveries), robust=True)
 
 
-def _call_update(call: Call) -> list[tuple[str, dict]]:
-    message = {"type": "call.update", "call": call_payload(call)}
+def _call_update(call: Call, transfer: bool = False) -> list[tuple[str, dict]]:
+    message = {"type": "call.update", "call": call_payload(call)} | ({"transfer": True} if transfer else {})
     return [(group, message) for group in _groups_for(call)]
 
 
-def publish_call(call: Call) -> None:
-    """Tell the call's and its campaign's pages that the call changed."""
-    publish_calls([call])
+def publish_call(call: Call, *, transfer: bool = False) -> None:
+    """Tell the call's and its campaign's pages that the call changed; `transfer`: a hand-off
+    to a person moved with it (an attempt opened, answered, ended), which changes the
+    campaign's transfer figures (calls.live_pacing recomputes those only then)."""
+    _send_after_commit(_call_update(call, transfer))
 
 
 def publish_calls(calls: list[Call]) -> None:

@@ -107,7 +107,7 @@ def request_transfer(call_id: int, *, reason: str, summary: str, requested_by: s
                        extra={"call_id": call.pk})
         _settle(attempt, TransferAttempt.Status.FAILED, error=str(error))
         return TransferRequest(False, error.refusal)
-    live.publish_call(call)
+    live.publish_call(call, transfer=True)
     return TransferRequest(True)
 
 
@@ -219,7 +219,7 @@ def _transferred(call: Call, target: str) -> None:
         # The call's row is locked now: the event is written once, with the change it reports.
         call_events.call_transferred(call.pk, target)
     call.refresh_from_db()
-    live.publish_call(call)
+    live.publish_call(call, transfer=True)
 
 
 def _following(call: Call, attempt: TransferAttempt) -> TransferAttempt | None:
@@ -284,7 +284,7 @@ def dial_ended(attempt_id: int, params: dict) -> str | None:
         following = _following(call, attempt)
     if following is not None and following.status == TransferAttempt.Status.RINGING:
         return _dial_twiml(call, following)
-    live.publish_call(call)
+    live.publish_call(call, transfer=True)
     return back_to_bot_twiml(call)
 
 
@@ -427,7 +427,7 @@ def _pass_on_warm(call: Call, attempt: TransferAttempt) -> None:
         _redirect(call.call_sid, back_to_bot_twiml(call))
     except TransferFailed as error:
         logger.info("Call %s could not be brought back to the bot: %s", call.pk, error)
-    live.publish_call(call)
+    live.publish_call(call, transfer=True)
 
 
 def calls_ended(call_ids: list[int]) -> None:

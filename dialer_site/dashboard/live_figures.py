@@ -50,10 +50,13 @@ def publish_leads(sender, campaign_id: int, **kwargs) -> None:
     live.publish_leads_changed(campaign_id)
 
 
+NOTICE_STATUSES = (Campaign.Status.DRAFT, Campaign.Status.PAUSED)
+
+
 def problems(campaign: Campaign) -> list[str]:
     """What stands in the way of starting a draft or resuming a paused campaign, for the
     page's "Before it can resume" notice."""
-    if campaign.status not in (Campaign.Status.DRAFT, Campaign.Status.PAUSED):
+    if campaign.status not in NOTICE_STATUSES:
         return []
     return lifecycle.startability_problems(campaign)
 
@@ -63,8 +66,24 @@ def summary(campaign_id: int) -> dict | None:
     return stats.campaign_summary(campaign) if campaign else None
 
 
-def figures(campaign_id: int, lead_ids: list[int]) -> dict | None:
-    """Everything the campaign page shows beside the live board, for leads `lead_ids`."""
+def page_parts(campaign: Campaign, *, dear: bool = True) -> dict[str, str]:
+    """The page's other server-rendered parts, by element id. Not `dear`: a call moved, and
+    nothing else, so the transfer figures (an aggregate over all the campaign's calls) are
+    left as the page shows them, and the notice too unless the campaign shows one (paused or
+    draft: a call ending may have used up its last contact)."""
+    html = {}
+    if dear or campaign.status in NOTICE_STATUSES:
+        html["campaign-problems"] = render_to_string(
+            "campaigns/_problems.html", {"campaign": campaign, "problems": problems(campaign)})
+    if dear:
+        html["transfer-figures"] = render_to_string(
+            "campaigns/_transfer_figures.html", {"transfers": campaign_stats.transfer_figures(campaign)})
+    return html
+
+
+def figures(campaign_id: int, lead_ids: list[int], *, parts: bool = True) -> dict | None:
+    """Everything the campaign page shows beside the live board, for leads `lead_ids`; with
+    `parts`, the dear ones too (see page_parts())."""
     campaign = Campaign.objects.filter(pk=campaign_id).first()
     if campaign is None:
         return None
@@ -78,11 +97,5 @@ def figures(campaign_id: int, lead_ids: list[int]) -> dict | None:
             "calls/_call_rows.html", {"calls": recent_calls(campaign), "hide_campaign": True}),
         "leads": {str(lead.pk): render_to_string("campaigns/_lead_row.html", {"lead": lead})
                   for lead in leads},
-        # The page's other server-rendered parts, by element id.
-        "html": {
-            "campaign-problems": render_to_string(
-                "campaigns/_problems.html", {"campaign": campaign, "problems": problems(campaign)}),
-            "transfer-figures": render_to_string(
-                "campaigns/_transfer_figures.html", {"transfers": campaign_stats.transfer_figures(campaign)}),
-        },
+        "html": page_parts(campaign, dear=parts),
     }

@@ -175,6 +175,38 @@ async def test_an_import_into_a_paused_campaign_reaches_its_page(client, staff):
     await ws.disconnect()
 
 
+async def test_a_call_moving_leaves_the_transfer_figures_and_notice_alone_a_hand_off_does_not(client, staff):
+    cookie = await sync_to_async(session_cookie)(client, staff)
+    campaign = await sync_to_async(factory.campaign)(status="running")
+    lead = await sync_to_async(factory.lead)(campaign, state="in_call")
+    call = await sync_to_async(factory.call)(lead, status="ringing")
+    ws = communicator(cookie)
+    await ws.connect()
+    await subscribe(ws, campaigns=[campaign.pk], figures=True, leads=[call.lead_id])
+
+    @sync_to_async
+    def move(status, **kwargs):
+        with transaction.atomic():
+            call.status = status
+            call.save(update_fields=["status"])
+            live.publish_call(call, **kwargs)
+
+    async def next_figures():
+        while True:
+            for event in await receive_events(ws):
+                if event["type"] == "campaign.figures":
+                    return event["figures"]
+
+    await move("in-progress")
+    figures = await next_figures()
+    assert figures["campaign"]["live_calls"] == 1 and figures["leads"]
+    assert figures["html"] == {}  # running: no notice; the transfer figures as they were
+    await move("in-progress", transfer=True)  # an agent is rung
+    figures = await next_figures()
+    assert set(figures["html"]) == {"campaign-problems", "transfer-figures"}
+    await ws.disconnect()
+
+
 async def test_it_stops_subscribing_a_user_who_lost_staff(client, staff):
     cookie = await sync_to_async(session_cookie)(client, staff)
     campaign = await sync_to_async(factory.campaign)()
