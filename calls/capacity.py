@@ -29,6 +29,7 @@ import redis
 import redis.asyncio as aioredis
 from django.conf import settings
 
+from calls import live
 from calls.models import Call
 from common.redis_client import shared_redis
 
@@ -243,3 +244,20 @@ def web_room() -> WebRoom:
         beats = []
     waiting = Call.objects.live().filter(stream_sid="").count()
     return WebRoom(processes=len(beats), free=sum(beat.free for beat in beats), waiting=waiting)
+
+
+HELD_KEY = "dialer:calls-held"  # why_held() as the pages were last told it
+
+
+def publish_held_changes(campaign_ids: list[int]) -> None:
+    """Tell these (running) campaigns' pages when why_held() changed since the last time
+    (a web process started, died, filled up or freed a stream): their "Calls are held"
+    notice follows without a reload. The dispatch tick calls this once a second."""
+    held = web_room().why_held()
+    try:
+        before = shared_redis().set(HELD_KEY, held, get=True)
+    except redis.RedisError:
+        logger.warning("Cannot compare why calls are held with the last time", exc_info=True)
+        return
+    if (before or b"").decode() != held:
+        live.publish_held(campaign_ids)

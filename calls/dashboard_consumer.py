@@ -154,6 +154,11 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         # Leads imported: the figures, the summary, the notice and every lead row the pages show.
         refresher.changed(event["campaign_id"], every_lead=True, parts=True)
 
+    async def campaign_held(self, event):
+        # Why calls are held changed (a web process came, went or filled up): the figures
+        # bring the campaign page's "Calls are held" notice.
+        refresher.changed(event["campaign_id"])
+
     async def campaign_timeline(self, event):
         self.outbox.put(("timeline", event["campaign_id"]), event)
 

@@ -155,3 +155,10 @@ def publish_leads_changed(campaign_id: int) -> None:
     watches (calls.live_pacing), so a long import into an unwatched campaign costs nothing."""
     message = {"type": "campaign.leads", "campaign_id": campaign_id}
     _send_after_commit([(campaign_group(campaign_id), message)])
+
+
+def publish_held(campaign_ids: list[int]) -> None:
+    """Tell these campaigns' pages that why calls are held changed (calls.capacity): each web
+    process reads the figures again for the pages it holds, the notice with them."""
+    _send_after_commit([(campaign_group(campaign_id), {"type": "campaign.held", "campaign_id": campaign_id})
+                        for campaign_id in campaign_ids])

@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.conf import settings
 
-from calls import idempotency
+from calls import capacity, idempotency
 from calls.dialer import claiming, placing, reaper
 from campaigns import lifecycle
 from campaigns.models import Campaign
@@ -22,7 +22,9 @@ def forget_expired_idempotency_keys() -> None:
 # backlog after an outage never replays old ticks.
 @shared_task(ignore_result=True)
 def dispatch_tick() -> None:
-    for campaign_id in lifecycle.campaigns_to_dispatch():
+    campaign_ids = lifecycle.campaigns_to_dispatch()
+    capacity.publish_held_changes(campaign_ids)
+    for campaign_id in campaign_ids:
         dispatch_campaign.apply_async((campaign_id,), expires=settings.DISPATCH_TICK_SECONDS * 2)
 
 

@@ -7,7 +7,7 @@ differ."""
 
 from django.template.loader import render_to_string
 
-from calls import live
+from calls import capacity, live
 from campaigns import lifecycle
 from campaigns import stats as campaign_stats
 from campaigns.models import Campaign, CampaignEvent
@@ -66,12 +66,20 @@ def summary(campaign_id: int) -> dict | None:
     return stats.campaign_summary(campaign) if campaign else None
 
 
+def held(campaign: Campaign) -> str:
+    """Why a running campaign dials nothing though it may (no web process to take the calls,
+    or they are full), for the page's "Calls are held" notice; empty otherwise."""
+    return capacity.web_room().why_held() if campaign.status == Campaign.Status.RUNNING else ""
+
+
 def page_parts(campaign: Campaign, *, dear: bool = True) -> dict[str, str]:
     """The page's other server-rendered parts, by element id. Not `dear`: a call moved, and
     nothing else, so the transfer figures (an aggregate over all the campaign's calls) are
     left as the page shows them, and the notice too unless the campaign shows one (paused or
     draft: a call ending may have used up its last contact)."""
-    html = {}
+    # Why calls are held: a Redis read and one indexed count, so on every refresh (calls
+    # moving fill and free the web processes' streams).
+    html = {"campaign-held": render_to_string("campaigns/_held.html", {"held": held(campaign)})}
     if dear or campaign.status in NOTICE_STATUSES:
         html["campaign-problems"] = render_to_string(
             "campaigns/_problems.html", {"campaign": campaign, "problems": problems(campaign)})

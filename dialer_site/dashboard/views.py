@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from requests import RequestException
 from twilio.base.exceptions import TwilioException
 
-from calls import capacity, twilio_client
+from calls import twilio_client
 from calls.models import Call
 from campaigns import caller_ids, lifecycle
 from campaigns import stats as lead_stats
@@ -146,7 +146,7 @@ def campaign_detail(request, campaign_id):
         "caller_numbers": campaign.caller_numbers.all(),
         "caller_id_day": caller_ids.cap_day(campaign, timezone.now()),
         # Why a running campaign dials nothing though it may: no web process to take the calls.
-        "held": capacity.web_room().why_held() if campaign.status == Campaign.Status.RUNNING else "",
+        "held": live_figures.held(campaign),
         "export_url": _url_or_none("campaign-export", campaign.pk),
         "import_url": _url_or_none("import-list", query=f"?campaign={campaign.pk}"),
         "test_leads": try_bot.lead_choices(campaign),

@@ -9,9 +9,11 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.db import transaction
 
-from calls import live
+from calls import capacity, live
 from calls.models import Listening
+from calls.tasks import dispatch_tick
 from campaigns.models import Lead
+from common.redis_client import shared_redis
 from dialer_site.asgi import application
 from tests import factory
 from tests.imports.conftest import import_now
@@ -200,10 +202,28 @@ async def test_a_call_moving_leaves_the_transfer_figures_and_notice_alone_a_hand
     await move("in-progress")
     figures = await next_figures()
     assert figures["campaign"]["live_calls"] == 1 and figures["leads"]
-    assert figures["html"] == {}  # running: no notice; the transfer figures as they were
+    assert set(figures["html"]) == {"campaign-held"}  # no notice (running), no transfer figures
     await move("in-progress", transfer=True)  # an agent is rung
     figures = await next_figures()
-    assert set(figures["html"]) == {"campaign-problems", "transfer-figures"}
+    assert set(figures["html"]) == {"campaign-held", "campaign-problems", "transfer-figures"}
+    await ws.disconnect()
+
+
+async def test_the_calls_are_held_notice_follows_the_web_processes(client, staff):
+    cookie = await sync_to_async(session_cookie)(client, staff)
+    campaign = await sync_to_async(factory.campaign)(status="running")
+    await sync_to_async(lambda: shared_redis().delete(capacity.HELD_KEY))()
+    ws = communicator(cookie)
+    await ws.connect()
+    await subscribe(ws, campaigns=[campaign.pk], figures=True, leads=[])
+
+    # The dispatch tick finds no web process live (none beats in this test's Redis).
+    await sync_to_async(dispatch_tick)()
+    while True:
+        figures = [e["figures"] for e in await receive_events(ws) if e["type"] == "campaign.figures"]
+        if figures:
+            break
+    assert "<strong>Calls are held:</strong> No web process is live" in figures[0]["html"]["campaign-held"]
     await ws.disconnect()
 
 
