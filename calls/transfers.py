@@ -451,3 +451,88 @@ def calls_ended(call_ids: list[int]) -> None:
             over = _settle(attempt, _agent_leg_outcome(agent), duration_secs=agent.duration_seconds)
             if over and call.is_live:
                 _pass_on_warm(call, attempt)
+
+
+# -- a lost callback: the reaper settles from Twilio's own records -----------------------
+
+ANSWERED_LEG = {"in-progress", "completed"}  # a <Dial>ed leg that completed was answered
+
+
+def reconcile(now: datetime | None = None) -> int:
+    """Settle the attempts still ringing well past their agent's ring timeout (their <Dial>
+    action, or the conference's or the agent leg's callbacks, were lost) from Twilio's
+    records of the agent's leg; called by the reaper. Returns how many were settled."""
+    now = now or timezone.now()
+    margin = timedelta(seconds=settings.RECONCILE_MARGIN_SECONDS)
+    settled = 0
+    for attempt in TransferAttempt.objects.pending().select_related("call__campaign", "agent_call"):
+        if attempt.created_at >= now - timedelta(seconds=_ring_seconds(attempt.call)) - margin:
+            continue
+        try:
+            leg = _agent_leg(attempt)
+        except (TwilioException, RequestException) as error:
+            logger.warning("Could not look up transfer %s's agent leg: %s", attempt.pk, error)
+            continue
+        settled += _reconcile_attempt(attempt, leg, now)
+    return settled
+
+
+def _agent_leg(attempt: TransferAttempt):
+    """Twilio's record of the attempt's agent leg, or None if it has none (yet)."""
+    client = twilio_client(REST_TIMEOUT)
+    if attempt.mode == TransferAttempt.Mode.WARM:
+        sid = attempt.agent_call_sid or (attempt.agent_call.call_sid if attempt.agent_call else "")
+        if not sid:
+            return None
+        try:
+            return client.calls(sid).fetch()
+        except TwilioRestException as error:
+            if error.code == 20404:
+                return None
+            raise
+    legs = client.calls.list(parent_call_sid=attempt.call.call_sid, limit=50)
+    return next((leg for leg in legs if leg.sid == attempt.agent_call_sid), None) or next(
+        (leg for leg in legs if leg.to == attempt.target), None)
+
+
+def _reconcile_attempt(attempt: TransferAttempt, leg, now: datetime) -> bool:
+    call = attempt.call
+    call.refresh_from_db()
+    status = str(leg.status) if leg is not None else ""
+    sid = leg.sid if leg is not None else attempt.agent_call_sid
+    briefed = attempt.mode == TransferAttempt.Mode.COLD or attempt.answered_at is not None
+    if status in ANSWERED_LEG and briefed:
+        duration = int(leg.duration) if leg.duration else None
+        fields = {"agent_call_sid": sid, "answered_at": attempt.answered_at or now}
+        if status == "completed":
+            fields |= {"ended_at": now, "duration_secs": duration}
+        if _settle(attempt, TransferAttempt.Status.ANSWERED, **fields):
+            _transferred(call, attempt.target)
+            return True
+        return False
+    if not call.is_live:
+        if _settle(attempt, TransferAttempt.Status.CANCELED, error=CALLER_GONE):
+            if status and status not in Call.FINAL_STATUSES and sid:
+                _hang_up(sid)
+            return True
+        return False
+    if status not in Call.FINAL_STATUSES:
+        return False  # still ringing, or (warm) still being briefed: the callbacks may yet come
+    outcome = DIAL_OUTCOMES.get(status, TransferAttempt.Status.FAILED)
+    if status == "completed":  # warm: the agent's call ended before it was moved into the room
+        outcome = TransferAttempt.Status.HUNG_UP_BEFORE_JOIN
+    if not _settle(attempt, outcome, agent_call_sid=sid or "", error="Settled from Twilio's records."):
+        return False
+    if attempt.mode == TransferAttempt.Mode.WARM:
+        _pass_on_warm(call, attempt)
+        return True
+    with transaction.atomic():
+        following = _following(call, TransferAttempt.objects.select_for_update().get(pk=attempt.pk))
+    next_twiml = (_dial_twiml(call, following) if following is not None
+                  and following.status == TransferAttempt.Status.RINGING else back_to_bot_twiml(call))
+    try:
+        _redirect(call.call_sid, next_twiml)
+    except TransferFailed as error:
+        logger.info("Call %s could not be moved on after transfer %s: %s", call.pk, attempt.pk, error)
+    live.publish_call(call)
+    return True

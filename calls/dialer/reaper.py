@@ -17,7 +17,7 @@ from requests import RequestException
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from calls import events as call_events
-from calls import live, status
+from calls import live, status, transfers
 from calls.dialer import placing, settling
 from calls.models import NO_SUMMARY, Call
 from calls.twilio_client import twilio_client
@@ -45,7 +45,7 @@ def reap(now: datetime | None = None) -> Reaped:
     """Settle every dial whose outcome a dead worker or a lost callback left unknown; return
     what was found, with the calls never sent for the caller to send again."""
     now = now or timezone.now()
-    counts = {"reconciled": 0, "released": 0, "fetched": 0, "settled": 0}
+    counts = {"reconciled": 0, "released": 0, "fetched": 0, "settled": 0, "transfers": 0}
     stale = now - UNKNOWN_DIAL_GRACE
     never_sent = list(Call.objects.filter(
         call_sid__isnull=True, dial_requested_at__isnull=True, ended_at__isnull=True,
@@ -67,6 +67,8 @@ def reap(now: datetime | None = None) -> Reaped:
     unsettled_ids = list(unsettled.values_list("pk", flat=True))
     settling.settle_calls(unsettled_ids)
     counts["settled"] = len(unsettled_ids)
+    # A hand-off still ringing past its agent's ring timeout: its callbacks were lost.
+    counts["transfers"] = transfers.reconcile(now)
     _end_without_summary(stale)
     return Reaped(never_sent, **counts)
 

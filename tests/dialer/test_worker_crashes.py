@@ -76,7 +76,7 @@ def test_killed_after_twilio_accepted_the_call(emulator, campaign, status_callba
     wait_until(lambda: settled(lead))
 
     assert reaper.reap(now=later()) == {"requeued": 0, "reconciled": 0, "released": 0, "fetched": 0,
-                                          "settled": 0}
+                                          "settled": 0, "transfers": 0}
     place_call.apply(args=(call.pk,))  # the crashed task, delivered again
     dispatch_campaign.apply(args=(campaign.pk,))
     assert dials(emulator) == 1

@@ -31,6 +31,10 @@ class FakeTwilio:
     created: list = field(default_factory=list)
     refuse_update: int | None = None
     refuse_create: int | None = None
+    # Twilio's records of agent legs: a fetched call's status by CallSid (default in-progress),
+    # and the legs GET Calls.json?ParentCallSid= lists (SimpleNamespace: sid, to, status, duration).
+    statuses: dict = field(default_factory=dict)
+    children: list = field(default_factory=list)
 
     def __call__(self, timeout=None):
         return self
@@ -47,9 +51,13 @@ class FakeTwilio:
                     fake.updates.append((sid, fields))
 
                 def fetch():  # a live call, as Twilio says of one ringing an agent or holding
-                    return SimpleNamespace(sid=sid, status="in-progress", duration=None, answered_by=None,
-                                           start_time=None, end_time=None, price=None, price_unit=None)
+                    return SimpleNamespace(sid=sid, status=fake.statuses.get(sid, "in-progress"),
+                                           duration=None, answered_by=None, start_time=None,
+                                           end_time=None, price=None, price_unit=None)
                 return SimpleNamespace(update=update, fetch=fetch)
+
+            def list(self, parent_call_sid=None, limit=None):
+                return [leg for leg in fake.children if leg.parent == parent_call_sid]
 
             def create(self, **fields):
                 if fake.refuse_create:
