@@ -18,7 +18,8 @@ import re
 import tempfile
 import threading
 from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
+from multiprocessing import get_context, parent_process
+from multiprocessing.connection import wait
 from pathlib import Path
 
 import numpy as np
@@ -180,6 +181,20 @@ def _ping() -> int:
     return os.getpid()
 
 
+def _exit_with_parent() -> None:
+    """A worker's initializer: exit as soon as the process that made the pool is gone, even
+    killed with SIGKILL (which lets no executor shut down). An orphaned worker would keep
+    the web process's stdout open, and `make run`'s manager, which waits for that pipe to
+    close, would never see the web process die and never start it again."""
+    parent = parent_process()
+
+    def watch() -> None:
+        wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
@@ -195,7 +210,8 @@ def pool(workers: int = 0) -> ProcessPoolExecutor:
         with _pool_lock:
             if _pool is None:
                 workers = workers or settings.BOT_ASR_WORKERS or default_workers()
-                _pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+                _pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                                            initializer=_exit_with_parent)
     return _pool
 
 
