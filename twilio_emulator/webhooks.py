@@ -115,8 +115,9 @@ class Webhooks:
         the URL's connection overrides ask (attempts a second, then 2, 4 … apart, all
         within the overrides' total time)."""
         url, fragment = urldefrag(url)
-        if any(loss.takes(url, params) for loss in self.losses):
-            return Reply(None, error="lost: the emulator dropped it (lose_webhooks)", failure="ct")
+        for loss in self.losses:  # the first loss that takes the request counts it
+            if loss.takes(url, params):
+                return Reply(None, error="lost: the emulator dropped it (lose_webhooks)", failure="ct")
         overrides = ConnectionOverrides.parse(fragment)
         deadline = time.monotonic() + overrides.total_ms / 1000
         attempt = 0
