@@ -32,6 +32,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from calls import events as call_events
 from calls import live, twiml
 from calls.dialer import settling
+from calls.dialer.pacing import send_pacer
 from calls.models import Call, TransferAttempt
 from calls.twilio_auth import public_url, with_retries
 from calls.twilio_client import STATUS_EVENTS, twilio_client
@@ -321,6 +322,11 @@ def _dial_agent(call: Call, attempt: TransferAttempt) -> None:
     )
     TransferAttempt.objects.filter(pk=attempt.pk).update(agent_call=agent)
     status_url = with_retries(public_url(f"{reverse('twilio-status')}?call_id={agent.pk}"))
+    # The agent's call counts against the account's calls per second like every dial; the
+    # caller holds meanwhile, so past the wait it is placed anyway (Twilio queues it).
+    if not send_pacer().take(timeout=REST_TIMEOUT):
+        logger.warning("No calls-per-second token for agent leg %s within %s s: placing it anyway",
+                       agent.pk, REST_TIMEOUT, extra={"call_id": call.pk})
     try:
         created = twilio_client(REST_TIMEOUT).calls.create(
             to=agent.to_number, from_=agent.from_number, twiml=twiml.connect_to_bot(agent),

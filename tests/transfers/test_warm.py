@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from calls.dialer.pacing import SENDS_KEY, send_pacer
 from calls.models import Call, TransferAttempt
 from calls.status import StatusCallback, apply_status_callbacks
 from calls.transfers import agent_briefed, conference_event, request_transfer
@@ -134,6 +135,13 @@ def test_an_agent_call_twilio_refuses_leaves_the_caller_with_the_bot(twilio, war
     assert attempt.status == "failed" and "21215" in attempt.error
     assert attempt.agent_call.status == Call.Status.FAILED
     assert twilio.updates == []  # the caller was never moved
+
+
+def test_the_agents_call_counts_against_the_accounts_calls_per_second(settings, twilio, warm, live_call):
+    settings.TWILIO_CALLS_PER_SECOND = 1
+    send_pacer().redis.delete(SENDS_KEY)  # this second's token is there to take
+    assert request_transfer(live_call.pk, reason="interested", summary="Dana wants the gold plan.").started
+    assert send_pacer().try_take() > 0  # the agent's dial took it
 
 
 def test_agent_legs_count_in_no_campaign_figure(holding, live_call):
