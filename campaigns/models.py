@@ -483,6 +483,12 @@ class Lead(models.Model):
     def __str__(self) -> str:
         return f"{self.customer} in {self.campaign}"
 
+    @property
+    def upcoming_attempt_at(self):
+        """When it is dialled next: only a lead waiting for a dial has such a time; one in a
+        call or finished keeps the time it was last due, which is past."""
+        return self.next_attempt_at if self.state in DUE_STATES else None
+
 
 class ContactImport(models.Model):
     """One uploaded contact list and what became of every row in it.

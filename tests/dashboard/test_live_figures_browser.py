@@ -55,7 +55,8 @@ def expected_campaign_page(campaign) -> dict:
         "recent": [(c.customer.full_name, c.get_status_display(), c.get_disposition_display() or "—")
                    for c in recent],
         "leads": sorted((lead.customer.full_name, lead.get_state_display(), str(lead.attempts),
-                   lead.get_last_outcome_display() or "—", iso(lead.next_attempt_at), iso(lead.callback_at))
+                         lead.get_last_outcome_display() or "—", iso(lead.upcoming_attempt_at),
+                         iso(lead.callback_at))
                         for lead in leads),
     }
 

@@ -167,6 +167,22 @@ def test_it_filters_and_searches_leads(staff_client, campaign):
     assert "Grace" in leads_shown("?outcome=interested")
 
 
+def test_a_lead_in_a_call_shows_no_next_attempt_but_one_waiting_to_retry_does(staff_client, campaign):
+    due = timezone.now() + timedelta(minutes=5)
+    calling = factory.lead(campaign, state="in_call", next_attempt_at=timezone.now() - timedelta(minutes=2),
+                           timezone="America/New_York")
+    waiting = factory.lead(campaign, state="retry", next_attempt_at=due, timezone="America/New_York")
+    html = staff_client.get(f"/campaigns/{campaign.pk}/").content.decode()
+
+    def next_attempt_cell(lead) -> str:
+        row = html[html.index(f'<tr data-lead-id="{lead.pk}">'):]
+        return row[:row.index("</tr>")].split("<td")[6]
+
+    assert "<time" not in next_attempt_cell(calling) and "—" in next_attempt_cell(calling)
+    assert f'datetime="{due.isoformat()}"' in next_attempt_cell(waiting)
+    assert "their time" in next_attempt_cell(waiting)
+
+
 def test_it_pages_through_leads_with_next_and_previous(staff_client, campaign):
     leads = [factory.lead(campaign) for _ in range(55)]
     html = staff_client.get(f"/campaigns/{campaign.pk}/").content.decode()
