@@ -15,6 +15,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from asgiref.sync import ThreadSensitiveContext
@@ -753,6 +754,11 @@ class BotSession:
         # Handed over (or the agent's leg), the call is not over: its disposition is the
         # product's to set (transferred, once the agent answers), so none is written here.
         handed_over = self.handoffs is not None and self.handoffs.call_handed_over()
+        if not handed_over and self.caller_hung_up:
+            # A staff member taking the call over redirects it too, without asking the bot.
+            began = datetime.now(UTC) - timedelta(milliseconds=self.offset_ms())
+            if await database_sync_to_async(self.store.taken_over)(self.call.call_id, began):
+                handed_over, self.caller_hung_up, self.end_reason = True, False, "handed to a person"
         if handed_over:
             disposition = outcome.disposition or (
                 "agent briefed" if prompts.is_briefing(self.call) else "handed to a person")

@@ -109,6 +109,10 @@ class CallStore(Protocol):
         """Hand the caller to a person (the campaign's transfer targets); `summary` is one
         line for the agent. Started, the call is redirected and this stream ends."""
 
+    def taken_over(self, call_id: int, since: datetime) -> bool:
+        """Whether someone else (a staff member) handed the call to a person since `since`:
+        the redirect ends this stream as the caller hanging up would."""
+
     def agent_briefed(self, call_id: int) -> None:
         """The briefing bot on an agent's leg (parameters role="agent_briefing") is done:
         the product joins the agent to the waiting caller."""

@@ -19,7 +19,7 @@ from botruntime.store import CallContext, Recording, TransferAnswer, UnknownCall
 from calls import breaker, live, transfers
 from calls import events as call_events
 from calls.dialer import settling
-from calls.models import Call, TranscriptLine
+from calls.models import Call, TranscriptLine, TransferAttempt
 from campaigns import lifecycle
 from campaigns.calling_window import customer_zone
 from campaigns.models import Campaign, Customer, Disposition, DoNotCall, Lead
@@ -246,6 +246,10 @@ class DatabaseCallStore:
     def transfer_call(self, call_id: int, reason: str, summary: str) -> TransferAnswer:
         return _answer(transfers.request_transfer(call_id, reason=reason, summary=summary,
                                                   requested_by="bot"))
+
+    def taken_over(self, call_id: int, since: datetime) -> bool:
+        return (TransferAttempt.objects.filter(call_id=call_id, created_at__gte=since)
+                .exclude(status=TransferAttempt.Status.FAILED).exists())
 
     def agent_briefed(self, call_id: int) -> None:
         transfers.agent_briefed(call_id)

@@ -22,6 +22,7 @@ class MemoryCallStore:
     transfers: list[tuple[str, str]] = field(default_factory=list)
     refusal_checks: int = 0
     briefed: list[int] = field(default_factory=list)
+    handed_over_by_staff: bool = False
 
     def link_call(self, call_sid: str, stream_sid: str, parameters: dict) -> CallContext:
         self.linked.append((call_sid, stream_sid, parameters))
@@ -63,6 +64,9 @@ class MemoryCallStore:
 
     def agent_briefed(self, call_id: int) -> None:
         self.briefed.append(call_id)
+
+    def taken_over(self, call_id: int, since: datetime) -> bool:
+        return self.handed_over_by_staff
 
     def finish_call(self, call_id: int, *, disposition: str, notes: str, summary: str,
                     metrics: dict, recording: Recording | None) -> None:

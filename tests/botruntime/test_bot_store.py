@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from botruntime.store import Refusal
 from calls.bot_store import DatabaseCallStore, call_context
+from calls.models import TransferAttempt
 from campaigns.models import Campaign, Lead
 from tests import factory
 
@@ -62,3 +63,19 @@ def test_the_bot_hears_of_a_refusal_before_it_says_please_hold_and_nothing_start
     campaign.agent_hours = {}
     campaign.save()
     assert store.transfer_refusal(call.pk) is None and not call.transfers.exists()
+
+
+def test_a_session_learns_that_staff_took_its_call_over_since_it_began():
+    staffed = factory.offers_campaign(slug="staffed", caller_id="+12025550100", transfer_targets=[AGENT])
+    call = live_call(staffed)
+    began = timezone.now()
+    store = DatabaseCallStore()
+    assert not store.taken_over(call.pk, began)
+
+    refused = TransferAttempt.objects.create(call=call, target=AGENT, mode="cold", requested_by="boss",
+                                             status=TransferAttempt.Status.FAILED)
+    assert not store.taken_over(call.pk, began)  # Twilio refused it: the stream went on
+    refused.delete()
+    TransferAttempt.objects.create(call=call, target=AGENT, mode="cold", requested_by="boss")
+    assert store.taken_over(call.pk, began)
+    assert not store.taken_over(call.pk, timezone.now())  # a later session's: not handed over

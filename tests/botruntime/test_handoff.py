@@ -148,7 +148,7 @@ async def test_a_caller_asking_for_a_person_hears_hold_on_and_is_handed_over(tmp
 
 async def test_a_call_taken_over_from_the_dashboard_is_not_hung_up_when_twilio_ends_the_stream(tmp_path):
     """A take-over redirects the call without the bot asking: Twilio's stop is all it hears."""
-    store = MemoryCallStore(context(can_transfer=True))
+    store = MemoryCallStore(context(can_transfer=True), handed_over_by_staff=True)
     call = Call(store, scripted("hello"), tmp_path)
 
     await call.bot_said("Hello Dana.")
@@ -157,6 +157,22 @@ async def test_a_call_taken_over_from_the_dashboard_is_not_hung_up_when_twilio_e
 
     assert not call.hung_up  # the staff member's <Dial> runs on the call now
     assert store.lines[0][1].startswith("Hello Dana.")  # the transcript is kept
+    # Handed to a person, not hung up: no outcome from the bot, and its summary says so.
+    assert store.finished["disposition"] == ""
+    assert "Outcome: handed to a person." in store.finished["summary"]
+    assert store.finished["metrics"]["end_reason"] == "handed to a person"
+
+
+async def test_a_caller_who_hangs_up_is_still_hung_up_when_nobody_took_the_call_over(tmp_path):
+    store = MemoryCallStore(context(can_transfer=True))
+    call = Call(store, scripted("hello"), tmp_path)
+
+    await call.bot_said("Hello Dana.")
+    call.session.transport.feed("stop", "{}")
+    await call.ended()
+
+    assert store.finished["disposition"] == "hung_up" and "Outcome: Hung up." in store.finished["summary"]
+    assert store.finished["metrics"]["end_reason"] == "caller hung up"
 
 
 class RedirectingStore(MemoryCallStore):
