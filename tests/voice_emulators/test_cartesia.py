@@ -86,8 +86,11 @@ def test_mulaw_and_float_output_formats(voices):
 def test_cancel_stops_a_context_and_other_contexts_go_on(voices):
     async def run():
         async with websockets.connect(ws_url(voices, "/tts/websocket"), additional_headers=HEADERS) as socket:
-            await socket.send(request("long", "This is a rather long sentence that will be cut off "
-                                      "before the end, because the caller talks over it."))
+            # Long enough (about a minute of speech) that the emulator, streaming faster than
+            # real time, cannot have sent it all before the cancel reaches it on a busy machine.
+            await socket.send(request("long", " ".join(["This is a rather long sentence that will be cut "
+                                                        "off before the end, because the caller talks "
+                                                        "over it."] * 10)))
             first = json.loads(await socket.recv())
             await socket.send(json.dumps({"context_id": "long", "cancel": True}))
             await socket.send(request("next", "Sorry, go ahead."))
