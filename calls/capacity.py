@@ -252,7 +252,10 @@ HELD_KEY = "dialer:calls-held"  # why_held() as the pages were last told it
 def publish_held_changes(campaign_ids: list[int]) -> None:
     """Tell these (running) campaigns' pages when why_held() changed since the last time
     (a web process started, died, filled up or freed a stream): their "Calls are held"
-    notice follows without a reload. The dispatch tick calls this once a second."""
+    notice follows without a reload. The dispatch tick calls this every tick; with no
+    campaign running there is no page to tell, and nothing is read."""
+    if not campaign_ids:
+        return
     held = web_room().why_held()
     try:
         before = shared_redis().set(HELD_KEY, held, get=True)
